@@ -24,6 +24,10 @@ class WorldParams:
             stiff contacts and what new tasks should use.
         arena_half_size: If set, positions are clamped to the square [-h, h]^2 (a hard
             safety bound; tasks that need real boundaries use walls).
+        wall_contact_force: Penalty stiffness of body-wall contacts; None uses
+            ``contact_force``. Walls must hold a body pushed by a sustained force F, whose
+            resting depth is about F / stiffness: keep that well under the body's radius
+            plus the wall half thickness (see ``walls.check_tunnelling``).
     """
 
     dt: float = 0.1
@@ -34,6 +38,7 @@ class WorldParams:
     contact_margin: float = 1e-3
     position_first: bool = True
     arena_half_size: float | None = None
+    wall_contact_force: float | None = None
 
     def __post_init__(self) -> None:
         checks = {
@@ -44,6 +49,7 @@ class WorldParams:
             "contact_force": self.contact_force >= 0,
             "contact_margin": self.contact_margin > 0,
             "arena_half_size": self.arena_half_size is None or self.arena_half_size > 0,
+            "wall_contact_force": self.wall_contact_force is None or self.wall_contact_force >= 0,
         }
         for name, ok in checks.items():
             if not ok:

@@ -150,4 +150,5 @@ def boxes(
         movable, collidable, True, max_speed,
     )
     r = bounding_radius(ShapeKind.BOX, 0.0, half_width, half_height)
-    return BodySpec(**{**{f.name: getattr(spec, f.name) for f in fields(spec)}, "radius": torch.full((n,), r)})
+    values = {f.name: getattr(spec, f.name) for f in fields(spec)}
+    return BodySpec(**{**values, "radius": torch.full((n,), r)})

@@ -1,0 +1,48 @@
+"""marl_envs: batched torch multi-agent 2D physics environments with PettingZoo and batched APIs.
+
+    from marl_envs import spread_v0, make_batched
+    env = spread_v0.parallel_env(N=3, max_cycles=25)               # PettingZoo ParallelEnv
+    benv = make_batched("spread_v0", num_envs=4096, device="cpu")  # (B, A, ...) torch tensors
+
+Importing the package registers every env with PettingZoo (``pettingzoo.make("parallel",
+"marl_envs/spread-v0")``). The api layer is loaded lazily, so ``marl_envs.physics`` and
+``marl_envs.scenarios`` work with torch alone.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "make_batched": ("marl_envs.api.batched", "make_batched"),
+    "BatchedEnv": ("marl_envs.api.batched", "BatchedEnv"),
+    "list_envs": ("marl_envs.registry", "list_envs"),
+}
+_ENV_MODULES = ("spread_v0",)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    if name in _ENV_MODULES:
+        return importlib.import_module(f"marl_envs.{name}")
+    raise AttributeError(f"module 'marl_envs' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY, *_ENV_MODULES])
+
+
+try:
+    import pettingzoo as _pettingzoo  # noqa: F401
+except ImportError:  # physics/scenarios-only use without the API libraries
+    pass
+else:
+    from marl_envs.pettingzoo_registration import register_all
+
+    register_all()
+
+__all__ = ["BatchedEnv", "__version__", "list_envs", "make_batched", *_ENV_MODULES]

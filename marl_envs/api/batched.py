@@ -1,0 +1,220 @@
+"""BatchedEnv: B worlds of one scenario on one device, torch tensors in and out.
+
+Shapes: obs (B, A, obs_dim); rewards, terminated, truncated (B, A); actions (B, A) for
+discrete, (B, A, k) otherwise. A world whose episode ends is reset in the same step
+(Gymnasium's ``AutoresetMode.SAME_STEP``): the returned ``obs`` is the first observation
+of the next episode and ``info`` holds what a learner needs to bootstrap:
+
+    info["final_obs"]       (B, A, obs_dim) observation reached by this step, before any reset
+    info["final_state"]     (B, state_dim)  global state reached by this step, before any reset
+    info["episode_return"]  (B, A) return of the current episode up to and including this step
+    info["episode_length"]  (B,)   length of the current episode including this step
+
+Select the finished worlds with ``terminated | truncated``. Worlds that can only end by
+truncation stay in lockstep, so the env knows on the host when they end and never pays
+for per-world resets or host syncs in between.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from gymnasium.vector import AutoresetMode
+
+from marl_envs.api import spaces as sp
+from marl_envs.api.checks import validate_actions
+from marl_envs.registry import get_scenario_class
+from marl_envs.scenarios.base import Scenario
+from marl_envs.seeding import make_generator, validate_seed
+
+RENDER_MODES = ("human", "rgb_array")
+
+
+class BatchedEnv:
+    """Vectorised multi-agent env over ``num_envs`` worlds.
+
+    Args:
+        env_id: a registered id (see ``marl_envs.list_envs()``) or a ``Scenario`` subclass.
+        num_envs: B, the number of worlds.
+        device: torch device of every tensor.
+        seed: seeds the env's generator now (``reset(seed=...)`` reseeds it later).
+        render_mode: None, "human" or "rgb_array".
+        render_env_index: which world ``render()`` shows.
+        autoreset: reset finished worlds inside ``step`` (default). If false, ``reset()``
+            must be called once an episode has ended.
+        check_inputs: validate actions (shape, dtype, range, NaN). Each check costs a few
+            tensor ops and, on CUDA, a host sync.
+        **kwargs: the scenario's arguments (its config dataclass fields).
+    """
+
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": 10, "autoreset_mode": AutoresetMode.SAME_STEP}
+
+    def __init__(self, env_id: str | type[Scenario], num_envs: int = 1, device: str | torch.device = "cpu",
+                 seed: int | None = None, render_mode: str | None = None, render_env_index: int = 0,
+                 autoreset: bool = True, check_inputs: bool = True, **kwargs: Any):
+        scenario_cls = env_id if isinstance(env_id, type) else get_scenario_class(env_id)
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
+        if render_mode is not None and render_mode not in RENDER_MODES:
+            raise ValueError(f"render_mode must be one of {RENDER_MODES} or None, got {render_mode!r}")
+        if not 0 <= render_env_index < num_envs:
+            raise ValueError(f"render_env_index must be in [0, {num_envs}), got {render_env_index}")
+        config = scenario_cls.config_cls.from_kwargs(**kwargs)
+        self.device = torch.device(device)
+        self.scenario = scenario_cls(config, num_envs, self.device)
+        self.config = config
+        self.num_envs = num_envs
+        self.agents = list(self.scenario.agents)
+        self.num_agents = len(self.agents)
+        self.max_cycles = config.max_cycles
+        self.render_mode = render_mode
+        self.render_env_index = render_env_index
+        self.autoreset = autoreset
+        self.check_inputs = check_inputs
+        self.metadata = {**self.metadata, "name": getattr(env_id, "__name__", env_id)}
+        self.obs_spec = self.scenario.obs_spec
+        self.action_spec = self.scenario.action_spec
+        obs_dim, state_dim = self.obs_spec.dim, self.scenario.state_dim
+        self.single_observation_space = sp.agent_observation_space(obs_dim)
+        self.single_action_space = sp.agent_action_space(self.action_spec)
+        self.observation_space = sp.batched_observation_space(obs_dim, num_envs, self.num_agents)
+        self.action_space = sp.batched_action_space(self.action_spec, num_envs, self.num_agents)
+        self.state_space = sp.state_space(state_dim)
+        self._lockstep = not self.scenario.can_terminate
+        self._generator = make_generator(self.device)
+        if seed is not None:
+            self._generator.manual_seed(validate_seed(seed))
+        self._renderer = None
+        self._needs_reset = True
+
+    # -- Gymnasium-style API ------------------------------------------------------------
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[torch.Tensor, dict]:
+        """Reset every world. Returns obs (B, A, obs_dim) and info {"state": (B, state_dim)}."""
+        if seed is not None:
+            self._generator.manual_seed(validate_seed(seed))
+        self.scenario.reset(None, self._generator)
+        self._elapsed = 0
+        self._t = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
+        self._ep_return = torch.zeros(self.num_envs, self.num_agents, device=self.device)
+        self._needs_reset = False
+        obs = self.scenario.observe(self.scenario.sense())
+        return obs, {"state": self.scenario.global_state()}
+
+    def step(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, dict]:
+        """Step every world; see the module docstring for shapes and ``info``."""
+        self._check_steppable()
+        if self.check_inputs:
+            actions = validate_actions(actions, self.action_spec, self.num_envs, self.agents, self.device)
+        obs, reward, terminated, truncated, done = self._advance(actions)
+        self._ep_return = self._ep_return + reward
+        self._t = self._t + 1
+        info = {
+            "final_obs": obs,
+            "final_state": self.scenario.global_state(),
+            "episode_return": self._ep_return,
+            "episode_length": self._t,
+        }
+        if self.autoreset and done is not None:
+            obs = self._reset_finished(done)
+        if self.render_mode == "human":
+            self.render()
+        return obs, reward, terminated, truncated, info
+
+    def state(self) -> torch.Tensor:
+        """(B, state_dim) global state of every world (for centralised critics)."""
+        return self.scenario.global_state()
+
+    # -- internals ----------------------------------------------------------------------
+    def _check_steppable(self) -> None:
+        if self._needs_reset:
+            raise RuntimeError("step() called before reset(): call env.reset(seed=...) first")
+
+    def _advance(self, actions: torch.Tensor):
+        """Physics + rules for validated actions.
+
+        Returns obs, reward, terminated (B, A), truncated (B, A), and ``done``: None when
+        no world can have ended, True when all have (lockstep), else a (B,) mask.
+        """
+        sc = self.scenario
+        force, torque = sc.apply_actions(actions)
+        sc.world.step(force, torque)
+        sc.post_physics()
+        sensed = sc.sense()
+        obs, reward = sc.observe(sensed), sc.reward(sensed)
+        shape = (self.num_envs, self.num_agents)
+        self._elapsed += 1
+        if self._lockstep:
+            ended = self._elapsed >= self.max_cycles
+            if ended and not self.autoreset:
+                self._needs_reset = True
+            terminated = torch.zeros(shape, dtype=torch.bool, device=self.device)
+            truncated = torch.full(shape, ended, dtype=torch.bool, device=self.device)
+            return obs, reward, terminated, truncated, (True if ended else None)
+        term = sc.terminated(sensed)
+        trunc = (self._t + 1 >= self.max_cycles) & ~term
+        done = term | trunc
+        if not self.autoreset and bool(done.any()):
+            self._needs_reset = True
+        return obs, reward, term[:, None].expand(shape), trunc[:, None].expand(shape), done
+
+    def _reset_finished(self, done: torch.Tensor | bool) -> torch.Tensor:
+        """Reset the worlds that ended; return the observation after the resets."""
+        if done is True:
+            self.scenario.reset(None, self._generator)
+            self._elapsed = 0
+            self._t = torch.zeros_like(self._t)
+            self._ep_return = torch.zeros_like(self._ep_return)
+        else:
+            self.scenario.reset(done, self._generator)
+            self._t = torch.where(done, 0, self._t)
+            self._ep_return = torch.where(done[:, None], 0.0, self._ep_return)
+        return self.scenario.observe(self.scenario.sense())
+
+    # -- rendering ----------------------------------------------------------------------
+    def render(self):
+        """Draw world ``render_env_index``: an (H, W, 3) uint8 array in "rgb_array" mode."""
+        if self.render_mode is None:
+            raise RuntimeError("render() needs render_mode='human' or 'rgb_array' at construction")
+        if self._needs_reset and not hasattr(self, "_elapsed"):
+            raise RuntimeError("render() called before reset()")
+        if self._renderer is None:
+            from marl_envs.render import PygameRenderer
+
+            self._renderer = PygameRenderer(self.render_mode, render_fps=self.metadata["render_fps"])
+        return self._renderer.render(self.snapshot(self.render_env_index))
+
+    def snapshot(self, index: int = 0):
+        """A read-only numpy copy of world ``index`` for the renderer."""
+        from marl_envs.render import Snapshot
+
+        world, spec = self.scenario.world, self.scenario.world.spec
+        state = world.state
+        walls = getattr(world, "walls", None)
+        extra = {}
+        if walls is not None:
+            keep = walls.mask[index].cpu()
+            segs = torch.stack([walls.start[index], walls.end[index]], dim=1).cpu()[keep]
+            extra = {"walls": segs.numpy(), "wall_half_thickness": float(walls.half_thickness)}
+        return Snapshot(
+            pos=state.pos[index].detach().cpu().numpy(),
+            angle=state.angle[index].detach().cpu().numpy(),
+            kind=spec.kind.cpu().numpy(),
+            radius=spec.radius.cpu().numpy(),
+            half_extents=spec.half_extents.cpu().numpy(),
+            color=self.scenario.body_colors.cpu().numpy(),
+            show_heading=spec.rotates.cpu().numpy(),
+            arena_half_size=float(self.scenario.arena_half_size),
+            **extra,
+        )
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+
+def make_batched(env_id: str, num_envs: int = 1, device: str | torch.device = "cpu", seed: int | None = None,
+                 **kwargs: Any) -> BatchedEnv:
+    """Make ``num_envs`` worlds of ``env_id`` on ``device`` (see ``BatchedEnv`` for arguments)."""
+    return BatchedEnv(env_id, num_envs=num_envs, device=device, seed=seed, **kwargs)

@@ -1,0 +1,30 @@
+"""Register every env with PettingZoo's registry, so ``pettingzoo.make("parallel", "marl_envs/spread-v0")`` works.
+
+PettingZoo ids use dashes and a ``-vN`` suffix; ours use ``_vN``: ``spread_v0`` is
+``marl_envs/spread-v0``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from marl_envs.registry import list_envs
+
+
+def pettingzoo_id(env_id: str) -> str:
+    """``hide_and_seek_v0`` -> ``marl_envs/hide-and-seek-v0``."""
+    match = re.fullmatch(r"(.+)_v(\d+)", env_id)
+    if match is None:
+        raise ValueError(f"env id {env_id!r} does not end in _vN")
+    return f"marl_envs/{match.group(1).replace('_', '-')}-v{match.group(2)}"
+
+
+def register_all() -> None:
+    import pettingzoo
+
+    for env_id in list_envs():
+        pz_id = pettingzoo_id(env_id)
+        if pz_id in pettingzoo.parallel_registry:
+            continue
+        pettingzoo.register("parallel", pz_id, entry_point=f"marl_envs.{env_id}:parallel_env")
+        pettingzoo.register("aec", pz_id, entry_point=f"marl_envs.{env_id}:env")

@@ -1,0 +1,111 @@
+"""The scenario contract: pure task logic over a batched ``World``.
+
+A scenario builds bodies and constants, resets worlds, turns actions into forces,
+and reads state into observations, rewards and terminations. It never touches
+gymnasium, pettingzoo or pygame: the api layer adapts it, the renderer reads it.
+
+Required hooks (all batched over B worlds, returning new tensors):
+    reset(mask, generator)      fresh state for the worlds where mask (B,) is true (all if None)
+    apply_actions(actions)      -> force (B, N, 2), torque (B, N) or None
+    sense()                     -> per-step quantities shared by observe and reward
+    observe(sensed)             -> (B, A, obs_dim) float
+    reward(sensed)              -> (B, A) float
+    global_state()              -> (B, state_dim) float: the true state for centralised critics
+Optional hooks:
+    post_physics()              game rules after physics (timers, grabs, locks)
+    terminated(sensed)          -> (B,) bool; only called when ``can_terminate`` is true
+    heuristic_action(sensed)    -> a reasonable scripted action (tests, manual play)
+
+Example (the smallest complete scenario is ``examples/custom_scenario.py``)::
+
+    class Hover(Scenario):
+        config_cls = HoverConfig
+        def __init__(self, config, num_envs, device): ...build self.world, specs...
+        def reset(self, mask, generator): ...
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+import torch
+
+from marl_envs.physics import World
+from marl_envs.scenarios.specs import ActionSpec, ObsSpec
+
+
+@dataclass(frozen=True)
+class ScenarioConfig:
+    """Base of every scenario's config: the knobs common to all tasks."""
+
+    max_cycles: int = 25
+    """Steps per episode; episodes that have not terminated are truncated here."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_cycles, int) or isinstance(self.max_cycles, bool) or self.max_cycles < 1:
+            raise ValueError(f"max_cycles must be a positive int, got {self.max_cycles!r}")
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> ScenarioConfig:
+        """Build from keyword arguments; an unknown name is a TypeError listing the valid ones."""
+        valid = [f.name for f in fields(cls)]
+        unknown = sorted(set(kwargs) - set(valid))
+        if unknown:
+            raise TypeError(
+                f"{cls.__name__} got unknown argument(s) {unknown}; valid arguments are {valid}"
+            )
+        return cls(**kwargs)
+
+
+class Scenario(ABC):
+    """Base class of every task. Subclasses set the attributes below in ``__init__``."""
+
+    config_cls: ClassVar[type[ScenarioConfig]]
+    #: True if ``terminated`` can ever be true; false lets the api keep worlds in lockstep.
+    can_terminate: bool = False
+
+    world: World
+    agents: list[str]
+    action_spec: ActionSpec
+    obs_spec: ObsSpec
+    state_dim: int
+    #: (N, 3) float colours in [0, 1], one per body, for the renderer.
+    body_colors: torch.Tensor
+    #: half size of the square the camera shows.
+    arena_half_size: float = 1.5
+
+    def __init__(self, config: ScenarioConfig, num_envs: int, device: torch.device):
+        self.config = config
+        self.num_envs = num_envs
+        self.device = torch.device(device)
+
+    @property
+    def num_agents(self) -> int:
+        return len(self.agents)
+
+    @abstractmethod
+    def reset(self, mask: torch.Tensor | None, generator: torch.Generator) -> None: ...
+
+    @abstractmethod
+    def apply_actions(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]: ...
+
+    def post_physics(self) -> None:
+        """Game rules applied after physics; nothing by default."""
+
+    @abstractmethod
+    def sense(self) -> Any: ...
+
+    @abstractmethod
+    def observe(self, sensed: Any) -> torch.Tensor: ...
+
+    @abstractmethod
+    def reward(self, sensed: Any) -> torch.Tensor: ...
+
+    def terminated(self, sensed: Any) -> torch.Tensor:
+        """(B,) bool; never true by default."""
+        return torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
+
+    @abstractmethod
+    def global_state(self) -> torch.Tensor: ...
