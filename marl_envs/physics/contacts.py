@@ -207,11 +207,12 @@ def add_wrench(
     force: torch.Tensor | None,
     torque: torch.Tensor | None,
     more_force: torch.Tensor,
-    more_torque: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sum two (force (B, N, 2), torque (B, N)) contributions, where None means zero."""
+    more_torque: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Sum two (force (B, N, 2), torque (B, N)) contributions, where a None torque means zero."""
     force = more_force if force is None else force + more_force
-    torque = more_torque if torque is None else torque + more_torque
+    if more_torque is not None:
+        torque = more_torque if torque is None else torque + more_torque
     return force, torque
 
 
