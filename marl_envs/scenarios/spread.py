@@ -96,8 +96,8 @@ class SpreadConfig(ScenarioConfig):
 class SpreadSensed:
     """Per-step geometry shared by observe, reward and terminated."""
 
-    rel: torch.Tensor  # (B, A, N + A - 1, 2): landmarks then other agents, relative to each agent
-    dist: torch.Tensor  # (B, A, N + A - 1)
+    obs: torch.Tensor  # (B, A, obs_dim)
+    dist: torch.Tensor  # (B, A, N + A - 1): to the landmarks, then to the other agents
 
 
 class Spread(Scenario):
@@ -129,9 +129,9 @@ class Spread(Scenario):
         self.state_dim = 6 * n
         # For agent a: landmark bodies, then the other agents in index order (MPE's order).
         seen = [[n + k for k in range(n)] + [j for j in range(n) if j != a] for a in range(n)]
-        self._seen = torch.tensor(seen, dtype=torch.long, device=self.device)  # (A, N + A - 1)
+        self._obs_map = _observation_map(n, seen, self.obs_spec.dim).to(self.device)
+        self._rel = self.obs_spec.slices()["landmark_rel_pos"].start
         self._moves = mpe_move_table(SENSITIVITY, self.device)
-        self._comm = torch.zeros(num_envs, n, 2 * (n - 1), device=self.device)
         self._force_pad = (0, 0, 0, n)  # zero force on the landmarks
 
     def reset(self, mask: torch.Tensor | None, generator: torch.Generator) -> None:
@@ -157,17 +157,15 @@ class Spread(Scenario):
         return torch.nn.functional.pad(force, self._force_pad), None
 
     def sense(self) -> SpreadSensed:
-        pos = self.world.state.pos
-        n = self.config.N
-        rel = pos[:, self._seen] - pos[:, :n, None]
-        return SpreadSensed(rel=rel, dist=torch.linalg.vector_norm(rel, dim=-1))
+        state = self.world.state
+        b, n = self.num_envs, self.config.N
+        flat = torch.cat([state.pos.view(b, -1), state.vel.view(b, -1)], dim=-1)
+        obs = torch.matmul(flat, self._obs_map).view(b, n, -1)
+        rel = obs[..., self._rel : self._rel + 2 * (2 * n - 1)].unflatten(-1, (2 * n - 1, 2))
+        return SpreadSensed(obs=obs, dist=torch.linalg.vector_norm(rel, dim=-1))
 
     def observe(self, sensed: SpreadSensed) -> torch.Tensor:
-        n = self.config.N
-        state = self.world.state
-        return torch.cat(
-            [state.vel[:, :n], state.pos[:, :n], sensed.rel.flatten(2), self._comm], dim=-1
-        )
+        return sensed.obs
 
     def reward(self, sensed: SpreadSensed) -> torch.Tensor:
         n = self.config.N
@@ -194,7 +192,8 @@ class Spread(Scenario):
         nearest agent, else its nearest landmark; then moves along the larger axis.
         """
         n = self.config.N
-        lm_rel = sensed.rel[:, :, :n]  # (B, A, L, 2)
+        rel = sensed.obs[..., self._rel : self._rel + 2 * n]
+        lm_rel = rel.unflatten(-1, (n, 2))  # (B, A, L, 2)
         dist = sensed.dist[:, :, :n]
         owner = dist.argmin(dim=1, keepdim=True)  # (B, 1, L)
         mine = owner == torch.arange(n, device=self.device).view(1, -1, 1)
@@ -208,3 +207,25 @@ class Spread(Scenario):
         y_act = torch.where(aim[..., 1] < 0, 3, 4)
         act = torch.where(horizontal, x_act, y_act)
         return torch.where(aim.norm(dim=-1) < 0.05, torch.zeros_like(act), act)
+
+
+def _observation_map(n: int, seen: list[list[int]], obs_dim: int) -> torch.Tensor:
+    """(8N, N * obs_dim) matrix M with obs(B, A * obs_dim) = [pos, vel](B, 8N) @ M.
+
+    Every entry of a spread observation is a signed sum of state coordinates (own
+    velocity, own position, body position minus own position, zero communication), so
+    the whole observation of every agent is one matrix product: one op per step for one
+    world, one memory-bound GEMM for thousands. Rows: body positions (2 per body, 2N
+    bodies) then velocities; columns: agent a's observation at a * obs_dim.
+    """
+    bodies = 2 * n
+    m = torch.zeros(4 * bodies, n * obs_dim)
+    for a in range(n):
+        base = a * obs_dim
+        for c in range(2):
+            m[2 * bodies + 2 * a + c, base + c] = 1.0  # own velocity
+            m[2 * a + c, base + 2 + c] = 1.0  # own position
+            for k, body in enumerate(seen[a]):  # relative positions
+                m[2 * body + c, base + 4 + 2 * k + c] += 1.0
+                m[2 * a + c, base + 4 + 2 * k + c] -= 1.0
+    return m
