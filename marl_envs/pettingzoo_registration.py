@@ -20,11 +20,12 @@ def pettingzoo_id(env_id: str) -> str:
 
 
 def register_all() -> None:
+    """Register every env under both PettingZoo env types; ids already present are left alone."""
     import pettingzoo
 
+    registries = {"parallel": (pettingzoo.parallel_registry, "parallel_env"), "aec": (pettingzoo.aec_registry, "env")}
     for env_id in list_envs():
         pz_id = pettingzoo_id(env_id)
-        if pz_id in pettingzoo.parallel_registry:
-            continue
-        pettingzoo.register("parallel", pz_id, entry_point=f"marl_envs.{env_id}:parallel_env")
-        pettingzoo.register("aec", pz_id, entry_point=f"marl_envs.{env_id}:env")
+        for env_type, (registry, constructor) in registries.items():
+            if pz_id not in registry:
+                pettingzoo.register(env_type, pz_id, entry_point=f"marl_envs.{env_id}:{constructor}")

@@ -129,6 +129,33 @@ class BatchedEnv:
         """(B, state_dim) global state of every world (for centralised critics)."""
         return self.scenario.global_state()
 
+    def state_dict(self) -> dict:
+        """Everything needed to continue exactly from here (checkpointing a training run)."""
+        if self._needs_reset and not hasattr(self, "_t"):
+            raise RuntimeError("state_dict() called before reset()")
+        return {
+            "scenario": self.scenario.state_dict(),
+            "t": self._t.clone(),
+            "elapsed": self._elapsed,
+            "episode_return": self._ep_return.clone(),
+            "generator": self._generator.get_state(),
+            "needs_reset": self._needs_reset,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore ``state_dict()``; shapes must match this env's num_envs and agents."""
+        if tuple(state["episode_return"].shape) != (self.num_envs, self.num_agents):
+            raise ValueError(
+                f"env state is for {tuple(state['episode_return'].shape)} (num_envs, num_agents), "
+                f"this env has {(self.num_envs, self.num_agents)}"
+            )
+        self.scenario.load_state_dict(state["scenario"])
+        self._t = state["t"].to(self.device)
+        self._elapsed = int(state["elapsed"])
+        self._ep_return = state["episode_return"].to(self.device)
+        self._generator.set_state(state["generator"])
+        self._needs_reset = bool(state["needs_reset"])
+
     # -- internals ----------------------------------------------------------------------
     def _check_steppable(self) -> None:
         if self._needs_reset:

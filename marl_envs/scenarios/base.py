@@ -109,3 +109,11 @@ class Scenario(ABC):
 
     @abstractmethod
     def global_state(self) -> torch.Tensor: ...
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The dynamic state of every world (override to add task state such as timers)."""
+        return {f.name: getattr(self.world.state, f.name).clone() for f in fields(self.world.state)}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        cls = type(self.world.state)
+        self.world.state = cls(**{f.name: state[f.name].to(self.device) for f in fields(cls)})

@@ -88,6 +88,11 @@ class SpreadConfig(ScenarioConfig):
         super().__post_init__()
         if not isinstance(self.N, int) or isinstance(self.N, bool) or self.N < 1:
             raise ValueError(f"N must be a positive int, got {self.N!r}")
+        for name in ("continuous_actions", "terminate_on_success"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
+        if isinstance(self.local_ratio, bool) or not isinstance(self.local_ratio, int | float):
+            raise TypeError(f"local_ratio must be a number in [0, 1], got {self.local_ratio!r}")
         if not 0.0 <= float(self.local_ratio) <= 1.0:
             raise ValueError(f"local_ratio must be in [0, 1], got {self.local_ratio!r}")
 

@@ -1,0 +1,1 @@
+"""Shared pieces of every baseline: GAE, networks, normalisers, rollout storage, logging, checkpoints."""

@@ -1,0 +1,53 @@
+"""Rollout storage: time-major tensors (T, B, A, ...) and minibatch iteration over flattened rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+
+import torch
+
+
+@dataclass
+class Rollout:
+    """One rollout of T steps of B worlds with A agents.
+
+    Attributes:
+        actor_in: (T, B, A, actor_dim) policy inputs.
+        critic_in: (T, B, A, critic_dim) value inputs at s_t.
+        next_critic_in: (T, B, A, critic_dim) value inputs at s'_t, the state reached by
+            step t before any reset (bootstrap target of truncated episodes).
+        actions: (T, B, A, ...) actions taken.
+        logprobs: (T, B, A) log π_old(a_t | o_t).
+        values: (T, B, A) V(s_t) in return units.
+        raw_values: (T, B, A) critic outputs (normalised units when value normalisation is on).
+        rewards, terminated, ended, active: (T, B, A).
+    """
+
+    actor_in: torch.Tensor
+    critic_in: torch.Tensor
+    next_critic_in: torch.Tensor
+    actions: torch.Tensor
+    logprobs: torch.Tensor
+    values: torch.Tensor
+    raw_values: torch.Tensor
+    rewards: torch.Tensor
+    terminated: torch.Tensor
+    ended: torch.Tensor
+    active: torch.Tensor
+
+    @classmethod
+    def stack(cls, steps: list[dict[str, torch.Tensor]]) -> Rollout:
+        return cls(**{f.name: torch.stack([s[f.name] for s in steps]) for f in fields(cls)})
+
+
+def flatten_rows(tensors: dict[str, torch.Tensor], leading: int = 3) -> dict[str, torch.Tensor]:
+    """(T, B, A, ...) -> (T*B*A, ...) for every entry."""
+    return {k: v.reshape(-1, *v.shape[leading:]) for k, v in tensors.items()}
+
+
+def minibatch_indices(num_rows: int, num_minibatches: int, generator: torch.Generator | None,
+                      device: torch.device) -> Iterator[torch.Tensor]:
+    """A random permutation of the rows cut into ``num_minibatches`` near-equal parts."""
+    perm = torch.randperm(num_rows, generator=generator).to(device)
+    yield from torch.tensor_split(perm, num_minibatches)

@@ -1,0 +1,40 @@
+"""Arguments every baseline shares; each algorithm's ``Args`` extends this dataclass.
+
+Field docstrings become ``--help`` text through tyro (CleanRL's choice: the dataclass is
+the single source of the CLI, its defaults and its documentation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class CommonArgs:
+    env_id: str = "spread_v0"
+    """env id: one of ours (e.g. spread_v0), or a PettingZoo parallel env factory as module:function
+    (e.g. mpe2.simple_spread_v3:parallel_env)"""
+    env_kwargs: str = "{}"
+    """JSON object of keyword arguments for the env, e.g. '{"N": 3, "local_ratio": 0.5}'"""
+    seed: int = 1
+    """seed of the env, the networks and the action sampling"""
+    device: str = "auto"
+    """auto (cuda if available), cpu, cuda or cuda:N"""
+    num_envs: int = 128
+    """number of parallel worlds"""
+    total_timesteps: int = 2_000_000
+    """env steps (one world advanced by one step) of the whole run"""
+    run_dir: str | None = None
+    """where config.json, metrics.csv, TensorBoard events and checkpoints go (default runs/<env>__<algo>__<seed>__<time>)"""
+    checkpoint_every: int = 20
+    """save a checkpoint every this many updates (and always at the end or on Ctrl-C)"""
+    resume: str | None = None
+    """continue the run in this run directory from its latest checkpoint"""
+    stop_after_updates: int | None = None
+    """checkpoint and stop after this many updates in this invocation (for time-boxed jobs; resume later)"""
+    torch_threads: int | None = None
+    """torch CPU threads (default: torch's choice)"""
+    progress: bool = True
+    """show a progress bar with SPS and the latest return"""
+    tensorboard: bool = True
+    """write TensorBoard event files to the run directory"""

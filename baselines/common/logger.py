@@ -1,0 +1,74 @@
+"""Run logging: metrics.csv (one row per update, flushed), TensorBoard, and a console progress bar.
+
+Metric vocabulary (glossed in README): CleanRL's namespaces, ``charts/`` for episode and
+speed figures and ``losses/`` for the update's diagnostics. The CSV uses the bare names
+(``episodic_return``, ``SPS``, ``policy_loss``...) so it reads well in pandas.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+import warnings
+from typing import Any
+
+CSV_NAME = "metrics.csv"
+
+
+class RunLogger:
+    """Writes metric rows to CSV and TensorBoard; appends when a run resumes.
+
+    Args:
+        run_dir: the run directory.
+        hparams: arguments shown as a TensorBoard text table and saved in config.json.
+        tensorboard: also write TensorBoard events (needs the ``tensorboard`` package).
+    """
+
+    def __init__(self, run_dir: str, hparams: dict[str, Any], tensorboard: bool = True, resume: bool = False):
+        os.makedirs(run_dir, exist_ok=True)
+        self.run_dir = run_dir
+        with open(os.path.join(run_dir, "config.json"), "w") as fh:
+            json.dump(hparams, fh, indent=2, default=str)
+        path = os.path.join(run_dir, CSV_NAME)
+        self._fields: list[str] | None = None
+        if resume and os.path.exists(path):
+            with open(path, newline="") as fh:
+                header = next(csv.reader(fh), None)
+            self._fields = header
+        self._csv = open(path, "a" if resume else "w", newline="")
+        self._writer = csv.DictWriter(self._csv, fieldnames=self._fields) if self._fields else None
+        self._tb = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:
+                warnings.warn("tensorboard is not installed (pip install tensorboard): no event files", stacklevel=2)
+            else:
+                self._tb = SummaryWriter(run_dir)
+                table = "\n".join(f"|{k}|{v}|" for k, v in hparams.items())
+                self._tb.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
+        self.start = time.time()
+
+    def log(self, row: dict[str, float], namespaces: dict[str, str]) -> None:
+        """Write one row. ``namespaces`` maps a metric to its TensorBoard tag prefix (charts, losses...)."""
+        if self._writer is None:
+            self._fields = list(row)
+            self._writer = csv.DictWriter(self._csv, fieldnames=self._fields)
+            self._writer.writeheader()
+        self._writer.writerow({k: row.get(k, "") for k in self._fields})
+        self._csv.flush()
+        if self._tb is not None:
+            step = int(row["global_step"])
+            for key, value in row.items():
+                if key in ("global_step", "wall_time") or value is None or value != value:
+                    continue
+                self._tb.add_scalar(f"{namespaces.get(key, 'charts')}/{key}", value, step)
+
+    def close(self) -> None:
+        self._csv.flush()
+        self._csv.close()
+        if self._tb is not None:
+            self._tb.flush()
+            self._tb.close()

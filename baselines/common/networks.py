@@ -1,0 +1,104 @@
+"""Actor and critic networks (separate, as in MAPPO and CleanRL's continuous PPO).
+
+Orthogonal initialisation with gain sqrt(2) for hidden layers, 0.01 for the policy head
+(near-uniform initial policy) and 1 for the value head: the "implementation details"
+of PPO (Huang et al. 2022, details 2 and 3) and MAPPO's defaults.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from gymnasium import spaces
+from torch import nn
+from torch.distributions import Categorical, Distribution, Independent, Normal
+
+
+def layer_init(layer: nn.Linear, gain: float = math.sqrt(2), bias: float = 0.0) -> nn.Linear:
+    nn.init.orthogonal_(layer.weight, gain)
+    nn.init.constant_(layer.bias, bias)
+    return layer
+
+
+def mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int, out_gain: float, layer_norm_input: bool = True) -> nn.Sequential:
+    """tanh MLP; an optional LayerNorm on the input (MAPPO's feature normalisation)."""
+    layers: list[nn.Module] = [nn.LayerNorm(in_dim)] if layer_norm_input else []
+    last = in_dim
+    for h in hidden:
+        layers += [layer_init(nn.Linear(last, h)), nn.Tanh()]
+        last = h
+    layers.append(layer_init(nn.Linear(last, out_dim), gain=out_gain))
+    return nn.Sequential(*layers)
+
+
+class MultiCategorical(Distribution):
+    """Independent categoricals, one per MultiDiscrete dimension; log-probs and entropies add."""
+
+    arg_constraints: dict = {}
+
+    def __init__(self, logits: torch.Tensor, nvec: list[int]):
+        self.dists = [Categorical(logits=chunk) for chunk in torch.split(logits, nvec, dim=-1)]
+        super().__init__(batch_shape=logits.shape[:-1], validate_args=False)
+
+    def sample(self, sample_shape=torch.Size()) -> torch.Tensor:
+        return torch.stack([d.sample(sample_shape) for d in self.dists], dim=-1)
+
+    @property
+    def mode(self) -> torch.Tensor:
+        return torch.stack([d.probs.argmax(-1) for d in self.dists], dim=-1)
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        return sum(d.log_prob(value[..., i]) for i, d in enumerate(self.dists))
+
+    def entropy(self) -> torch.Tensor:
+        return sum(d.entropy() for d in self.dists)
+
+
+class Actor(nn.Module):
+    """π(a | o): Categorical, MultiCategorical or diagonal Gaussian, from the action space.
+
+    The Gaussian has a state-independent log-std (CleanRL/SB3 default); Box actions are
+    sampled unbounded and the env clips them, as PettingZoo/MPE2 do.
+    """
+
+    def __init__(self, obs_dim: int, action_space: spaces.Space, hidden: tuple[int, ...] = (64, 64)):
+        super().__init__()
+        self.action_space = action_space
+        if isinstance(action_space, spaces.Discrete):
+            out = int(action_space.n)
+        elif isinstance(action_space, spaces.MultiDiscrete):
+            self.nvec = [int(n) for n in action_space.nvec.reshape(-1)]
+            out = sum(self.nvec)
+        elif isinstance(action_space, spaces.Box):
+            out = int(math.prod(action_space.shape))
+            self.log_std = nn.Parameter(torch.full((out,), -0.5))
+        else:
+            raise TypeError(f"unsupported action space {action_space}; use Discrete, MultiDiscrete or Box")
+        self.net = mlp(obs_dim, hidden, out, out_gain=0.01)
+
+    def distribution(self, obs: torch.Tensor) -> Distribution:
+        out = self.net(obs)
+        if isinstance(self.action_space, spaces.Discrete):
+            return Categorical(logits=out)
+        if isinstance(self.action_space, spaces.MultiDiscrete):
+            return MultiCategorical(out, self.nvec)
+        return Independent(Normal(out, self.log_std.exp().expand_as(out)), 1)
+
+    @staticmethod
+    def deterministic(dist: Distribution) -> torch.Tensor:
+        """The most likely action (for evaluation)."""
+        if isinstance(dist, Categorical):
+            return dist.probs.argmax(-1)
+        return dist.mode if isinstance(dist, MultiCategorical) else dist.mean
+
+
+class Critic(nn.Module):
+    """V(x) -> (…,) from any input vector (local observation or agent-specific global state)."""
+
+    def __init__(self, in_dim: int, hidden: tuple[int, ...] = (64, 64)):
+        super().__init__()
+        self.net = mlp(in_dim, hidden, 1, out_gain=1.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(-1)

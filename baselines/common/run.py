@@ -1,0 +1,151 @@
+"""A training run's lifecycle: run directory, seeding, env, networks, resume, logging, checkpoints.
+
+Shared by every on-policy baseline so that each algorithm file holds only its math and
+its loop. ``start_run`` either builds everything fresh or restores it all from the run's
+latest checkpoint (networks, optimisers, normalisers, RNG states and the env's worlds),
+so that a resumed run continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from baselines.common.checkpoint import load_checkpoint, save_checkpoint
+from baselines.common.config import CommonArgs
+from baselines.common.envs import make_vec_env, parse_env_kwargs
+from baselines.common.logger import RunLogger
+
+#: command-line arguments that a resumed run takes from the new invocation, not the checkpoint
+RESUME_OVERRIDES = ("resume", "stop_after_updates", "progress", "torch_threads", "tensorboard", "checkpoint_every")
+NAMESPACES = {"episodic_return": "charts", "episodic_length": "charts", "SPS": "charts", "learning_rate": "charts"}
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {name} requested but CUDA is not available; use --device cpu or auto")
+    return device
+
+
+@dataclass
+class Run:
+    args: Any
+    algo: str
+    run_dir: str
+    env: Any
+    agent: torch.nn.Module
+    optimizers: tuple
+    obs: torch.Tensor
+    state: torch.Tensor
+    logger: RunLogger
+    update: int = 0
+    global_step: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    progress: Any = None
+    _start: float = field(default_factory=time.time)
+
+    def log(self, metrics: dict[str, float]) -> None:
+        row = {"global_step": self.global_step, "wall_time": round(time.time() - self._start, 3), **metrics}
+        self.history.append(row)
+        self.logger.log(row, {**NAMESPACES, **{k: "losses" for k in metrics if k not in NAMESPACES}})
+        if self.progress is not None:
+            self.progress.update(self.global_step, row)
+        elif self.update % 10 == 0:
+            print(f"[{self.algo}] update {self.update} step {self.global_step:,} "
+                  f"return {row['episodic_return']:.2f} SPS {row['SPS']:,.0f}", flush=True)
+
+    def save(self) -> str:
+        payload = {
+            "algo": self.algo, "args": dataclasses.asdict(self.args), "update": self.update,
+            "global_step": self.global_step, "actor": self.agent.state_dict(),
+            "optimizers": [opt.state_dict() for opt in self.optimizers],
+            "rng": {"torch": torch.get_rng_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
+            "env": self.env.state_dict() if hasattr(self.env, "state_dict") else None,
+            "obs": self.obs.cpu(), "state": self.state.cpu(), "wall_time": time.time() - self._start,
+        }
+        return save_checkpoint(self.run_dir, payload, self.update)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.close()
+        self.logger.close()
+        if hasattr(self.env, "close"):
+            self.env.close()
+
+
+class _Progress:
+    """A rich progress bar showing env steps, SPS and the latest return."""
+
+    def __init__(self, total: int, done: int, algo: str):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._bar = Progress(TextColumn(f"[bold]{algo}"), BarColumn(), MofNCompleteColumn(),
+                             TextColumn("{task.fields[info]}"), TimeRemainingColumn())
+        self._task = self._bar.add_task(algo, total=total, completed=done, info="")
+        self._bar.start()
+
+    def update(self, step: int, row: dict[str, float]) -> None:
+        ret = row["episodic_return"]
+        info = f"SPS {row['SPS']:,.0f}" + ("" if math.isnan(ret) else f"  return {ret:.2f}")
+        self._bar.update(self._task, completed=step, info=info)
+
+    def close(self) -> None:
+        self._bar.stop()
+
+
+def start_run(args: CommonArgs, algo: str, make_agent: Callable[[Any, Any], torch.nn.Module],
+              make_optimizers: Callable[[torch.nn.Module, Any], tuple] | None = None) -> Run:
+    """Build (or restore with ``args.resume``) everything a training loop needs."""
+    payload = None
+    if args.resume:
+        payload = load_checkpoint(args.resume)
+        if payload["algo"] != algo:
+            raise ValueError(f"{args.resume!r} holds a {payload['algo']} run, not {algo}")
+        saved = {k: v for k, v in payload["args"].items() if k not in RESUME_OVERRIDES}
+        args = dataclasses.replace(args, **saved)
+        args.run_dir = args.resume if os.path.isdir(args.resume) else os.path.dirname(os.path.dirname(args.resume))
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+    device = resolve_device(args.device)
+    torch.manual_seed(args.seed)
+    run_dir = args.run_dir or os.path.join("runs", f"{args.env_id.replace(':', '_')}__{algo}__{args.seed}__{int(time.time())}")
+    args.run_dir = run_dir
+    env = make_vec_env(args.env_id, args.num_envs, device, args.seed, **parse_env_kwargs(args.env_kwargs))
+    obs, info = env.reset(seed=args.seed)
+    agent = make_agent(env, args).to(device)
+    optimizers = (make_optimizers or _adam_pair)(agent, args)
+    run = Run(args=args, algo=algo, run_dir=run_dir, env=env, agent=agent, optimizers=optimizers, obs=obs,
+              state=info["state"], logger=RunLogger(run_dir, dataclasses.asdict(args), args.tensorboard,
+                                                    resume=payload is not None))
+    if payload is not None:
+        agent.load_state_dict(payload["actor"])
+        for opt, state in zip(optimizers, payload["optimizers"], strict=True):
+            opt.load_state_dict(state)
+        torch.set_rng_state(payload["rng"]["torch"])
+        if payload["rng"]["cuda"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(payload["rng"]["cuda"])
+        if payload["env"] is not None:
+            env.load_state_dict(payload["env"])
+        run.obs, run.state = payload["obs"].to(device), payload["state"].to(device)
+        run.update, run.global_step = payload["update"], payload["global_step"]
+        run._start -= payload.get("wall_time", 0.0)
+    if args.progress:
+        run.progress = _Progress(args.total_timesteps, run.global_step, algo)
+    return run
+
+
+def _adam_pair(agent: torch.nn.Module, args: Any) -> tuple:
+    """One Adam for the actor, one for the critic (MAPPO's reference code; eps 1e-5 as in PPO)."""
+    return (torch.optim.Adam(agent.actor.parameters(), lr=args.learning_rate, eps=1e-5),
+            torch.optim.Adam(list(agent.critic.parameters()), lr=args.critic_learning_rate, eps=1e-5))

@@ -1,0 +1,117 @@
+"""Evaluate a trained policy: mean ± std team return over K episodes, optionally shown or recorded.
+
+    python -m baselines.evaluate RUN_DIR --episodes 100
+    python -m baselines.evaluate RUN_DIR --env-id mpe2.simple_spread_v3:parallel_env   # same spaces
+    python -m baselines.evaluate RUN_DIR --episodes 3 --render human
+    python -m baselines.evaluate RUN_DIR --episodes 3 --video spread.mp4                # or .gif
+
+Episodes run through the PettingZoo parallel API (so any env with the same spaces works,
+MPE2's included). Only the actor is needed; actions are the policy's most likely ones
+unless ``--stochastic``. The team return of an episode is the sum over agents of their
+rewards (MPE's scale).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+import numpy as np
+import torch
+
+from baselines.common.checkpoint import load_checkpoint
+from baselines.common.envs import load_factory, parse_env_kwargs
+from baselines.common.networks import Actor
+
+
+def make_parallel_env(env_id: str, render_mode: str | None, **kwargs):
+    """Our env id or ``module:function`` -> a PettingZoo parallel env."""
+    if ":" in env_id:
+        return load_factory(env_id)(render_mode=render_mode, **kwargs)
+    from marl_envs.api.parallel import ParallelEnv
+
+    return ParallelEnv(env_id, render_mode=render_mode, **kwargs)
+
+
+def load_actor(payload: dict, obs_dim: int, num_agents: int, action_space) -> tuple[Actor, bool]:
+    """Rebuild the trained actor for an env with these spaces (a mismatch is a ValueError)."""
+    args = payload["args"]
+    use_id = bool(args.get("agent_id", False))
+    actor = Actor(obs_dim + (num_agents if use_id else 0), action_space, (args["hidden_size"],) * 2)
+    weights = {k[len("actor."):]: v for k, v in payload["actor"].items() if k.startswith("actor.")}
+    try:
+        actor.load_state_dict(weights)
+    except RuntimeError as err:
+        raise ValueError(
+            f"the checkpoint's actor does not fit this env (obs_dim {obs_dim}, {num_agents} agents, "
+            f"actions {action_space}): {str(err).splitlines()[0]}"
+        ) from None
+    return actor.eval(), use_id
+
+
+@torch.no_grad()
+def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env_kwargs: str | None = None,
+             render: str | None = None, video: str | None = None, seed: int = 0, stochastic: bool = False) -> dict:
+    """Run ``episodes`` episodes; return {"mean": ..., "std": ..., "returns": [...]}."""
+    payload = load_checkpoint(checkpoint)
+    saved = payload["args"]
+    env_id = env_id or saved["env_id"]
+    kwargs = parse_env_kwargs(env_kwargs if env_kwargs is not None else saved.get("env_kwargs", "{}"))
+    render_mode = "rgb_array" if video else render
+    env = make_parallel_env(env_id, render_mode, **kwargs)
+    agents = list(env.possible_agents)
+    obs_dim = env.observation_space(agents[0]).shape[0]
+    actor, use_id = load_actor(payload, obs_dim, len(agents), env.action_space(agents[0]))
+    ids = torch.eye(len(agents))
+    torch.manual_seed(seed)
+    returns, frames = [], []
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=seed + episode)
+        total = 0.0
+        while env.agents:
+            x = torch.as_tensor(np.stack([obs.get(a, np.zeros(obs_dim, np.float32)) for a in agents]))
+            if use_id:
+                x = torch.cat([x, ids], -1)
+            dist = actor.distribution(x)
+            act = (dist.sample() if stochastic else Actor.deterministic(dist)).numpy()
+            obs, rewards, _, _, _ = env.step({a: act[i] for i, a in enumerate(agents) if a in env.agents})
+            total += float(sum(rewards.values()))
+            if video:
+                frames.append(env.render())
+        returns.append(total)
+    env.close()
+    if video:
+        import imageio.v2 as imageio
+
+        imageio.mimsave(video, frames, fps=10) if video.endswith(".gif") else imageio.mimwrite(video, frames, fps=10)
+    mean, std = float(np.mean(returns)), float(np.std(returns))
+    return {"env_id": env_id, "episodes": episodes, "mean": mean, "std": std, "returns": returns}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", help="a run directory or a checkpoint file")
+    parser.add_argument("--episodes", type=int, default=10)
+    parser.add_argument("--env-id", default=None, help="evaluate on another env with the same spaces")
+    parser.add_argument("--env-kwargs", default=None, help="JSON env arguments (default: the training run's)")
+    parser.add_argument("--render", choices=["human"], default=None, help="show the episodes in a window")
+    parser.add_argument("--video", default=None, help="record the episodes to this .mp4 or .gif file")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stochastic", action="store_true", help="sample actions instead of the most likely")
+    parser.add_argument("--json", default=None, help="also write the result to this JSON file")
+    args = parser.parse_args(argv)
+    if args.episodes < 1:
+        parser.error("--episodes must be >= 1")
+    result = evaluate(args.checkpoint, args.episodes, args.env_id, args.env_kwargs, args.render, args.video,
+                      args.seed, args.stochastic)
+    half = 1.96 * result["std"] / math.sqrt(args.episodes)
+    print(f"{result['env_id']}: team return {result['mean']:.2f} ± {result['std']:.2f} (std) "
+          f"over {args.episodes} episodes (95% CI ± {half:.2f})")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(result, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()
