@@ -38,7 +38,8 @@ def load_actor(payload: dict, obs_dim: int, num_agents: int, action_space) -> tu
     """Rebuild the trained actor for an env with these spaces (a mismatch is a ValueError)."""
     args = payload["args"]
     use_id = bool(args.get("agent_id", False))
-    actor = Actor(obs_dim + (num_agents if use_id else 0), action_space, (args["hidden_size"],) * 2)
+    actor = Actor(obs_dim + (num_agents if use_id else 0), action_space, (args["hidden_size"],) * 2,
+                  args.get("activation", "relu"))
     weights = {k[len("actor."):]: v for k, v in payload["actor"].items() if k.startswith("actor.")}
     try:
         actor.load_state_dict(weights)

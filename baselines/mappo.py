@@ -79,6 +79,8 @@ class Args(CommonArgs):
     """Huber loss δ for the value loss; 0 for the squared error"""
     hidden_size: int = 64
     """width of the two hidden layers of actor and critic"""
+    activation: str = "relu"
+    """hidden activation: relu (MAPPO) or tanh (CleanRL)"""
     agent_id: bool = True
     """append a one-hot agent id to the actor and critic inputs"""
     centralized_critic: bool = True
@@ -94,8 +96,8 @@ class ActorCritic(nn.Module):
         self.agent_id, self.centralized = args.agent_id, args.centralized_critic
         ids = num_agents if args.agent_id else 0
         hidden = (args.hidden_size, args.hidden_size)
-        self.actor = Actor(obs_dim + ids, action_space, hidden)
-        self.critic = Critic(obs_dim + ids + (state_dim if self.centralized else 0), hidden)
+        self.actor = Actor(obs_dim + ids, action_space, hidden, args.activation)
+        self.critic = Critic(obs_dim + ids + (state_dim if self.centralized else 0), hidden, args.activation)
         self.value_norm = ValueNormalizer() if args.value_norm else None
 
     def _ids(self, obs: torch.Tensor) -> torch.Tensor:

@@ -21,12 +21,21 @@ def layer_init(layer: nn.Linear, gain: float = math.sqrt(2), bias: float = 0.0) 
     return layer
 
 
-def mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int, out_gain: float, layer_norm_input: bool = True) -> nn.Sequential:
-    """tanh MLP; an optional LayerNorm on the input (MAPPO's feature normalisation)."""
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
+
+
+def mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int, out_gain: float, layer_norm_input: bool = True,
+        activation: str = "relu") -> nn.Sequential:
+    """MLP with an optional LayerNorm on the input (MAPPO's feature normalisation).
+
+    ReLU is MAPPO's default and is cheaper than tanh on CPU; tanh is CleanRL's.
+    """
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     layers: list[nn.Module] = [nn.LayerNorm(in_dim)] if layer_norm_input else []
     last = in_dim
     for h in hidden:
-        layers += [layer_init(nn.Linear(last, h)), nn.Tanh()]
+        layers += [layer_init(nn.Linear(last, h)), ACTIVATIONS[activation]()]
         last = h
     layers.append(layer_init(nn.Linear(last, out_dim), gain=out_gain))
     return nn.Sequential(*layers)
@@ -62,7 +71,8 @@ class Actor(nn.Module):
     sampled unbounded and the env clips them, as PettingZoo/MPE2 do.
     """
 
-    def __init__(self, obs_dim: int, action_space: spaces.Space, hidden: tuple[int, ...] = (64, 64)):
+    def __init__(self, obs_dim: int, action_space: spaces.Space, hidden: tuple[int, ...] = (64, 64),
+                 activation: str = "relu"):
         super().__init__()
         self.action_space = action_space
         if isinstance(action_space, spaces.Discrete):
@@ -75,7 +85,7 @@ class Actor(nn.Module):
             self.log_std = nn.Parameter(torch.full((out,), -0.5))
         else:
             raise TypeError(f"unsupported action space {action_space}; use Discrete, MultiDiscrete or Box")
-        self.net = mlp(obs_dim, hidden, out, out_gain=0.01)
+        self.net = mlp(obs_dim, hidden, out, out_gain=0.01, activation=activation)
 
     def distribution(self, obs: torch.Tensor) -> Distribution:
         out = self.net(obs)
@@ -96,9 +106,9 @@ class Actor(nn.Module):
 class Critic(nn.Module):
     """V(x) -> (…,) from any input vector (local observation or agent-specific global state)."""
 
-    def __init__(self, in_dim: int, hidden: tuple[int, ...] = (64, 64)):
+    def __init__(self, in_dim: int, hidden: tuple[int, ...] = (64, 64), activation: str = "relu"):
         super().__init__()
-        self.net = mlp(in_dim, hidden, 1, out_gain=1.0)
+        self.net = mlp(in_dim, hidden, 1, out_gain=1.0, activation=activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(-1)

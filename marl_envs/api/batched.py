@@ -87,6 +87,7 @@ class BatchedEnv:
         self.state_space = sp.state_space(state_dim)
         self._lockstep = not self.scenario.can_terminate
         self._generator = make_generator(self.device)
+        self._seeded = seed is not None
         if seed is not None:
             self._generator.manual_seed(validate_seed(seed))
         self._renderer = None
@@ -98,6 +99,7 @@ class BatchedEnv:
         """Reset every world. Returns obs (B, A, obs_dim) and info {"state": (B, state_dim)}."""
         if seed is not None:
             self._generator.manual_seed(validate_seed(seed))
+            self._seeded = True
         self.scenario.reset(None, self._generator)
         self._elapsed = 0
         self._t = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
@@ -243,6 +245,27 @@ class BatchedEnv:
             arena_half_size=float(self.scenario.arena_half_size),
             **extra,
         )
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_renderer"] = None  # a window does not travel; a copy opens its own
+        if "_transition" in state and state["_transition"] != self._eager_transition:
+            state["_transition"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickle; a copy of a never-seeded env draws fresh OS entropy.
+
+        Vector wrappers (SuperSuit's ``concat_vec_envs_v1``, ``copy.deepcopy``) clone an env by
+        pickling it. Copying the generator state too would make every copy of an unseeded env
+        play the same episodes; Gymnasium's contract is that an unseeded env is an independent
+        draw. Copies of a seeded env stay exact copies.
+        """
+        self.__dict__.update(state)
+        if self._transition is None:
+            self._transition = torch.compile(self._eager_transition, dynamic=False)
+        if not self._seeded:
+            self._generator.seed()
 
     def close(self) -> None:
         if self._renderer is not None:

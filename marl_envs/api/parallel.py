@@ -46,7 +46,6 @@ class ParallelEnv(PZParallelEnv):
         self.state_space = self._env.state_space
         self._spec = self._env.action_spec
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
-        self._seeded = kwargs.get("seed") is not None
 
     def observation_space(self, agent: str):
         return self.observation_spaces[agent]
@@ -61,7 +60,6 @@ class ParallelEnv(PZParallelEnv):
 
     def reset(self, seed: int | None = None, options: dict | None = None):
         obs, _ = self._env.reset(seed=seed, options=options)
-        self._seeded = self._seeded or seed is not None
         self.agents = self.possible_agents[:]
         if self.render_mode == "human":
             self._env.render()
@@ -102,18 +100,6 @@ class ParallelEnv(PZParallelEnv):
 
     def close(self) -> None:
         self._env.close()
-
-    def __setstate__(self, state: dict) -> None:
-        """Unpickle; a copy of a never-seeded env draws fresh OS entropy.
-
-        Vector wrappers (SuperSuit's ``concat_vec_envs_v1``, ``copy.deepcopy``) clone an env by
-        pickling it. Copying the generator state too would make every copy of an unseeded env
-        play the same episodes; Gymnasium's contract is that an unseeded env is an independent
-        draw. Copies of a seeded env stay exact copies.
-        """
-        self.__dict__.update(state)
-        if not self._seeded:
-            self._env._generator.seed()
 
     # -- conversions -----------------------------------------------------------------
     def _obs_dict(self, obs: torch.Tensor) -> dict[str, np.ndarray]:
