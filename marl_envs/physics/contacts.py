@@ -7,11 +7,12 @@ which is what makes our MPE tasks match it to float precision. The contact law i
     penetration = margin * softplus(-(gap) / margin)      (a smooth max(0, -gap))
     force on a  = contact_force * penetration * n          (n: unit normal from b to a)
 
-Boxes and walls use the same law with ``gap`` the signed distance between features
-(disc centre vs box, box corner vs box), and the force acts at the contact point, so an
-off-centre push turns a box: torque ``(contact - centre) x F`` on each body of the pair,
-with the forces equal and opposite and collinear (linear and angular momentum conserved).
-Contacts are frictionless, so a disc never gets a contact torque.
+Boxes and walls (``RigidContacts``) use the same law with ``gap`` the signed distance
+between features (disc centre vs box, box corner vs box, point vs thick wall), and the
+force acts at the contact point, so an off-centre push turns a box: torque
+``(contact - centre) x F`` on each body of the pair, with the forces equal, opposite and
+collinear (linear and angular momentum conserved). Contacts are frictionless, so a disc
+never gets a contact torque.
 
 Which pairs can touch is known when the world is built (kinds, collidable and movable
 flags are static), so the pair lists are precomputed index tensors and a step never
@@ -25,10 +26,11 @@ import itertools
 import torch
 import torch.nn.functional as F
 
-from marl_envs.physics.geometry import box_local_corners, cross, point_box_distance, rotate
+from marl_envs.physics.geometry import apply_rotation, box_local_corners, cross, point_box_query, rotation
 from marl_envs.physics.params import WorldParams
 from marl_envs.physics.shapes import ShapeKind
 from marl_envs.physics.state import BodySpec, BodyState
+from marl_envs.physics.walls import WallGeometry, thick_segment_query
 
 
 def penetration(gap: torch.Tensor, margin: float) -> torch.Tensor:
@@ -93,147 +95,145 @@ class CircleContacts:
         return torch.matmul(self.incidence, delta * scale)
 
 
-def _scatter_tables(spec: BodySpec, pairs: list[tuple[int, int]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N, P) one-hot tables of the first and of the second body of each pair, zero for static bodies."""
-    movable = spec.movable.cpu().tolist()
-    first = torch.zeros(spec.num_bodies, len(pairs))
-    second = torch.zeros(spec.num_bodies, len(pairs))
-    for p, (a, b) in enumerate(pairs):
-        first[a, p] = float(movable[a])
-        second[b, p] = float(movable[b])
-    return first, second
+class RigidContacts:
+    """Every contact that involves a box or a wall, as batched point queries.
 
+    Point-vs-box queries: each disc centre against each box (gap = signed distance -
+    radius), each corner of a box against the other box of a box pair, both ways (vertex-face
+    penalties; two boxes resting face to face get two corner contacts and stay flush), and
+    each wall endpoint against each box (a wall end poking into a box face). Point-vs-wall
+    queries: disc centres and box corners against every wall (``walls.thick_segment_query``).
 
-class _RigidPairs:
-    """Pair list of one kind combination plus the tables that scatter pair wrenches to bodies.
-
-    Forces go through a signed incidence (N, P) as in ``CircleContacts``; torques differ on
-    the two bodies of a pair (each is about its own centre), so they go through the
-    stacked one-hot tables (2P, N) in one matmul.
+    A query pushes its point's body along the normal and the box (if any) the other way, both
+    at the query point, so pair forces are equal, opposite and collinear. Torques about the
+    body centres then follow from moments about the origin in one matmul,
+    ``sum_q (p_q - c) x F_q = sum_q p_q x F_q - c x sum_q F_q``, and are zeroed on discs
+    (contacts are frictionless). The queries, their rows in a per-substep point table
+    ``[body centres (N) | box corners (4X) | wall endpoints (2W)]`` and the signed (N, Q)
+    scatter tables are fixed here. Limitation: two boxes crossing with no corner inside the
+    other (a thin box pierced edge to edge) are missed; contacts start at a corner, so this
+    needs a tunnelling speed.
     """
 
-    def __init__(
-        self, spec: BodySpec, params: WorldParams, device: torch.device, kind_a: ShapeKind, kind_b: ShapeKind
-    ):
-        pairs = _pairs(spec, kind_a, kind_b)
-        self.num_pairs = len(pairs)
-        self.i = torch.tensor([p[0] for p in pairs], dtype=torch.long, device=device)
-        self.j = torch.tensor([p[1] for p in pairs], dtype=torch.long, device=device)
-        first, second = _scatter_tables(spec, pairs)
-        self.force_table = (first - second).to(device)  # (N, P)
-        self.torque_table = torch.cat((first, second), dim=1).T.contiguous().to(device)  # (2P, N)
-        self.second_table = second.T.contiguous().to(device)  # (P, N)
-        self.stiffness = params.contact_force
-        self.margin = params.contact_margin
+    def __init__(self, spec: BodySpec, params: WorldParams, device: torch.device, num_walls: int | None):
+        n, kind = spec.num_bodies, spec.kind.tolist()
+        movable, collidable = spec.movable.tolist(), spec.collidable.tolist()
+        radius, half = spec.radius.tolist(), spec.half_extents.cpu()
+        boxes = [b for b in range(n) if kind[b] == ShapeKind.BOX and collidable[b]]
+        corner = {b: n + 4 * k for k, b in enumerate(boxes)}  # first corner row of each box
+        k_body = params.contact_force
+        k_wall = params.contact_force if params.wall_contact_force is None else params.wall_contact_force
+        walled = [b for b in range(n) if movable[b] and collidable[b]] if num_walls is not None else []
+        queries = [(i, i, j, radius[i], k_body, False) for i, j in _pairs(spec, ShapeKind.CIRCLE, ShapeKind.BOX)]
+        for a, b in _pairs(spec, ShapeKind.BOX, ShapeKind.BOX):
+            queries += [(corner[p] + c, p, q, 0.0, k_body, False) for p, q in ((a, b), (b, a)) for c in range(4)]
+        tip_row = n + 4 * len(boxes)
+        for b in (b for b in walled if kind[b] == ShapeKind.BOX):
+            queries += [(tip_row + e, -1, b, 0.0, k_wall, True) for e in range(2 * (num_walls or 0))]
+        points = [(b, b, radius[b]) if kind[b] == ShapeKind.CIRCLE else (corner[b] + c, b, 0.0)
+                  for b in walled for c in range(1 if kind[b] == ShapeKind.CIRCLE else 4)]
+        self.num_box_queries, self.num_wall_points = len(queries), len(points)
+        self.has_tips = any(q[5] for q in queries)
+        self.needs_walls = self.has_tips or bool(points)
+        self.boxes = torch.tensor(boxes, dtype=torch.long, device=device)
+        self.local_corners = box_local_corners(half[boxes]).to(device)  # (X, 4, 2)
+        self.is_box = (spec.kind == ShapeKind.BOX).cpu().float().to(device)  # (N,): torque only on boxes
+        slot = {b: k for k, b in enumerate(boxes)}
 
-    def magnitude(self, gap: torch.Tensor) -> torch.Tensor:
-        """Penalty force magnitude for gaps (...) -> (..., 1), ready to scale a normal."""
-        return (penetration(gap, self.margin) * self.stiffness).unsqueeze(-1)
+        def column(values, dtype=torch.long):
+            return torch.tensor(values, dtype=dtype).to(device)
 
-    def scatter(
-        self, force_a: torch.Tensor, torque_a: torch.Tensor | None, torque_b: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-pair wrenches to per-body sums.
+        self.q_point = column([q[0] for q in queries])
+        self.q_box = column([slot[q[2]] for q in queries])
+        self.q_half = half[[q[2] for q in queries]].view(-1, 2).to(device)  # (Q, 2)
+        self.q_base_offset = column([q[3] for q in queries], torch.float32)
+        self.q_is_tip = column([float(q[5]) for q in queries], torch.float32)
+        self.q_gain = column([q[4] * params.contact_margin for q in queries], torch.float32)
+        table = torch.zeros(n, len(queries))  # +1 on the point's body, -1 on the box; 0 if static
+        for q, (_, owner, box, *_rest) in enumerate(queries):
+            if owner >= 0 and movable[owner]:
+                table[owner, q] += 1.0
+            if movable[box]:
+                table[box, q] -= 1.0
+        self.q_table, self.q_table_t = table.to(device), table.T.contiguous().to(device)
+        self.w_point = column([p[0] for p in points])
+        self.w_owner = column([p[1] for p in points])
+        self.w_offset = column([p[2] for p in points], torch.float32).view(1, -1, 1)
+        self.w_gain = k_wall * params.contact_margin
+        wall_table = torch.eye(n)[:, [p[1] for p in points]]  # (N, P)
+        self.w_table, self.w_table_t = wall_table.to(device), wall_table.T.contiguous().to(device)
+        self.neg_inv_margin = -1.0 / params.contact_margin
+        self._offset, self._half_thickness = self.q_base_offset, 0.0
 
-        Args:
-            force_a: (B, P, 2) force on the first body of each pair (the second gets minus it).
-            torque_a: (B, P) torque on the first body, or None for none (discs).
-            torque_b: (B, P) torque on the second body.
+    @property
+    def active(self) -> bool:
+        return bool(self.num_box_queries or self.num_wall_points)
 
-        Returns:
-            (B, N, 2) forces and (B, N) torques.
-        """
-        force = torch.matmul(self.force_table, force_a)
-        if torque_a is None:
-            return force, torch.matmul(torque_b, self.second_table)
-        return force, torch.matmul(torch.cat((torque_a, torque_b), dim=1), self.torque_table)
-
-
-class CircleBoxContacts(_RigidPairs):
-    """Disc-box contacts: gap = signed distance from the disc centre to the box minus the radius.
-
-    The force acts along the box's outward normal at the closest point of the box boundary,
-    which lies on the line through the disc centre, so the disc gets no torque and the box
-    gets ``(closest - box centre) x (-F)``.
-    """
-
-    def __init__(self, spec: BodySpec, params: WorldParams, device: torch.device):
-        super().__init__(spec, params, device, ShapeKind.CIRCLE, ShapeKind.BOX)
-        self.radius = spec.radius.cpu()[self.i.cpu()].view(1, -1).to(device)  # (1, P)
-        self.half_extents = spec.half_extents.cpu()[self.j.cpu()].to(device)  # (P, 2)
-
-    def __call__(self, state: BodyState) -> tuple[torch.Tensor, torch.Tensor]:
-        """Forces (B, N, 2) and torques (B, N) of all disc-box pairs."""
-        disc, box = state.pos[:, self.i], state.pos[:, self.j]
-        sd, normal, closest = point_box_distance(disc, box, state.angle[:, self.j], self.half_extents)
-        force = normal * self.magnitude(sd - self.radius)  # (B, P, 2) on the disc
-        return self.scatter(force, None, cross(force, closest - box))
-
-
-class BoxBoxContacts(_RigidPairs):
-    """Box-box contacts as vertex-face penalties: each corner of A against box B and vice versa.
-
-    Each of the 8 corner contacts of a pair pushes along the other box's outward normal and
-    acts at the corner on both bodies, so the pair's forces and torques about any point
-    cancel. Two boxes resting face to face get two corner contacts, which keeps them flush.
-    Limitation: a crossing with no corner inside the other box (a thin box pierced edge to
-    edge) is missed; contacts start shallow from a corner, so this needs a tunnelling speed.
-    """
-
-    def __init__(self, spec: BodySpec, params: WorldParams, device: torch.device):
-        super().__init__(spec, params, device, ShapeKind.BOX, ShapeKind.BOX)
-        half = spec.half_extents.cpu()
-        self.half_a = half[self.i.cpu()].unsqueeze(1).to(device)  # (P, 1, 2)
-        self.half_b = half[self.j.cpu()].unsqueeze(1).to(device)
-        self.corners_a = box_local_corners(self.half_a.squeeze(1))  # (P, 4, 2)
-        self.corners_b = box_local_corners(self.half_b.squeeze(1))
-
-    def __call__(self, state: BodyState) -> tuple[torch.Tensor, torch.Tensor]:
-        """Forces (B, N, 2) and torques (B, N) of all box-box pairs."""
-        pa, pb = state.pos[:, self.i].unsqueeze(-2), state.pos[:, self.j].unsqueeze(-2)  # (B, P, 1, 2)
-        ta, tb = state.angle[:, self.i].unsqueeze(-1), state.angle[:, self.j].unsqueeze(-1)  # (B, P, 1)
-        ra, rb = rotate(self.corners_a, ta), rotate(self.corners_b, tb)  # (B, P, 4, 2) from centres
-        sd_a, normal_a, _ = point_box_distance(pa + ra, pb, tb, self.half_b)
-        sd_b, normal_b, _ = point_box_distance(pb + rb, pa, ta, self.half_a)
-        on_a = normal_a * self.magnitude(sd_a)  # (B, P, 4, 2) on A at its corners
-        on_b = normal_b * self.magnitude(sd_b)  # on B at its corners
-        d = pb - pa
-        torque_a = cross(ra, on_a).sum(-1) - cross(rb + d, on_b).sum(-1)
-        torque_b = cross(rb, on_b).sum(-1) - cross(ra - d, on_a).sum(-1)
-        return self.scatter(on_a.sum(-2) - on_b.sum(-2), torque_a, torque_b)
-
-
-def add_wrench(
-    force: torch.Tensor | None,
-    torque: torch.Tensor | None,
-    more_force: torch.Tensor,
-    more_torque: torch.Tensor | None,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Sum two (force (B, N, 2), torque (B, N)) contributions, where a None torque means zero."""
-    force = more_force if force is None else force + more_force
-    if more_torque is not None:
-        torque = more_torque if torque is None else torque + more_torque
-    return force, torque
+    def __call__(self, state: BodyState, walls: WallGeometry | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Forces (B, N, 2) and torques (B, N) (None without boxes) of all box and wall contacts."""
+        if walls is None and self.needs_walls:
+            raise ValueError("RigidContacts: built for a world with walls, called without them.")
+        rows = [state.pos]
+        if len(self.boxes):
+            box_pos = state.pos.index_select(1, self.boxes)  # (B, X, 2); index_select: faster gathers
+            box_rot = rotation(state.angle.index_select(1, self.boxes))  # (B, X, 2)
+            rows.append((box_pos.unsqueeze(2) + apply_rotation(box_rot.unsqueeze(2), self.local_corners)).flatten(1, 2))
+        if self.has_tips:
+            rows.append(walls.tips)
+            if walls.half_thickness != self._half_thickness:  # a float compare, once per wall change
+                self._offset = self.q_base_offset + self.q_is_tip * walls.half_thickness
+                self._half_thickness = walls.half_thickness
+        table = torch.cat(rows, dim=1) if len(rows) > 1 else state.pos  # (B, N + 4X + 2W, 2)
+        force = moment = None
+        if self.num_box_queries:
+            points = table.index_select(1, self.q_point)  # (B, Q, 2)
+            rel = points - box_pos.index_select(1, self.q_box)
+            sd, normal = point_box_query(rel, box_rot.index_select(1, self.q_box), self.q_half)
+            push = normal * (F.softplus((sd - self._offset) * self.neg_inv_margin) * self.q_gain).unsqueeze(-1)
+            force = torch.matmul(self.q_table, push)
+            moment = torch.matmul(cross(points, push), self.q_table_t)  # (B, N) about the origin
+        if self.num_wall_points:
+            points = table.index_select(1, self.w_point)  # (B, P, 2)
+            centres = state.pos.index_select(1, self.w_owner)
+            gap, direction = thick_segment_query(points, centres, walls)  # (B, P, W), (B, P, 2, W)
+            magnitude = F.softplus((gap - self.w_offset) * self.neg_inv_margin) * self.w_gain
+            push = torch.matmul((direction * magnitude.unsqueeze(2)).flatten(2), walls.rows)  # (B, P, 2)
+            wall_force = torch.matmul(self.w_table, push)
+            force = wall_force if force is None else force + wall_force
+            if len(self.boxes):
+                wall_moment = torch.matmul(cross(points, push), self.w_table_t)
+                moment = wall_moment if moment is None else moment + wall_moment
+        if moment is None:
+            return force, None
+        return force, (moment - cross(state.pos, force)) * self.is_box
 
 
 class Contacts:
-    """All contact forces of a world layout: the sum of the per-kind pair models it needs.
+    """All contact forces of a world layout: the sum of the models it needs.
 
-    Only the models whose pair list is non-empty run, chosen once at construction, so a
-    world of discs runs exactly ``CircleContacts`` (MPE) and nothing else. Walls are a
-    separate model (``walls.WallContacts``) because their geometry is per-world data.
+    Which models run is decided once, here, from the static spec and whether the world has
+    walls, so a world of discs without walls runs exactly ``CircleContacts`` (MPE).
+
+    Args:
+        spec: the bodies.
+        params: stiffnesses and margin.
+        device: of the precomputed tables.
+        num_walls: W wall slots per world, or None for a world without walls.
     """
 
-    def __init__(self, spec: BodySpec, params: WorldParams, device: torch.device):
+    def __init__(self, spec: BodySpec, params: WorldParams, device: torch.device, num_walls: int | None = None):
         circles = CircleContacts(spec, params, device)
         self.circles = circles if circles.num_pairs else None
-        rigid = (CircleBoxContacts(spec, params, device), BoxBoxContacts(spec, params, device))
-        self.rigid = [model for model in rigid if model.num_pairs]
+        rigid = RigidContacts(spec, params, device, num_walls)
+        self.rigid = rigid if rigid.active else None
+        self.num_walls = num_walls
 
-    def __call__(self, state: BodyState) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    def __call__(
+        self, state: BodyState, walls: WallGeometry | None = None
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """Forces (B, N, 2) and torques (B, N) from contacts; None where no model applies."""
         force = self.circles(state.pos) if self.circles is not None else None
-        torque = None
-        for model in self.rigid:  # at most two kind models, fixed at construction
-            force, torque = add_wrench(force, torque, *model(state))
-        return force, torque
+        if self.rigid is None:
+            return force, None
+        rigid_force, torque = self.rigid(state, walls)
+        return (rigid_force if force is None else force + rigid_force), torque

@@ -26,8 +26,9 @@ class WorldParams:
             safety bound; tasks that need real boundaries use walls).
         wall_contact_force: Penalty stiffness of body-wall contacts; None uses
             ``contact_force``. Walls must hold a body pushed by a sustained force F, whose
-            resting depth is about F / stiffness: keep that well under the body's radius
-            plus the wall half thickness (see ``walls.check_tunnelling``).
+            resting depth is about F / stiffness, well under the body's radius plus the
+            wall half thickness, while staying stable (stiffness below about
+            m / (2 h^2) for boxes, h = dt / substeps); see the ``walls`` module docstring.
     """
 
     dt: float = 0.1

@@ -1,7 +1,7 @@
 """Shape kinds of rigid bodies and their mass properties.
 
 Bodies are either discs or oriented boxes; static walls are line segments with a
-thickness and live in their own padded tensor (see ``world.Walls``), because they
+thickness and live in their own padded tensor (see ``walls.Walls``), because they
 differ per world while bodies share one layout across the batch.
 """
 

@@ -2,6 +2,9 @@
 
 ``World.step`` reads as the physics it does: for each substep, contacts, then
 integration. Everything else (actions, rules, sensing) belongs to scenarios.
+
+Which contact models run is decided here, once, from the static spec and from whether the
+world has walls: a world of discs without walls runs exactly MPE's disc contacts.
 """
 
 from __future__ import annotations
@@ -12,35 +15,61 @@ from marl_envs.physics.contacts import Contacts
 from marl_envs.physics.integrate import Integrator
 from marl_envs.physics.params import WorldParams
 from marl_envs.physics.state import BodySpec, BodyState
+from marl_envs.physics.walls import WallGeometry, Walls, check_tunnelling
+
+_NO_WALLS = (
+    "World.{}: this world was built without walls, so it runs no wall code; pass "
+    "walls=Walls.empty(num_envs, max_walls, half_thickness) to World(...) to reserve wall slots."
+)
 
 
 class World:
-    """Bodies of one static layout in B worlds, on one device.
+    """Bodies of one static layout in B worlds, on one device, with optional per-world walls.
 
     Args:
         spec: the N bodies (shared by all worlds).
         params: physical constants.
         num_envs: B.
         device: where every tensor lives.
+        walls: optional (B, W) walls. A world built without walls runs no wall code and
+            cannot get walls later; to change walls per world, build it with W slots
+            (``Walls.empty`` or padded ``Walls.from_segments``) and use ``set_walls_where``.
+
+    Raises:
+        ValueError: if the walls do not match ``num_envs``, or a capped body could tunnel
+            through them (``walls.check_tunnelling``).
     """
 
-    def __init__(self, spec: BodySpec, params: WorldParams, num_envs: int, device: torch.device | str):
+    def __init__(
+        self,
+        spec: BodySpec,
+        params: WorldParams,
+        num_envs: int,
+        device: torch.device | str,
+        walls: Walls | None = None,
+    ):
         self.device = torch.device(device)
         self.spec = spec.to(self.device)
+        self._host_spec = spec.to("cpu")  # for checks at wall changes, without a device sync
         self.params = params
         self.num_envs = num_envs
         self.state = BodyState.zeros(num_envs, spec.num_bodies, self.device)
-        self.contacts = Contacts(spec, params, self.device)
         self.integrator = Integrator(spec, params, self.device)
+        self.walls: Walls | None = None
+        self._wall_geometry: WallGeometry | None = None
+        num_walls = None if walls is None else walls.num_walls
+        self.contacts = Contacts(self._host_spec, params, self.device, num_walls=num_walls)
+        if walls is not None:
+            self._install_walls(walls)
 
     def step(self, force: torch.Tensor, torque: torch.Tensor | None = None) -> None:
         """Advance every world by ``params.dt`` under constant applied force (B, N, 2) and torque (B, N)."""
         self.state = self.advance(self.state, force, torque)
 
     def advance(self, state: BodyState, force: torch.Tensor, torque: torch.Tensor | None) -> BodyState:
-        """Pure form of ``step``: returns the next state without touching ``self.state``."""
+        """Pure form of ``step``: returns the next state without touching ``self.state`` (walls are read)."""
         for _ in range(self.params.substeps):
-            contact_force, contact_torque = self.contacts(state)
+            contact_force, contact_torque = self.contacts(state, self._wall_geometry)
             total_force = force if contact_force is None else force + contact_force
             total_torque = torque
             if contact_torque is not None:
@@ -51,3 +80,34 @@ class World:
     def reset_where(self, mask: torch.Tensor, fresh: BodyState) -> None:
         """Replace the state of the worlds where ``mask`` (B,) is true by ``fresh``."""
         self.state = self.state.where(mask, fresh)
+
+    def set_walls(self, walls: Walls) -> None:
+        """Replace the walls of every world (construction-time work: checks tunnelling, syncs).
+
+        Raises:
+            ValueError: if the world was built without walls, ``walls`` has another batch
+                size, or a capped body could tunnel through walls this thin.
+        """
+        if self.walls is None:
+            raise ValueError(_NO_WALLS.format("set_walls"))
+        self._install_walls(walls)
+
+    def _install_walls(self, walls: Walls) -> None:
+        if walls.num_envs != self.num_envs:
+            raise ValueError(f"World walls: expected walls for num_envs={self.num_envs} worlds, "
+                             f"got {walls.num_envs}.")
+        check_tunnelling(self._host_spec, self.params, walls.half_thickness)
+        if walls.num_walls != self.contacts.num_walls:  # the wall-endpoint queries depend on W
+            self.contacts = Contacts(self._host_spec, self.params, self.device, num_walls=walls.num_walls)
+        self.walls = walls.to(self.device)
+        self._wall_geometry = WallGeometry.of(self.walls)
+
+    def set_walls_where(self, mask: torch.Tensor, walls: Walls) -> None:
+        """Take ``walls``' (B, W) segments in the worlds where ``mask`` (B,) is true (for resets).
+
+        Needs the same W and half thickness as the current walls; no host sync.
+        """
+        if self.walls is None:
+            raise ValueError(_NO_WALLS.format("set_walls_where"))
+        self.walls = self.walls.where(mask, walls.to(self.device))
+        self._wall_geometry = WallGeometry.of(self.walls)
