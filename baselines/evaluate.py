@@ -39,7 +39,7 @@ def load_actor(payload: dict, obs_dim: int, num_agents: int, action_space) -> tu
     args = payload["args"]
     use_id = bool(args.get("agent_id", False))
     actor = Actor(obs_dim + (num_agents if use_id else 0), action_space, (args["hidden_size"],) * 2,
-                  args.get("activation", "relu"))
+                  args.get("activation", "relu"), args.get("feature_norm", True))
     weights = {k[len("actor."):]: v for k, v in payload["actor"].items() if k.startswith("actor.")}
     try:
         actor.load_state_dict(weights)

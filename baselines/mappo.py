@@ -81,6 +81,8 @@ class Args(CommonArgs):
     """width of the two hidden layers of actor and critic"""
     activation: str = "relu"
     """hidden activation: relu (MAPPO) or tanh (CleanRL)"""
+    feature_norm: bool = True
+    """LayerNorm on the network inputs (MAPPO's feature normalisation)"""
     agent_id: bool = True
     """append a one-hot agent id to the actor and critic inputs"""
     centralized_critic: bool = True
@@ -96,8 +98,9 @@ class ActorCritic(nn.Module):
         self.agent_id, self.centralized = args.agent_id, args.centralized_critic
         ids = num_agents if args.agent_id else 0
         hidden = (args.hidden_size, args.hidden_size)
-        self.actor = Actor(obs_dim + ids, action_space, hidden, args.activation)
-        self.critic = Critic(obs_dim + ids + (state_dim if self.centralized else 0), hidden, args.activation)
+        self.actor = Actor(obs_dim + ids, action_space, hidden, args.activation, args.feature_norm)
+        self.critic = Critic(obs_dim + ids + (state_dim if self.centralized else 0), hidden, args.activation,
+                             args.feature_norm)
         self.value_norm = ValueNormalizer() if args.value_norm else None
 
     def _ids(self, obs: torch.Tensor) -> torch.Tensor:

@@ -73,10 +73,11 @@ def bench_parallel(make_env: Callable[[], object], seconds: float) -> float:
     return calls / elapsed
 
 
-def bench_batched(env_id: str, num_envs: int, device: str, seconds: float, continuous: bool, **kwargs) -> float:
-    """Env-steps/s of ``num_envs`` worlds through the batched API."""
+def bench_batched(env_id: str, num_envs: int, device: str, seconds: float, continuous: bool,
+                  compile: bool = False, **kwargs) -> float:
+    """Env-steps/s of ``num_envs`` worlds through the batched API (compile time excluded: warm-up)."""
     env = make_batched(env_id, num_envs=num_envs, device=device, seed=0, check_inputs=False,
-                       continuous_actions=continuous, **kwargs)
+                       continuous_actions=continuous, compile=compile, **kwargs)
     env.reset()
     gen = torch.Generator(device=device).manual_seed(0)
     shape = (POOL, num_envs, env.num_agents)
@@ -118,6 +119,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--continuous", action="store_true", help="continuous actions (default discrete)")
     parser.add_argument("--compare", action="store_true", help="also time MPE2 and VMAS, back to back")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time the batched env with compile=True (torch.compile) for B >= 1024")
     parser.add_argument("--json", default=None, help="write the results to this file")
     args = parser.parse_args(argv)
     if args.threads is not None:
@@ -151,6 +154,10 @@ def main(argv: list[str] | None = None) -> dict:
         for b in args.batch_sizes:
             ours = bench_batched(args.env_id, b, device, args.seconds, args.continuous)
             row(f"{args.env_id} batched B={b} {device}", ours)
+            if args.compile and b >= 1024:
+                compiled = bench_batched(args.env_id, b, device, args.seconds, args.continuous, compile=True)
+                row(f"{args.env_id} batched B={b} {device} compiled", compiled)
+                ours = max(ours, compiled)
             if args.compare and args.env_id == "spread_v0":
                 vmas_sps = bench_vmas(b, device, args.seconds)
                 if vmas_sps is None:

@@ -72,7 +72,7 @@ class Actor(nn.Module):
     """
 
     def __init__(self, obs_dim: int, action_space: spaces.Space, hidden: tuple[int, ...] = (64, 64),
-                 activation: str = "relu"):
+                 activation: str = "relu", feature_norm: bool = True):
         super().__init__()
         self.action_space = action_space
         if isinstance(action_space, spaces.Discrete):
@@ -85,7 +85,7 @@ class Actor(nn.Module):
             self.log_std = nn.Parameter(torch.full((out,), -0.5))
         else:
             raise TypeError(f"unsupported action space {action_space}; use Discrete, MultiDiscrete or Box")
-        self.net = mlp(obs_dim, hidden, out, out_gain=0.01, activation=activation)
+        self.net = mlp(obs_dim, hidden, out, out_gain=0.01, layer_norm_input=feature_norm, activation=activation)
 
     def distribution(self, obs: torch.Tensor) -> Distribution:
         out = self.net(obs)
@@ -106,9 +106,10 @@ class Actor(nn.Module):
 class Critic(nn.Module):
     """V(x) -> (…,) from any input vector (local observation or agent-specific global state)."""
 
-    def __init__(self, in_dim: int, hidden: tuple[int, ...] = (64, 64), activation: str = "relu"):
+    def __init__(self, in_dim: int, hidden: tuple[int, ...] = (64, 64), activation: str = "relu",
+                 feature_norm: bool = True):
         super().__init__()
-        self.net = mlp(in_dim, hidden, 1, out_gain=1.0, activation=activation)
+        self.net = mlp(in_dim, hidden, 1, out_gain=1.0, layer_norm_input=feature_norm, activation=activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(-1)

@@ -55,28 +55,30 @@ def _pairs(spec: BodySpec, kind_a: ShapeKind, kind_b: ShapeKind) -> list[tuple[i
 
 
 class CircleContacts:
-    """Disc-disc contacts of a fixed list of pairs.
+    """Disc-disc contacts of a fixed list of pairs, as two matrix products.
 
-    Forces are scattered back to bodies with one matmul against a signed incidence
-    matrix (P, N) -> (N, P): +1 for the first body of a pair, -1 for the second, 0 for a
-    static body, so that the pair force is applied equal and opposite.
+    With positions flattened to (B, 2N), the pair offsets p_i - p_j of all P pairs are
+    one product with a constant (2N, 2P) signed selection matrix, and the pair forces go
+    back to the bodies through a (2P, 2N) signed incidence matrix: +1 for the first body
+    of a pair, -1 for the second, 0 for a static body, so each pair force is applied
+    equal and opposite. Two GEMMs replace two gathers and a scatter: one op each for a
+    single world, memory-bound kernels for thousands.
     """
 
     def __init__(self, spec: BodySpec, params: WorldParams, device: torch.device):
         pairs = _pairs(spec, ShapeKind.CIRCLE, ShapeKind.CIRCLE)
         self.num_pairs = len(pairs)
-        i = torch.tensor([p[0] for p in pairs], dtype=torch.long)
-        j = torch.tensor([p[1] for p in pairs], dtype=torch.long)
-        n = spec.num_bodies
-        incidence = torch.zeros(n, max(len(pairs), 1))
-        movable = spec.movable.cpu()
+        n, movable = spec.num_bodies, spec.movable.cpu().tolist()
+        select = torch.zeros(len(pairs), n)  # (P, N): +1 at i, -1 at j
+        scatter = torch.zeros(len(pairs), n)  # (P, N): the same, zero for static bodies
         for p, (a, b) in enumerate(pairs):
-            incidence[a, p] = 1.0 if movable[a] else 0.0
-            incidence[b, p] = -1.0 if movable[b] else 0.0
-        self.i = i.to(device)
-        self.j = j.to(device)
-        self.radius_sum = (spec.radius.cpu()[i] + spec.radius.cpu()[j]).to(device).view(1, -1, 1)
-        self.incidence = incidence[:, : len(pairs)].to(device)
+            select[p, a], select[p, b] = 1.0, -1.0
+            scatter[p, a], scatter[p, b] = float(movable[a]), -float(movable[b])
+        eye2 = torch.eye(2)
+        self.select = torch.kron(select, eye2).T.contiguous().to(device)  # (2N, 2P)
+        self.scatter = torch.kron(scatter, eye2).to(device)  # (2P, 2N)
+        radius = spec.radius.cpu()
+        self.radius_sum = torch.tensor([float(radius[a] + radius[b]) for a, b in pairs]).view(1, -1, 1).to(device)
         self.stiffness = params.contact_force
         self.margin = params.contact_margin
 
@@ -89,10 +91,11 @@ class CircleContacts:
         Returns:
             (B, N, 2) sum of contact forces on each body.
         """
-        delta = pos[:, self.i] - pos[:, self.j]  # (B, P, 2), from j to i
+        b = pos.shape[0]
+        delta = torch.matmul(pos.reshape(b, -1), self.select).view(b, self.num_pairs, 2)  # p_i - p_j
         dist = torch.linalg.vector_norm(delta, dim=-1, keepdim=True).clamp_min(1e-12)
         scale = penetration(dist - self.radius_sum, self.margin) * (self.stiffness) / dist
-        return torch.matmul(self.incidence, delta * scale)
+        return torch.matmul((delta * scale).view(b, -1), self.scatter).view(pos.shape)
 
 
 class RigidContacts:

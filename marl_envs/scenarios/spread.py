@@ -137,7 +137,7 @@ class Spread(Scenario):
         self._obs_map = _observation_map(n, seen, self.obs_spec.dim).to(self.device)
         self._rel = self.obs_spec.slices()["landmark_rel_pos"].start
         self._moves = mpe_move_table(SENSITIVITY, self.device)
-        self._force_pad = (0, 0, 0, n)  # zero force on the landmarks
+        self._landmark_force = torch.zeros(num_envs, n, 2, device=self.device)  # landmarks are pushed by nothing
 
     def reset(self, mask: torch.Tensor | None, generator: torch.Generator) -> None:
         n, b = self.config.N, self.num_envs
@@ -159,7 +159,7 @@ class Spread(Scenario):
             force = decode_mpe_continuous(actions, self._moves)
         else:
             force = decode_mpe_discrete(actions, self._moves)
-        return torch.nn.functional.pad(force, self._force_pad), None
+        return torch.cat([force, self._landmark_force], dim=1), None
 
     def sense(self) -> SpreadSensed:
         state = self.world.state
@@ -175,9 +175,10 @@ class Spread(Scenario):
     def reward(self, sensed: SpreadSensed) -> torch.Tensor:
         n = self.config.N
         ratio = float(self.config.local_ratio)
-        cover = sensed.dist[:, :, :n].amin(dim=1).sum(dim=-1, keepdim=True)  # (B, 1)
-        collisions = (sensed.dist[:, :, n:] < 2 * AGENT_RADIUS).sum(dim=-1)  # (B, A)
-        return cover * (ratio - 1.0) - collisions * ratio
+        cover = sensed.dist[:, :, :n].amin(dim=1).sum(dim=-1, keepdim=True)  # (B, 1) sum of closest distances
+        overlapping = sensed.dist[:, :, n:] < 2 * AGENT_RADIUS  # (B, A, A - 1)
+        local = torch.where(overlapping, -ratio, 0.0).sum(dim=-1)  # ratio * (-1 per overlapping agent)
+        return torch.add(local, cover, alpha=ratio - 1.0)
 
     def terminated(self, sensed: SpreadSensed) -> torch.Tensor:
         n = self.config.N
