@@ -25,7 +25,7 @@ class CommonArgs:
     total_timesteps: int = 2_000_000
     """env steps (one world advanced by one step) of the whole run"""
     run_dir: str | None = None
-    """where config.json, metrics.csv, TensorBoard events and checkpoints go (default runs/<env>__<algo>__<seed>__<time>)"""
+    """run directory for config.json, metrics.csv, events, checkpoints (default runs/ENV__ALGO__SEED__TIME)"""
     checkpoint_every: int = 20
     """save a checkpoint every this many updates (and always at the end or on Ctrl-C)"""
     resume: str | None = None

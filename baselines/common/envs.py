@@ -112,8 +112,8 @@ class PettingZooVecEnv:
             obs, rew, term, trunc, _ = env.step({a: acts[i, self.agents.index(a)] for a in live})
             o = self._obs(env, obs)
             r = np.array([rew.get(a, 0.0) for a in self.agents], np.float32)
-            te = np.array([bool(term.get(a, False)) for a in self.agents])
-            tr = np.array([bool(trunc.get(a, False)) and not te[k] for k, a in enumerate(self.agents)])
+            term_flags = np.array([bool(term.get(a, False)) for a in self.agents])
+            trunc_flags = np.array([bool(trunc.get(a, False)) for a in self.agents]) & ~term_flags
             out["active"].append(np.array([a in live for a in self.agents]))
             self._ep_return[i] += r
             self._ep_len[i] += 1
@@ -129,8 +129,8 @@ class PettingZooVecEnv:
             out["obs"].append(o)
             out["state"].append(self._state(env, o))
             out["reward"].append(r)
-            out["term"].append(te)
-            out["trunc"].append(tr)
+            out["term"].append(term_flags)
+            out["trunc"].append(trunc_flags)
         self._last_states = out["state"]
         info = {k: self._tensor(out[k]) for k in ("final_obs", "final_state", "episode_return", "episode_length",
                                                    "active")}

@@ -50,7 +50,7 @@ class MultiCategorical(Distribution):
         self.dists = [Categorical(logits=chunk) for chunk in torch.split(logits, nvec, dim=-1)]
         super().__init__(batch_shape=logits.shape[:-1], validate_args=False)
 
-    def sample(self, sample_shape=torch.Size()) -> torch.Tensor:
+    def sample(self, sample_shape: tuple[int, ...] = ()) -> torch.Tensor:
         return torch.stack([d.sample(sample_shape) for d in self.dists], dim=-1)
 
     @property

@@ -119,7 +119,8 @@ def start_run(args: CommonArgs, algo: str, make_agent: Callable[[Any, Any], torc
         torch.set_num_threads(args.torch_threads)
     device = resolve_device(args.device)
     torch.manual_seed(args.seed)
-    run_dir = args.run_dir or os.path.join("runs", f"{args.env_id.replace(':', '_')}__{algo}__{args.seed}__{int(time.time())}")
+    default_dir = f"{args.env_id.replace(':', '_')}__{algo}__{args.seed}__{int(time.time())}"
+    run_dir = args.run_dir or os.path.join("runs", default_dir)
     args.run_dir = run_dir
     env = make_vec_env(args.env_id, args.num_envs, device, args.seed, **parse_env_kwargs(args.env_kwargs))
     obs, info = env.reset(seed=args.seed)

@@ -116,9 +116,9 @@ def test_lockstep_truncation_autoresets_with_final_obs(max_cycles, device):
         for t in range(1, max_cycles + 1):
             act = _random_actions(env, gen)
             obs, rew, term, trunc, info = env.step(act)
-            tobs, trew, tterm, ttrunc, tinfo = twin.step(act)
+            tobs, t_rew, tterm, ttrunc, tinfo = twin.step(act)
             rewards.append(rew)
-            assert torch.equal(rew, trew) and not term.any()
+            assert torch.equal(rew, t_rew) and not term.any()
             assert bool(trunc.all()) == (t == max_cycles) and bool(trunc.any()) == (t == max_cycles)
             assert torch.equal(info["final_obs"], tobs)
             assert torch.equal(info["final_state"], twin.state())
@@ -174,7 +174,7 @@ def test_only_the_terminated_world_resets(k, device):
     act = _random_actions(env, gen)
     act[k] = 0  # stand still on the landmarks
     obs, rew, term, trunc, info = env.step(act)
-    tobs, trew, tterm, ttrunc, tinfo = twin.step(act)
+    tobs, t_rew, tterm, ttrunc, tinfo = twin.step(act)
     others = [i for i in range(4) if i != k]
 
     assert not tterm.any() and not ttrunc.any()  # the unscripted worlds do not end by chance
@@ -187,7 +187,7 @@ def test_only_the_terminated_world_resets(k, device):
     assert not torch.equal(env.state()[k], before[k])
     # the other worlds are bit-identical to the twin that reset nothing
     assert torch.equal(obs[others], tobs[others])
-    assert torch.equal(rew[others], trew[others])
+    assert torch.equal(rew[others], t_rew[others])
     assert torch.equal(info["final_obs"][others], tobs[others])
     assert torch.equal(info["final_state"][others], twin.state()[others])
     assert torch.equal(env.state()[others], twin.state()[others])
@@ -201,9 +201,9 @@ def test_only_the_terminated_world_resets(k, device):
         act = _random_actions(env, gen)
         obs, rew, term, trunc, info = env.step(act)
         if t <= 5:
-            tobs, trew, _, _, tinfo = twin.step(act)
+            tobs, t_rew, _, _, tinfo = twin.step(act)
             assert torch.equal(info["final_obs"][others], tinfo["final_obs"][others])
-            assert torch.equal(rew[others], trew[others])
+            assert torch.equal(rew[others], t_rew[others])
         assert not term.any()
         assert info["episode_length"][k] == t - 1
         assert (info["episode_length"][others] == (t if t <= 5 else t - 5)).all()
@@ -337,9 +337,9 @@ def test_batched_worlds_equal_separate_single_world_envs(name):
         act = _random_actions(big, gen)
         obs, rew, *_ = big.step(act)
         for i, env in enumerate(smalls):
-            sobs, srew, *_ = env.step(act[i : i + 1])
+            sobs, s_rew, *_ = env.step(act[i : i + 1])
             torch.testing.assert_close(sobs[0], obs[i], atol=1e-6, rtol=0)
-            torch.testing.assert_close(srew[0], rew[i], atol=1e-6, rtol=0)
+            torch.testing.assert_close(s_rew[0], rew[i], atol=1e-6, rtol=0)
 
 
 def test_crowded_world_exercises_contacts():

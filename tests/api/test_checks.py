@@ -161,8 +161,8 @@ def _assert_parallel_unharmed(env, twin):
             tobs, _ = twin.reset()
         else:
             obs, rew, term, trunc, _ = env.step(_good_parallel(env))
-            tobs, trew, tterm, ttrunc, _ = twin.step(_good_parallel(twin))
-            assert (rew, term, trunc) == (trew, tterm, ttrunc)
+            tobs, t_rew, tterm, ttrunc, _ = twin.step(_good_parallel(twin))
+            assert (rew, term, trunc) == (t_rew, tterm, ttrunc)
         for agent in obs:
             np.testing.assert_array_equal(obs[agent], tobs[agent])
 

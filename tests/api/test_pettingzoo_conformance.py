@@ -285,7 +285,7 @@ def test_copies_of_a_seeded_env_are_exact(clone):
     actions = {a: 2 for a in env.agents}
     for _ in range(3):
         obs, rew, *_ = env.step(actions)
-        tobs, trew, *_ = twin.step(actions)
-        assert rew == trew
+        tobs, t_rew, *_ = twin.step(actions)
+        assert rew == t_rew
         np.testing.assert_array_equal(obs["agent_1"], tobs["agent_1"])
     np.testing.assert_array_equal(env.reset()[0]["agent_2"], twin.reset()[0]["agent_2"])

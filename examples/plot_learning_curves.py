@@ -1,0 +1,72 @@
+"""Plot learning curves (episodic return vs env steps) from run directories, mean ± min/max over seeds.
+
+    python examples/plot_learning_curves.py --runs "MAPPO=runs/mappo_spread_s*" "IPPO=runs/ippo_spread_s*" \\
+        --out assets/spread_v0_learning_curves.png --csv assets/spread_v0_learning_curves.csv
+
+Needs matplotlib (installed with the ``examples`` extra through stable-baselines3).
+"""
+
+import argparse
+import csv
+import glob
+
+import numpy as np
+
+
+def read_curve(run_dir: str) -> tuple[np.ndarray, np.ndarray]:
+    steps, returns = [], []
+    with open(f"{run_dir}/metrics.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["episodic_return"] not in ("", "nan"):
+                steps.append(float(row["global_step"]))
+                returns.append(float(row["episodic_return"]))
+    return np.asarray(steps), np.asarray(returns)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", nargs="+", required=True, help="LABEL=GLOB of run directories (one per seed)")
+    parser.add_argument("--out", required=True, help="PNG path")
+    parser.add_argument("--csv", default=None, help="also write the mean curves as CSV")
+    parser.add_argument("--points", type=int, default=100, help="resolution of the interpolated curves")
+    parser.add_argument("--hline", action="append", default=[], help="LABEL=VALUE reference line")
+    args = parser.parse_args()
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    table = {}
+    for spec in args.runs:
+        label, pattern = spec.split("=", 1)
+        curves = [read_curve(d) for d in sorted(glob.glob(pattern))]
+        if not curves:
+            raise SystemExit(f"no run directory matches {pattern!r}")
+        end = min(c[0][-1] for c in curves)
+        grid = np.linspace(0, end, args.points)
+        ys = np.stack([np.interp(grid, s, np.convolve(r, np.ones(5) / 5, mode="same")) for s, r in curves])
+        ax.plot(grid, ys.mean(0), label=f"{label} ({len(curves)} seeds)")
+        ax.fill_between(grid, ys.min(0), ys.max(0), alpha=0.2)
+        table[label] = (grid, ys.mean(0))
+    for spec in args.hline:
+        label, value = spec.split("=", 1)
+        ax.axhline(float(value), ls="--", lw=1, color="grey")
+        ax.text(0, float(value), f" {label}", va="bottom", fontsize=8, color="grey")
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("team episodic return")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(args.out, dpi=120)
+    if args.csv:
+        with open(args.csv, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["label", "global_step", "mean_episodic_return"])
+            for label, (grid, mean) in table.items():
+                writer.writerows([label, int(g), round(float(m), 3)] for g, m in zip(grid, mean, strict=True))
+
+
+if __name__ == "__main__":
+    main()
