@@ -6,7 +6,7 @@ V(o_i, i) on the local observation instead of V(s, o_i, i) on the global state. 
 and critic parameters are shared across agents, with a one-hot agent id (``--agent-id``).
 
 Paper: https://arxiv.org/abs/2011.09533.
-Usage: ``python -m baselines.ippo --env-id spread_v0 --num-envs 128 --total-timesteps 2000000``
+Usage: ``python -m baselines.ippo --env-id spread_v0 --gamma 0.95 --total-timesteps 2000000``
 """
 
 from __future__ import annotations

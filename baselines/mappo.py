@@ -11,15 +11,17 @@
     loss        = -L_clip - c_ent H[π] + c_V L_V, averaged over active agents only (death masks)
 
 Deviations: MLP instead of recurrent policies (spread is fully observed); no input
-LayerNorm, 4 minibatches and a learning rate of 3e-3 instead of the paper's 1 minibatch
-and 7e-4 with feature normalisation: on spread_v0 these reach the paper's final returns
+LayerNorm, 256 worlds, 5 epochs of 8 minibatches and a learning rate of 3e-3 instead of
+the paper's 128 worlds, 10 epochs of 1 minibatch and 7e-4 with feature normalisation: on spread_v0 these reach the paper's final returns
 in about a tenth of the samples (the sweep is in README, "Baselines"); the paper's
-settings are one flag each away. One Adam per network, separate gradient clipping, as
+settings are one flag each away. On spread (25-step episodes) use ``--gamma 0.95``: an
+effective horizon of 20 steps instead of 100 makes the critic's job easier and the
+returns at 2M steps markedly better (README). One Adam per network, separate gradient clipping, as
 the reference code. ``ippo.py`` is this file
 with the critic on the local observation instead of the global state.
 
 Paper: https://arxiv.org/abs/2103.01955 ; reference: github.com/marlbenchmark/on-policy.
-Usage: ``python -m baselines.mappo --env-id spread_v0 --num-envs 128 --total-timesteps 2000000``
+Usage: ``python -m baselines.mappo --env-id spread_v0 --gamma 0.95 --total-timesteps 2000000``
 Logged: charts/{episodic_return, episodic_length, SPS, learning_rate};
 losses/{policy_loss, value_loss, entropy, approx_kl, clipfrac, explained_variance}.
 """
@@ -57,9 +59,9 @@ class Args(CommonArgs):
     """discount factor γ"""
     gae_lambda: float = 0.95
     """GAE λ"""
-    num_minibatches: int = 4
+    num_minibatches: int = 8
     """minibatches per epoch"""
-    update_epochs: int = 10
+    update_epochs: int = 5
     """passes over each rollout"""
     clip_coef: float = 0.2
     """PPO ratio clip ε (also the value clip)"""

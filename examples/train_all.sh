@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for seed in 1 2 3; do
-  python -m baselines.mappo --env-id spread_v0 --seed "$seed" --total-timesteps 2000000 \
+  python -m baselines.mappo --env-id spread_v0 --seed "$seed" --gamma 0.95 --total-timesteps 2000000 \
     --run-dir "runs/mappo_spread_s$seed" --torch-threads 1 --no-progress
-  python -m baselines.ippo --env-id spread_v0 --seed "$seed" --total-timesteps 2000000 \
+  python -m baselines.ippo --env-id spread_v0 --seed "$seed" --gamma 0.95 --total-timesteps 2000000 \
     --run-dir "runs/ippo_spread_s$seed" --torch-threads 1 --no-progress
 done
 for algo in mappo ippo; do

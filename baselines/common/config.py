@@ -20,7 +20,7 @@ class CommonArgs:
     """seed of the env, the networks and the action sampling"""
     device: str = "auto"
     """auto (cuda if available), cpu, cuda or cuda:N"""
-    num_envs: int = 128
+    num_envs: int = 256
     """number of parallel worlds"""
     total_timesteps: int = 2_000_000
     """env steps (one world advanced by one step) of the whole run"""
