@@ -10,15 +10,14 @@
                   and ℓ the Huber loss (δ = 10), as in MAPPO's reference code
     loss        = -L_clip - c_ent H[π] + c_V L_V, averaged over active agents only (death masks)
 
-Deviations: MLP instead of recurrent policies (spread is fully observed); no input
-LayerNorm, 256 worlds, 5 epochs of 8 minibatches and a learning rate of 3e-3 instead of
-the paper's 128 worlds, 10 epochs of 1 minibatch and 7e-4 with feature normalisation: on spread_v0 these reach the paper's final returns
-in about a tenth of the samples (the sweep is in README, "Baselines"); the paper's
-settings are one flag each away. On spread (25-step episodes) use ``--gamma 0.95``: an
-effective horizon of 20 steps instead of 100 makes the critic's job easier and the
-returns at 2M steps markedly better (README). One Adam per network, separate gradient clipping, as
-the reference code. ``ippo.py`` is this file
-with the critic on the local observation instead of the global state.
+Deviations from the paper's MPE settings, all one flag away: MLP instead of recurrent
+policies (spread is fully observed); no input LayerNorm; 256 worlds, 5 epochs of 8
+minibatches and a learning rate of 3e-3 (paper: 128 worlds, 10 epochs of 1 minibatch,
+7e-4). On spread_v0 these reach the paper's final returns within 2M steps at twice the
+throughput (README, "Baselines"). On spread (25-step episodes) pass ``--gamma 0.95``: a
+20-step effective horizon makes the critic's job easier than the default 100 steps.
+One Adam per network with separate gradient clipping, as the reference code.
+``ippo.py`` is this file with the critic on the local observation instead of the state.
 
 Paper: https://arxiv.org/abs/2103.01955 ; reference: github.com/marlbenchmark/on-policy.
 Usage: ``python -m baselines.mappo --env-id spread_v0 --gamma 0.95 --total-timesteps 2000000``
@@ -28,7 +27,6 @@ losses/{policy_loss, value_loss, entropy, approx_kl, clipfrac, explained_varianc
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -36,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.common.buffer import flatten_rows, minibatch_indices
+from baselines.common.buffer import PackedRows, flatten_rows, minibatch_indices
 from baselines.common.config import CommonArgs
 from baselines.common.gae import compute_gae
 from baselines.common.networks import Actor, Critic
@@ -158,20 +156,24 @@ def update(agent: ActorCritic, optimizers: tuple[torch.optim.Optimizer, torch.op
     else:
         targets = batch["returns"]
     eps, log = args.clip_coef, {"approx_kl": [], "clipfrac": [], "policy_loss": [], "value_loss": [], "entropy": []}
+    rows = PackedRows({"actor_in": batch["actor_in"], "critic_in": batch["critic_in"], "actions": batch["actions"],
+                       "logprobs": batch["logprobs"], "raw_values": batch["raw_values"], "adv": adv,
+                       "targets": targets, "active": active})
     for _epoch in range(args.update_epochs):
         for idx in minibatch_indices(adv.shape[0], args.num_minibatches, None, adv.device):
-            mask = active[idx]
-            dist = agent.actor.distribution(batch["actor_in"][idx])
-            log_ratio = dist.log_prob(batch["actions"][idx]) - batch["logprobs"][idx]
+            mb = rows.take(idx)
+            mask, mb_adv = mb["active"], mb["adv"]
+            dist = agent.actor.distribution(mb["actor_in"])
+            log_ratio = dist.log_prob(mb["actions"]) - mb["logprobs"]
             ratio = log_ratio.exp()
-            pg_loss = _masked_mean(torch.max(-adv[idx] * ratio, -adv[idx] * ratio.clamp(1 - eps, 1 + eps)), mask)
+            pg_loss = _masked_mean(torch.max(-mb_adv * ratio, -mb_adv * ratio.clamp(1 - eps, 1 + eps)), mask)
             entropy = _masked_mean(dist.entropy(), mask)
-            v = agent.critic(batch["critic_in"][idx])
-            v_loss = _value_error(targets[idx] - v, args.huber_delta)
+            v = agent.critic(mb["critic_in"])
+            v_loss = _value_error(mb["targets"] - v, args.huber_delta)
             if args.clip_vloss:
-                old = batch["raw_values"][idx]
+                old = mb["raw_values"]
                 v_clipped = old + (v - old).clamp(-eps, eps)
-                v_loss = torch.max(v_loss, _value_error(targets[idx] - v_clipped, args.huber_delta))
+                v_loss = torch.max(v_loss, _value_error(mb["targets"] - v_clipped, args.huber_delta))
             v_loss = _masked_mean(v_loss, mask)
             loss = pg_loss - args.ent_coef * entropy + args.vf_coef * v_loss
             actor_opt.zero_grad()
@@ -215,7 +217,7 @@ def train(args: Args, algo: str = "mappo") -> Run:
                 env, agent, args.num_steps, run.obs, run.state, stats, agent.value)
             advantages, returns = compute_gae(rollout.rewards, rollout.values, next_values, rollout.terminated,
                                               rollout.ended, args.gamma, args.gae_lambda)
-            batch = flatten_rows({**dataclasses.asdict(rollout), "advantages": advantages, "returns": returns})
+            batch = flatten_rows({**rollout.as_dict(), "advantages": advantages, "returns": returns})
             losses = update(agent, run.optimizers, batch, args)
             run.update += 1
             run.global_step += batch_steps

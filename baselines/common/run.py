@@ -147,6 +147,10 @@ def start_run(args: CommonArgs, algo: str, make_agent: Callable[[Any, Any], torc
 
 
 def _adam_pair(agent: torch.nn.Module, args: Any) -> tuple:
-    """One Adam for the actor, one for the critic (MAPPO's reference code; eps 1e-5 as in PPO)."""
-    return (torch.optim.Adam(agent.actor.parameters(), lr=args.learning_rate, eps=1e-5),
-            torch.optim.Adam(list(agent.critic.parameters()), lr=args.critic_learning_rate, eps=1e-5))
+    """One Adam for the actor, one for the critic (MAPPO's reference code; eps 1e-5 as in PPO).
+
+    The fused kernel updates every parameter in one op (CPU and CUDA), the cheapest step for
+    small networks.
+    """
+    return (torch.optim.Adam(agent.actor.parameters(), lr=args.learning_rate, eps=1e-5, fused=True),
+            torch.optim.Adam(list(agent.critic.parameters()), lr=args.critic_learning_rate, eps=1e-5, fused=True))
