@@ -23,6 +23,14 @@ def read_curve(run_dir: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(steps), np.asarray(returns)
 
 
+def trailing_mean(x: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the last ``window`` values at each point (no look-ahead, no edge artefacts)."""
+    csum = np.cumsum(np.insert(x, 0, 0.0))
+    idx = np.arange(1, len(x) + 1)
+    lo = np.maximum(idx - window, 0)
+    return (csum[idx] - csum[lo]) / (idx - lo)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", nargs="+", required=True, help="LABEL=GLOB of run directories (one per seed)")
@@ -46,7 +54,7 @@ def main() -> None:
             raise SystemExit(f"no run directory matches {pattern!r}")
         end = min(c[0][-1] for c in curves)
         grid = np.linspace(0, end, args.points)
-        ys = np.stack([np.interp(grid, s, np.convolve(r, np.ones(5) / 5, mode="same")) for s, r in curves])
+        ys = np.stack([np.interp(grid, s, trailing_mean(r, 5)) for s, r in curves])
         ax.plot(grid, ys.mean(0), label=f"{label} ({len(curves)} seeds)")
         ax.fill_between(grid, ys.min(0), ys.max(0), alpha=0.2)
         table[label] = (grid, ys.mean(0))
