@@ -136,9 +136,9 @@ def start_run(args: CommonArgs, algo: str, make_agent: Callable[[Any, Any], torc
         torch.set_rng_state(payload["rng"]["torch"])
         if payload["rng"]["cuda"] is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(payload["rng"]["cuda"])
-        if payload["env"] is not None:
+        if payload["env"] is not None:  # our envs resume mid-episode; other envs restart their episodes
             env.load_state_dict(payload["env"])
-        run.obs, run.state = payload["obs"].to(device), payload["state"].to(device)
+            run.obs, run.state = payload["obs"].to(device), payload["state"].to(device)
         run.update, run.global_step = payload["update"], payload["global_step"]
         run._start -= payload.get("wall_time", 0.0)
     if args.progress:

@@ -84,3 +84,9 @@ def test_trains_on_a_pettingzoo_env_through_the_adapter(tmp_path):
     run = mappo.train(args)
     assert run.update == 2
     assert not math.isnan(run.history[-1]["episodic_return"])
+    # Envs without state_dict restart their episodes on resume instead of failing.
+    stopped = mappo.train(_args(mappo.Args, tmp_path, "pz2", env_id=args.env_id, env_kwargs=args.env_kwargs,
+                                num_envs=4, num_steps=5, total_timesteps=4 * 5 * 2, stop_after_updates=1))
+    assert stopped.update == 1
+    resumed = mappo.train(_args(mappo.Args, tmp_path, "ignored", resume=stopped.run_dir))
+    assert resumed.update == 2
