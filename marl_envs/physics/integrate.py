@@ -7,8 +7,6 @@ stay put without any masking op.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from marl_envs.physics.params import WorldParams
@@ -21,15 +19,12 @@ class Integrator:
     def __init__(self, spec: BodySpec, params: WorldParams, device: torch.device):
         h = params.dt / params.substeps
         movable = spec.movable.float()
-        self.h = h
         self.position_first = params.position_first
         self.move_h = (movable * h).view(-1, 1).to(device)  # (N, 1): dt for movable, 0 for static
         self.vel_decay = (movable * (1.0 - params.damping)).view(-1, 1).to(device)
         self.force_gain = (movable * h / spec.mass).view(-1, 1).to(device)
-        finite = torch.isfinite(spec.max_speed)
-        self.capped = bool(finite.any())
-        self.max_speed = torch.where(finite, spec.max_speed, torch.full_like(spec.max_speed, math.inf))
-        self.max_speed = self.max_speed.view(-1, 1).to(device)
+        self.capped = bool(torch.isfinite(spec.max_speed).any())
+        self.max_speed = spec.max_speed.view(-1, 1).to(device)  # inf where uncapped: the clamp leaves them alone
         rot = (spec.rotates & spec.movable).float()
         self.rotational = bool(rot.any())
         self.turn_h = (rot * h).to(device)

@@ -162,8 +162,7 @@ def test_render_snapshot_does_not_import_pygame():
         "assert 'pygame' not in sys.modules, 'importing marl_envs.render imported pygame'\n"
         "print('OK')\n"
     )
-    result = _run(code)
-    assert result.returncode == 0 and result.stdout.strip() == "OK", result.stderr[-3000:]
+    _assert_prints_ok(code)
 
 
 def test_constructing_an_env_without_rendering_does_not_import_pygame():
@@ -176,5 +175,9 @@ def test_constructing_an_env_without_rendering_does_not_import_pygame():
         "assert 'pygame' not in sys.modules, 'pygame imported before the first render()'\n"
         "print('OK')\n"
     )
+    _assert_prints_ok(code)
+
+
+def _assert_prints_ok(code: str) -> None:
     result = _run(code)
     assert result.returncode == 0 and result.stdout.strip() == "OK", result.stderr[-3000:]
