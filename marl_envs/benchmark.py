@@ -3,6 +3,7 @@
     python -m marl_envs.benchmark                      # spread_v0 on cpu (and cuda if present)
     python -m marl_envs.benchmark --compare            # + MPE2 simple_spread_v3 (+ VMAS if installed)
     python -m marl_envs.benchmark --batch-sizes 1 4096 --continuous --threads 2
+    python -m marl_envs.benchmark --env-id hide_and_seek_v0 --batch-sizes 1 64 4096 --compile
 
 An env-step is one world advanced by one step (B worlds stepped once = B env-steps).
 Actions are random and valid, drawn before timing from a pool so that the timing is
@@ -49,7 +50,9 @@ def _random_dict_actions(env, rng: np.random.Generator) -> list[dict]:
         acts = {}
         for agent in env.possible_agents:
             space = env.action_space(agent)
-            if hasattr(space, "n"):
+            if hasattr(space, "nvec"):
+                acts[agent] = rng.integers(space.nvec).astype(np.int64)
+            elif hasattr(space, "n"):
                 acts[agent] = int(rng.integers(space.n))
             else:
                 acts[agent] = rng.uniform(space.low, space.high).astype(np.float32)
@@ -76,18 +79,28 @@ def bench_parallel(make_env: Callable[[], object], seconds: float) -> float:
 def bench_batched(env_id: str, num_envs: int, device: str, seconds: float, continuous: bool,
                   compile: bool = False, **kwargs) -> float:
     """Env-steps/s of ``num_envs`` worlds through the batched API (compile time excluded: warm-up)."""
-    env = make_batched(env_id, num_envs=num_envs, device=device, seed=0, check_inputs=False,
-                       continuous_actions=continuous, compile=compile, **kwargs)
-    env.reset()
-    gen = torch.Generator(device=device).manual_seed(0)
-    shape = (POOL, num_envs, env.num_agents)
     if continuous:
-        pool = torch.rand(*shape, *env.action_spec.shape, generator=gen, device=device)
-    else:
-        pool = torch.randint(0, env.action_spec.n, shape, generator=gen, device=device)
+        kwargs["continuous_actions"] = True
+    env = make_batched(env_id, num_envs=num_envs, device=device, seed=0, check_inputs=False, compile=compile,
+                       **kwargs)
+    env.reset()
+    pool = random_action_pool(env, POOL, device)
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     calls, elapsed = _timed(lambda i: env.step(pool[i % POOL]), seconds, sync=sync)
     return calls * num_envs / elapsed
+
+
+def random_action_pool(env, size: int, device: str) -> torch.Tensor:
+    """(size, B, A, ...) valid random actions for a batched env, of whatever action kind it has."""
+    gen = torch.Generator(device=device).manual_seed(0)
+    spec = env.action_spec
+    shape = (size, env.num_envs, env.num_agents)
+    if spec.kind == "continuous":
+        return torch.rand(*shape, *spec.shape, generator=gen, device=device)
+    if spec.kind == "multi_discrete":
+        nvec = torch.tensor(spec.nvec, device=device)
+        return (torch.rand(*shape, len(spec.nvec), generator=gen, device=device) * nvec).long()
+    return torch.randint(0, spec.n, shape, generator=gen, device=device)
 
 
 def bench_vmas(num_envs: int, device: str, seconds: float) -> float | None:
@@ -138,7 +151,7 @@ def main(argv: list[str] | None = None) -> dict:
         ratio = f"   {sps / ref:5.2f}x ours/theirs" if ref else ""
         print(f"{name:<44} {sps:>14,.0f} env-steps/s  {1e6 / sps if sps else 0:>10.2f} us/env-step{ratio}")
 
-    pz_kwargs = {"continuous_actions": args.continuous}
+    pz_kwargs = {"continuous_actions": True} if args.continuous else {}
     ours_pz = bench_parallel(lambda: ParallelEnv(args.env_id, **pz_kwargs), args.seconds)
     row(f"{args.env_id} pettingzoo parallel B=1 cpu", ours_pz)
     if args.compare and args.env_id == "spread_v0":

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from marl_envs.scenarios.base import Scenario
+from marl_envs.scenarios.hide_and_seek import HideAndSeek
 from marl_envs.scenarios.spread import Spread
 
 REGISTRY: dict[str, type[Scenario]] = {
     "spread_v0": Spread,
+    "hide_and_seek_v0": HideAndSeek,
 }
 
 

@@ -190,7 +190,7 @@ class BatchedEnv:
         """One step of the rules: actions -> physics -> observations, rewards, terminations (B,) or None."""
         sc = self.scenario
         force, torque = sc.apply_actions(actions)
-        sc.world.step(force, torque)
+        sc.step_physics(force, torque)
         sc.post_physics()
         sensed = sc.sense()
         terminated = sc.terminated(sensed) if sc.can_terminate else None
@@ -234,7 +234,7 @@ class BatchedEnv:
             keep = walls.mask[index].cpu()
             segs = torch.stack([walls.start[index], walls.end[index]], dim=1).cpu()[keep]
             extra = {"walls": segs.numpy(), "wall_half_thickness": float(walls.half_thickness)}
-        return Snapshot(
+        fields = dict(
             pos=state.pos[index].detach().cpu().numpy(),
             angle=state.angle[index].detach().cpu().numpy(),
             kind=spec.kind.cpu().numpy(),
@@ -245,6 +245,8 @@ class BatchedEnv:
             arena_half_size=float(self.scenario.arena_half_size),
             **extra,
         )
+        fields.update(self.scenario.render_extras(index))  # overlays and state-dependent colours
+        return Snapshot(**fields)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

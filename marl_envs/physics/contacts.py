@@ -147,6 +147,8 @@ class RigidContacts:
             return torch.tensor(values, dtype=dtype).to(device)
 
         self.q_point = column([q[0] for q in queries])
+        self.q_owner = column([n if q[1] < 0 else q[1] for q in queries])  # n: the "always solid" column
+        self.q_body = column([q[2] for q in queries])
         self.q_box = column([slot[q[2]] for q in queries])
         self.q_half = half[[q[2] for q in queries]].view(-1, 2).to(device)  # (Q, 2)
         self.q_base_offset = column([q[3] for q in queries], torch.float32)
@@ -172,8 +174,14 @@ class RigidContacts:
     def active(self) -> bool:
         return bool(self.num_box_queries or self.num_wall_points)
 
-    def __call__(self, state: BodyState, walls: WallGeometry | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Forces (B, N, 2) and torques (B, N) (None without boxes) of all box and wall contacts."""
+    def __call__(
+        self, state: BodyState, walls: WallGeometry | None, solid: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Forces (B, N, 2) and torques (B, N) (None without boxes) of all box and wall contacts.
+
+        ``solid`` (B, N) float, optional: 0 for bodies that pass over boxes and walls this
+        substep (an agent elevated on a ramp); their box and wall contacts exert no force.
+        """
         if walls is None and self.needs_walls:
             raise ValueError("RigidContacts: built for a world with walls, called without them.")
         rows = [state.pos]
@@ -192,7 +200,11 @@ class RigidContacts:
             points = table.index_select(1, self.q_point)  # (B, Q, 2)
             rel = points - box_pos.index_select(1, self.q_box)
             sd, normal = point_box_query(rel, box_rot.index_select(1, self.q_box), self.q_half)
-            push = normal * (F.softplus((sd - self._offset) * self.neg_inv_margin) * self.q_gain).unsqueeze(-1)
+            magnitude = F.softplus((sd - self._offset) * self.neg_inv_margin) * self.q_gain
+            if solid is not None:
+                solid_ext = torch.cat((solid, solid.new_ones(solid.shape[0], 1)), dim=1)
+                magnitude = magnitude * solid_ext.index_select(1, self.q_owner) * solid.index_select(1, self.q_body)
+            push = normal * magnitude.unsqueeze(-1)
             force = torch.matmul(self.q_table, push)
             moment = torch.matmul(cross(points, push), self.q_table_t)  # (B, N) about the origin
         if self.num_wall_points:
@@ -200,6 +212,8 @@ class RigidContacts:
             centres = state.pos.index_select(1, self.w_owner)
             gap, direction = thick_segment_query(points, centres, walls)  # (B, P, W), (B, P, 2, W)
             magnitude = F.softplus((gap - self.w_offset) * self.neg_inv_margin) * self.w_gain
+            if solid is not None:
+                magnitude = magnitude * solid.index_select(1, self.w_owner).unsqueeze(-1)
             push = torch.matmul((direction * magnitude.unsqueeze(2)).flatten(2), walls.rows)  # (B, P, 2)
             wall_force = torch.matmul(self.w_table, push)
             force = wall_force if force is None else force + wall_force
@@ -232,11 +246,15 @@ class Contacts:
         self.num_walls = num_walls
 
     def __call__(
-        self, state: BodyState, walls: WallGeometry | None = None
+        self, state: BodyState, walls: WallGeometry | None = None, solid: torch.Tensor | None = None
     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """Forces (B, N, 2) and torques (B, N) from contacts; None where no model applies."""
+        """Forces (B, N, 2) and torques (B, N) from contacts; None where no model applies.
+
+        ``solid``: optional (B, N) float, 0 for bodies exempt from box and wall contacts this
+        substep (disc-disc contacts still apply); see ``RigidContacts``.
+        """
         force = self.circles(state.pos) if self.circles is not None else None
         if self.rigid is None:
             return force, None
-        rigid_force, torque = self.rigid(state, walls)
+        rigid_force, torque = self.rigid(state, walls, solid)
         return (rigid_force if force is None else force + rigid_force), torque

@@ -32,13 +32,18 @@ class Integrator:
         self.torque_gain = (rot * h / spec.inertia.clamp_min(1e-12)).to(device)
         self.bound = params.arena_half_size
 
-    def __call__(self, state: BodyState, force: torch.Tensor, torque: torch.Tensor | None) -> BodyState:
+    def __call__(
+        self, state: BodyState, force: torch.Tensor, torque: torch.Tensor | None, free: torch.Tensor | None = None
+    ) -> BodyState:
         """One substep.
 
         Args:
             state: current state.
             force: (B, N, 2) total force on each body.
             torque: (B, N) total torque on each body, or None (no torque).
+            free: optional (B, N) float, 0 for bodies held still this substep (locked
+                objects): their velocities are zeroed, so they act as static bodies
+                towards everything that pushes them.
 
         Returns:
             The next state (new tensors; the input is not modified).
@@ -47,6 +52,8 @@ class Integrator:
         if self.capped:
             speed = torch.linalg.vector_norm(vel, dim=-1, keepdim=True)
             vel = vel * (self.max_speed / speed.clamp_min(1e-12)).clamp(max=1.0)
+        if free is not None:
+            vel = vel * free.unsqueeze(-1)
         pos = state.pos + (state.vel if self.position_first else vel) * self.move_h
         if self.bound is not None:
             pos = pos.clamp(-self.bound, self.bound)
@@ -55,5 +62,7 @@ class Integrator:
             ang_vel = ang_vel * self.ang_decay
             if torque is not None:
                 ang_vel = ang_vel + torque * self.torque_gain
+            if free is not None:
+                ang_vel = ang_vel * free
             angle = angle + (state.ang_vel if self.position_first else ang_vel) * self.turn_h
         return BodyState(pos=pos, vel=vel, angle=angle, ang_vel=ang_vel)

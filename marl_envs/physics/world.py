@@ -1,7 +1,7 @@
 """A batch of B independent 2D worlds stepped together.
 
 ``World.step`` reads as the physics it does: for each substep, contacts, then
-integration. Everything else (actions, rules, sensing) belongs to scenarios.
+integration, then constraints (grab joints). Everything else (actions, rules, sensing) belongs to scenarios.
 
 Which contact models run is decided here, once, from the static spec and from whether the
 world has walls: a world of discs without walls runs exactly MPE's disc contacts.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from marl_envs.physics.constraints import Grabs, apply_grabs
 from marl_envs.physics.contacts import Contacts
 from marl_envs.physics.integrate import Integrator
 from marl_envs.physics.params import WorldParams
@@ -62,19 +63,47 @@ class World:
         if walls is not None:
             self._install_walls(walls)
 
-    def step(self, force: torch.Tensor, torque: torch.Tensor | None = None) -> None:
-        """Advance every world by ``params.dt`` under constant applied force (B, N, 2) and torque (B, N)."""
-        self.state = self.advance(self.state, force, torque)
+    def step(
+        self,
+        force: torch.Tensor,
+        torque: torch.Tensor | None = None,
+        *,
+        free: torch.Tensor | None = None,
+        solid: torch.Tensor | None = None,
+        grabs: Grabs | None = None,
+    ) -> None:
+        """Advance every world by ``params.dt`` under constant applied force (B, N, 2) and torque (B, N).
 
-    def advance(self, state: BodyState, force: torch.Tensor, torque: torch.Tensor | None) -> BodyState:
-        """Pure form of ``step``: returns the next state without touching ``self.state`` (walls are read)."""
+        The optional per-world rule inputs (held constant over the step's substeps):
+            free: (B, N) float, 0 for bodies held still (locked objects).
+            solid: (B, N) float, 0 for bodies that pass over boxes and walls (elevated agents).
+            grabs: grab joints (``constraints.Grabs``).
+        """
+        self.state = self.advance(self.state, force, torque, free=free, solid=solid, grabs=grabs)
+
+    def advance(
+        self,
+        state: BodyState,
+        force: torch.Tensor,
+        torque: torch.Tensor | None,
+        *,
+        free: torch.Tensor | None = None,
+        solid: torch.Tensor | None = None,
+        grabs: Grabs | None = None,
+    ) -> BodyState:
+        """Pure form of ``step``: returns the next state without touching ``self.state`` (walls are read).
+
+        Each substep: contacts, integration, then constraints.
+        """
         for _ in range(self.params.substeps):
-            contact_force, contact_torque = self.contacts(state, self._wall_geometry)
+            contact_force, contact_torque = self.contacts(state, self._wall_geometry, solid)
             total_force = force if contact_force is None else force + contact_force
             total_torque = torque
             if contact_torque is not None:
                 total_torque = contact_torque if torque is None else torque + contact_torque
-            state = self.integrator(state, total_force, total_torque)
+            state = self.integrator(state, total_force, total_torque, free)
+            if grabs is not None:
+                state = apply_grabs(state, grabs, self.spec.mass, self.params.dt / self.params.substeps)
         return state
 
     def reset_where(self, mask: torch.Tensor, fresh: BodyState) -> None:

@@ -6,7 +6,9 @@ issue the pygame calls (pygame has no batched primitives). pygame is imported in
 functions, so importing this module does not import pygame (see the layering rules in DESIGN.md);
 by the time a function runs, the renderer has already checked that pygame is installed.
 
-Fills are not anti-aliased on purpose: exact colours make frames testable pixel by pixel.
+Fills are not anti-aliased on purpose: exact colours make frames testable pixel by pixel. The
+renderer calls them back to front: walls, vision cones, lidar rays, bodies (ramps with their
+uphill arrow), the elevated cue, links, then the HUD text, so overlays never hide who is where.
 """
 
 from __future__ import annotations
@@ -16,11 +18,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from marl_envs.render import palette
-from marl_envs.render.camera import Camera
+from marl_envs.render.camera import PIXEL_LIMIT, Camera
 from marl_envs.render.snapshot import BOX
 
 if TYPE_CHECKING:
     import pygame
+
+CONE_ARC_SEGMENTS = 32
+"""Straight pieces per vision-cone arc: smooth at 700 px for a wide cone, and cheap for a few cones."""
+_HIT_DOT_PX = 2
+"""Radius in pixels of the dot marking where a lidar ray hit something."""
+_ELEVATED_BAND_PX = 2
+"""Width in pixels of each of the two bands (light, then dark) ringing an elevated body."""
+_HUD_MARGIN_PX = 4
+"""Offset in pixels of the HUD text from the top-left corner."""
 
 
 def draw_walls(
@@ -88,7 +99,29 @@ def box_corners(pos: np.ndarray, angle: np.ndarray, half_extents: np.ndarray) ->
         (N, 4, 2) float world corners.
     """
     signs = np.array([[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]])
-    local = signs[None] * half_extents[:, None, :]
+    return _local_to_world(pos, angle, signs[None] * half_extents[:, None, :])
+
+
+def ramp_arrows(pos: np.ndarray, angle: np.ndarray, half_extents: np.ndarray) -> np.ndarray:
+    """World corners of the uphill arrow inside each ramp: a triangle whose apex points along local +x.
+
+    The base spans most of the box's low (-x) end and the apex sits near its high (+x) end, so the
+    arrow shows the slope direction at any rotation, and turning the ramp by pi mirrors it.
+
+    Args:
+        pos: (N, 2) float centres.
+        angle: (N,) float radians: rotation of the ramp's local x axis (uphill).
+        half_extents: (N, 2) float half extents along the local axes.
+
+    Returns:
+        (N, 3, 2) float world corners: apex, then the two base corners.
+    """
+    fractions = np.array([[0.8, 0.0], [-0.8, 0.8], [-0.8, -0.8]])
+    return _local_to_world(pos, angle, fractions[None] * half_extents[:, None, :])
+
+
+def _local_to_world(pos: np.ndarray, angle: np.ndarray, local: np.ndarray) -> np.ndarray:
+    """Rotates (N, K, 2) body-frame points by each body's angle and moves them to its centre."""
     cos, sin = np.cos(angle)[:, None], np.sin(angle)[:, None]
     x, y = local[..., 0], local[..., 1]
     rotated = np.stack([cos * x - sin * y, sin * x + cos * y], axis=-1)
@@ -107,8 +140,13 @@ def draw_bodies(
     *,
     outline: np.ndarray | None = None,
     show_heading: np.ndarray | None = None,
+    ramp: np.ndarray | None = None,
 ) -> None:
     """Draws circles and oriented boxes in index order, so later bodies cover earlier ones.
+
+    A ramp's uphill arrow (:func:`ramp_arrows`) is drawn right after its fill, in the fill colour
+    darkened by ``palette.RAMP_MARKER_SHADE``, so it stays readable when the env recolours a
+    locked ramp.
 
     Args:
         surface: target surface.
@@ -121,6 +159,7 @@ def draw_bodies(
         color: (N, 3) float RGB in [0, 1].
         outline: (N,) bool: 1-pixel black border; default all True.
         show_heading: (N,) bool: tick from the centre to the rim along ``angle``; default none.
+        ramp: (N,) bool: draw the uphill arrow inside these boxes; default none.
     """
     import pygame
 
@@ -128,15 +167,20 @@ def draw_bodies(
     outline = np.ones(n, dtype=bool) if outline is None else np.asarray(outline, dtype=bool)
     show_heading = np.zeros(n, bool) if show_heading is None else np.asarray(show_heading, bool)
     is_box = np.asarray(kind) == BOX
+    is_ramp = is_box & (np.zeros(n, bool) if ramp is None else np.asarray(ramp, bool))
     centres = camera.to_pixels(pos).tolist()
     radii = np.maximum(camera.to_pixel_lengths(radius), 1).tolist()
     corners = camera.to_pixels(box_corners(pos, angle, half_extents)).tolist()
     ticks = camera.to_pixels(_heading_tips(pos, angle, is_box, radius, half_extents)).tolist()
+    arrows = camera.to_pixels(ramp_arrows(pos, angle, half_extents)).tolist()
     fills = palette.to_rgb255(color).tolist()
+    arrow_fills = palette.to_rgb255(np.asarray(color) * palette.RAMP_MARKER_SHADE).tolist()
     border = palette.to_rgb255(palette.OUTLINE).tolist()
     for i in range(n):
         if is_box[i]:
             pygame.draw.polygon(surface, fills[i], corners[i])
+            if is_ramp[i]:
+                pygame.draw.polygon(surface, arrow_fills[i], arrows[i])
             if outline[i]:
                 pygame.draw.polygon(surface, border, corners[i], 1)
         else:
@@ -182,3 +226,167 @@ def draw_links(
     ends = camera.to_pixels(np.asarray(pos, dtype=np.float64)[links])
     for a, b in ends.tolist():
         pygame.draw.line(surface, rgb, a, b, 2)
+
+
+def cone_polygons(cones: np.ndarray, segments: int = CONE_ARC_SEGMENTS) -> np.ndarray:
+    """World outlines of vision-cone sectors: the apex, then points along the arc.
+
+    The arc runs from ``heading - half_angle`` to ``heading + half_angle`` at distance ``range``.
+
+    Args:
+        cones: (C, 5) float rows ``(x, y, heading, half_angle, range)``.
+        segments: straight pieces approximating each arc.
+
+    Returns:
+        (C, segments + 2, 2) float world points.
+    """
+    cones = np.asarray(cones, dtype=np.float64).reshape(-1, 5)
+    apex = cones[:, None, 0:2]
+    angles = cones[:, 2:3] + np.linspace(-1.0, 1.0, segments + 1)[None] * cones[:, 3:4]
+    arc = apex + cones[:, 4, None, None] * np.stack([np.cos(angles), np.sin(angles)], axis=-1)
+    return np.concatenate([apex, arc], axis=1)
+
+
+def draw_cones(
+    surface: pygame.Surface,
+    camera: Camera,
+    cones: np.ndarray,
+    color: np.ndarray,
+    alpha: float = palette.CONE_ALPHA,
+) -> None:
+    """Alpha-blends each vision cone onto the surface as a filled sector.
+
+    Each cone is drawn, alpha included, on its own small transparent surface (its pixel bounding
+    box, clipped to the frame) and then blitted, because pygame's draw calls overwrite pixels
+    rather than blend them; overlapping cones therefore deepen where they overlap.
+
+    Args:
+        surface: target surface.
+        camera: world -> pixel transform.
+        cones: (C, 5) float rows ``(x, y, heading, half_angle, range)``.
+        color: (C, 3) float RGB in [0, 1] per cone.
+        alpha: opacity in [0, 1].
+    """
+    import pygame
+
+    polygons = camera.to_pixels(cone_polygons(cones))
+    colors = palette.to_rgb255(np.asarray(color, dtype=np.float64).reshape(-1, 3))
+    rgba = np.concatenate([colors, np.full((len(colors), 1), round(255 * alpha))], axis=1).tolist()
+    size = np.array(surface.get_size())
+    low = np.clip(polygons.min(axis=1), 0, size)
+    high = np.clip(polygons.max(axis=1) + 1, 0, size)
+    local = (polygons - low[:, None, :]).tolist()
+    for points, fill, corner, extent in zip(local, rgba, low.tolist(), (high - low).tolist(), strict=True):
+        if min(extent) <= 0:  # entirely off the frame
+            continue
+        overlay = pygame.Surface(extent, pygame.SRCALPHA)
+        pygame.draw.polygon(overlay, fill, points)
+        surface.blit(overlay, corner)
+
+
+def draw_rays(
+    surface: pygame.Surface,
+    camera: Camera,
+    rays: np.ndarray,
+    hit: np.ndarray | None = None,
+    color: palette.RGB = palette.LIDAR,
+    hit_color: palette.RGB = palette.LIDAR_HIT,
+) -> None:
+    """Draws lidar rays as 1-pixel lines from origin to end point, with a dot where a ray hit.
+
+    Args:
+        surface: target surface.
+        camera: world -> pixel transform.
+        rays: (R, 2, 2) float world (origin, end point) pairs.
+        hit: (R,) bool: dot at the end point of these rays; default none.
+        color: float RGB in [0, 1] of the lines.
+        hit_color: float RGB in [0, 1] of the dots.
+    """
+    import pygame
+
+    ends = camera.to_pixels(np.asarray(rays, dtype=np.float64).reshape(-1, 2, 2))
+    hit = np.zeros(len(ends), bool) if hit is None else np.asarray(hit, dtype=bool)
+    rgb = palette.to_rgb255(color).tolist()
+    for a, b in ends.tolist():
+        pygame.draw.line(surface, rgb, a, b, 1)
+    dot = palette.to_rgb255(hit_color).tolist()
+    for point in ends[hit, 1].tolist():
+        pygame.draw.circle(surface, dot, point, _HIT_DOT_PX)
+
+
+def draw_elevated(
+    surface: pygame.Surface,
+    camera: Camera,
+    pos: np.ndarray,
+    angle: np.ndarray,
+    kind: np.ndarray,
+    radius: np.ndarray,
+    half_extents: np.ndarray,
+    elevated: np.ndarray,
+) -> None:
+    """Rings each elevated body with a light band just outside it, then a dark band outside that.
+
+    Two tones so the cue reads on the white floor (the dark band) and against walls or other
+    bodies (the light band); the body itself is left untouched. Widths are fixed in pixels, so the
+    cue stays visible on small frames.
+
+    Args:
+        surface: target surface.
+        camera: world -> pixel transform.
+        pos, angle, kind, radius, half_extents: as in :func:`draw_bodies`, (N, ...).
+        elevated: (N,) bool: bodies standing on a ramp or box.
+    """
+    import pygame
+
+    index = np.flatnonzero(np.asarray(elevated, dtype=bool))
+    is_box = np.asarray(kind)[index] == BOX
+    circles, boxes = index[~is_box], index[is_box]
+    centres = camera.to_pixels(pos[circles]).tolist()
+    radii = np.minimum(np.maximum(camera.to_pixel_lengths(radius[circles]), 1), PIXEL_LIMIT).tolist()
+    w = _ELEVATED_BAND_PX
+    for band, color in enumerate((palette.ELEVATED, palette.OUTLINE)):
+        rgb = palette.to_rgb255(color).tolist()
+        inner, outer = 1 + band * w, 1 + (band + 1) * w  # pixels outside the body's rim
+        for centre, r in zip(centres, radii, strict=True):  # a width-w circle fills radii (r - w, r]
+            pygame.draw.circle(surface, rgb, centre, r + outer, outer - inner + 1)
+        grow = np.array([inner, outer]) / camera.scale
+        rims = [box_corners(pos[boxes], angle[boxes], half_extents[boxes] + g) for g in grow]
+        for quads in camera.to_pixels(_band_quads(*rims)).tolist():
+            for quad in quads:
+                pygame.draw.polygon(surface, rgb, quad)
+
+
+def _band_quads(inner: np.ndarray, outer: np.ndarray) -> np.ndarray:
+    """Splits the band between two nested rectangles into one quad per side.
+
+    Args:
+        inner: (M, 4, 2) corners, counter-clockwise.
+        outer: (M, 4, 2) corners of the grown rectangles, same order.
+
+    Returns:
+        (M, 4, 4, 2) quads: side k spans corners k and k + 1 of both rectangles.
+    """
+    inner_next, outer_next = np.roll(inner, -1, axis=1), np.roll(outer, -1, axis=1)
+    return np.stack([inner, inner_next, outer_next, outer], axis=2)
+
+
+def draw_hud(
+    surface: pygame.Surface,
+    font: pygame.font.Font,
+    text: str,
+    color: palette.RGB = palette.HUD_TEXT,
+) -> None:
+    """Draws one line of text at the top-left corner; an empty string draws nothing.
+
+    Text is anti-aliased (unlike fills) because it is read by people, never checked pixel by pixel.
+
+    Args:
+        surface: target surface.
+        font: a ``pygame.font.Font``; the renderer owns it, so this function stays stateless.
+        text: one line, no newlines.
+        color: float RGB in [0, 1].
+    """
+    if not text:
+        return
+    image = font.render(text, True, palette.to_rgb255(color).tolist())
+    surface.blit(image, (_HUD_MARGIN_PX, _HUD_MARGIN_PX))

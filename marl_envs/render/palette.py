@@ -36,6 +36,28 @@ RAMP: RGB = (0.55, 0.4, 0.25)
 """Ramps: brown, darker than boxes so the two are told apart at a glance."""
 LOCKED: RGB = (0.55, 0.55, 0.6)
 """Locked (immovable) boxes and ramps: desaturated, the cue that they can no longer be pushed."""
+LOCKED_HIDERS: RGB = (0.5, 0.58, 0.78)
+"""Boxes and ramps locked by the hiders: grey-blue, a desaturated HIDER, so who locked it shows."""
+LOCKED_SEEKERS: RGB = (0.78, 0.52, 0.56)
+"""Boxes and ramps locked by the seekers: grey-rose, a desaturated SEEKER, unlike ochre BOX/brown RAMP."""
+CONE: RGB = (0.6, 0.6, 0.6)
+"""Default vision cone tint: light grey once blended at ``CONE_ALPHA`` over the floor."""
+CONE_HIDER: RGB = (0.25, 0.45, 0.95)
+"""Hiders' vision cones: the HIDER blue, which ``CONE_ALPHA`` blending turns into a pale tint."""
+CONE_SEEKER: RGB = (0.9, 0.3, 0.3)
+"""Seekers' vision cones: the SEEKER red, which ``CONE_ALPHA`` blending turns into a pale tint."""
+CONE_ALPHA: float = 0.25
+"""Opacity of vision cones in [0, 1]: low, so the floor, walls and overlapping cones show through."""
+LIDAR: RGB = (0.6, 0.82, 0.6)
+"""Lidar rays (1-pixel lines): light green, faint next to walls and unlike either team."""
+LIDAR_HIT: RGB = (0.2, 0.55, 0.2)
+"""Dots where lidar rays hit something: a darker LIDAR green, so hits stand out from the rays."""
+ELEVATED: RGB = (1.0, 1.0, 1.0)
+"""Inner ring around bodies standing on a ramp or box; an OUTLINE ring outside it reads on any floor."""
+RAMP_MARKER_SHADE: float = 0.6
+"""A ramp's uphill arrow is its own fill colour times this factor, so locked and team colours keep it."""
+HUD_TEXT: RGB = (0.1, 0.1, 0.1)
+"""Heads-up text (step, phase, rewards) at the top-left: near-black on the white floor."""
 
 
 def to_rgb255(color: ArrayLike) -> np.ndarray:

@@ -3,7 +3,9 @@
 Follows Gymnasium's classic-control conventions: pygame is imported lazily on the first
 ``render()`` (so envs built without rendering never need it, and a missing install fails with the
 pip command), ``"human"`` shows a window paced by a clock at ``render_fps``, and ``"rgb_array"``
-draws off-screen and returns an ``(H, W, 3)`` uint8 frame without needing a display.
+draws off-screen and returns an ``(H, W, 3)`` uint8 frame without needing a display. The HUD font
+is loaded only when a snapshot first carries HUD text, so frames without text never touch
+``pygame.font``.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ class PygameRenderer:
         self._canvas = None
         self._window = None
         self._clock = None
+        self._font = None
 
     def render(self, snapshot: Snapshot) -> np.ndarray | None:
         """Draws one frame.
@@ -102,22 +105,7 @@ class PygameRenderer:
         """
         pygame = self._pygame or self._start()
         canvas = self._canvas
-        camera = Camera(snapshot.arena_half_size, self.width, self.height)
-        canvas.fill(palette.to_rgb255(palette.BACKGROUND).tolist())
-        draw.draw_walls(canvas, camera, snapshot.walls, snapshot.wall_half_thickness)
-        draw.draw_bodies(
-            canvas,
-            camera,
-            snapshot.pos,
-            snapshot.angle,
-            snapshot.kind,
-            snapshot.radius,
-            snapshot.half_extents,
-            snapshot.color,
-            outline=snapshot.outline,
-            show_heading=snapshot.show_heading,
-        )
-        draw.draw_links(canvas, camera, snapshot.pos, snapshot.links)
+        self._draw(canvas, snapshot)
         if self.render_mode == "rgb_array":
             # surfarray is indexed (x, y); frames are (row, column) like every image library.
             return np.transpose(pygame.surfarray.array3d(canvas), (1, 0, 2)).copy()
@@ -126,6 +114,40 @@ class PygameRenderer:
         pygame.display.flip()
         self._clock.tick(self.render_fps)
         return None
+
+    def _draw(self, canvas, snapshot: Snapshot) -> None:
+        """Draws the snapshot back to front: floor, walls, cones, rays, bodies, elevated cue, links, HUD."""
+        camera = Camera(snapshot.arena_half_size, self.width, self.height)
+        bodies = (snapshot.pos, snapshot.angle, snapshot.kind, snapshot.radius, snapshot.half_extents)
+        canvas.fill(palette.to_rgb255(palette.BACKGROUND).tolist())
+        draw.draw_walls(canvas, camera, snapshot.walls, snapshot.wall_half_thickness)
+        draw.draw_cones(canvas, camera, snapshot.cones, snapshot.cone_color)
+        draw.draw_rays(canvas, camera, snapshot.rays, hit=snapshot.ray_hit)
+        draw.draw_bodies(
+            canvas,
+            camera,
+            *bodies,
+            snapshot.color,
+            outline=snapshot.outline,
+            show_heading=snapshot.show_heading,
+            ramp=snapshot.ramp,
+        )
+        draw.draw_elevated(canvas, camera, *bodies, snapshot.elevated)
+        draw.draw_links(canvas, camera, snapshot.pos, snapshot.links)
+        if snapshot.hud:
+            draw.draw_hud(canvas, self._hud_font(), snapshot.hud)
+
+    def _hud_font(self):
+        """The HUD font, loaded on first use: pygame's bundled default font, sized to the frame.
+
+        ``pygame.font`` needs no display, so this works headless. It is initialised here and never
+        shut down (``init`` is idempotent and other code in the process may use fonts), as with the
+        modules :meth:`close` leaves alone.
+        """
+        if self._font is None:
+            self._pygame.font.init()
+            self._font = self._pygame.font.Font(None, max(12, min(self.width, self.height) // 32))
+        return self._font
 
     def close(self) -> None:
         """Closes the window if this renderer opened one; safe to call any number of times.
@@ -138,6 +160,7 @@ class PygameRenderer:
         self._window = None
         self._canvas = None
         self._clock = None
+        self._font = None
         self._pygame = None
 
     def _start(self):

@@ -25,7 +25,7 @@ _DEFAULT_RADIUS_FRACTION = 0.05
 
 @dataclass(frozen=True, eq=False)
 class Snapshot:
-    """One world, read-only, as numpy arrays in world coordinates (y up). N bodies, W walls.
+    """One world, read-only, as numpy arrays in world coordinates (y up). N bodies, W walls, C cones, R rays.
 
     Arrays are converted to fixed dtypes and shape-checked on construction, so a mistake in an env
     surfaces here with the field's name rather than deep inside pygame. Use :meth:`build` to get
@@ -44,6 +44,19 @@ class Snapshot:
         wall_half_thickness: walls are drawn as capsules of this half thickness (0: 1-px lines).
         outline: (N,) bool: draw a thin black border. ``None`` becomes all True.
         links: (L, 2) int64 body index pairs joined by a line (grab links). ``None`` becomes (0, 2).
+        cones: (C, 5) float64 vision cones as rows ``(x, y, heading, half_angle, range)``, drawn as
+            translucent sectors under the bodies; ``half_angle`` in [0, pi], ``range`` >= 0.
+            ``None`` becomes (0, 5).
+        cone_color: (C, 3) float64 RGB in [0, 1] per cone. ``None`` becomes ``palette.CONE``.
+        rays: (R, 2, 2) float64 lidar rays as (origin, end point) pairs, drawn as 1-pixel lines
+            under the bodies. ``None`` becomes (0, 2, 2).
+        ray_hit: (R,) bool: mark the ray's end point with a dot (the ray hit something).
+            ``None`` becomes all False.
+        ramp: (N,) bool: the box is a ramp; an arrow inside it points uphill, along its local +x
+            axis (``angle``). Only boxes can be ramps. ``None`` becomes all False.
+        elevated: (N,) bool: the body stands on a ramp or box; a white-and-black ring shows it.
+            ``None`` becomes all False.
+        hud: one line of text drawn at the top-left (step, phase, rewards); ``""`` draws nothing.
 
     Raises:
         ValueError: naming the field, the expected and the received shape or range.
@@ -61,6 +74,13 @@ class Snapshot:
     wall_half_thickness: float = 0.0
     outline: np.ndarray | None = None
     links: np.ndarray | None = None
+    cones: np.ndarray | None = None
+    cone_color: np.ndarray | None = None
+    rays: np.ndarray | None = None
+    ray_hit: np.ndarray | None = None
+    ramp: np.ndarray | None = None
+    elevated: np.ndarray | None = None
+    hud: str = ""
 
     def __post_init__(self):
         pos = self._coerce("pos", np.float64, (None, 2))
@@ -78,7 +98,32 @@ class Snapshot:
         if self.links is None:
             object.__setattr__(self, "links", np.zeros((0, 2), dtype=np.int64))
         self._coerce("links", np.int64, (None, 2))
+        self._coerce_overlays(n)
         self._check_values(n)
+        self._check_overlay_values()
+
+    def _coerce_overlays(self, n: int) -> None:
+        """Fills the defaults of the optional overlay fields and checks their shapes."""
+        defaults = {
+            "cones": np.zeros((0, 5)),
+            "rays": np.zeros((0, 2, 2)),
+            "ramp": np.zeros(n, dtype=bool),
+            "elevated": np.zeros(n, dtype=bool),
+        }
+        for name, default in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)
+        cones = self._coerce("cones", np.float64, (None, 5))
+        rays = self._coerce("rays", np.float64, (None, 2, 2))
+        c, r = len(cones), len(rays)
+        if self.cone_color is None:
+            object.__setattr__(self, "cone_color", np.tile(palette.CONE, (c, 1)))
+        if self.ray_hit is None:
+            object.__setattr__(self, "ray_hit", np.zeros(r, dtype=bool))
+        self._coerce("cone_color", np.float64, (c, 3), count=f"C = {c} cones, from cones")
+        self._coerce("ray_hit", np.bool_, (r,), count=f"R = {r} rays, from rays")
+        self._coerce("ramp", np.bool_, (n,))
+        self._coerce("elevated", np.bool_, (n,))
 
     @classmethod
     def build(
@@ -96,6 +141,13 @@ class Snapshot:
         wall_half_thickness: float = 0.0,
         outline: ArrayLike = True,
         links: ArrayLike | None = None,
+        cones: ArrayLike | None = None,
+        cone_color: ArrayLike = palette.CONE,
+        rays: ArrayLike | None = None,
+        ray_hit: ArrayLike = False,
+        ramp: ArrayLike = False,
+        elevated: ArrayLike = False,
+        hud: str = "",
     ) -> Snapshot:
         """Builds a snapshot from lists or arrays, broadcasting per-body values to N bodies.
 
@@ -115,6 +167,13 @@ class Snapshot:
             wall_half_thickness: half thickness of every wall.
             outline: () or (N,) bool.
             links: (L, 2) body index pairs; default none.
+            cones: (C, 5) rows ``(x, y, heading, half_angle, range)``; default none.
+            cone_color: (3,) or (C, 3) RGB in [0, 1]; default ``palette.CONE``.
+            rays: (R, 2, 2) (origin, end point) pairs; default none.
+            ray_hit: () or (R,) bool: dot at the ray's end point.
+            ramp: () or (N,) bool: the box is a ramp (uphill = local +x).
+            elevated: () or (N,) bool: the body stands on a ramp or box.
+            hud: one line of text for the top-left corner; default none.
 
         Returns:
             The validated snapshot.
@@ -126,6 +185,10 @@ class Snapshot:
         radius = _broadcast("radius", radius, (n,))
         if half_extents is None:
             half_extents = np.stack([radius, radius], axis=-1)
+        cones = np.zeros((0, 5)) if cones is None else np.asarray(cones, dtype=np.float64)
+        rays = np.zeros((0, 2, 2)) if rays is None else np.asarray(rays, dtype=np.float64)
+        c = len(cones) if cones.ndim else 0
+        r = len(rays) if rays.ndim else 0
         return cls(
             pos=pos,
             angle=_broadcast("angle", angle, (n,)),
@@ -139,10 +202,22 @@ class Snapshot:
             wall_half_thickness=wall_half_thickness,
             outline=_broadcast("outline", outline, (n,)),
             links=links,
+            cones=cones,
+            cone_color=_broadcast("cone_color", cone_color, (c, 3)),
+            rays=rays,
+            ray_hit=_broadcast("ray_hit", ray_hit, (r,)),
+            ramp=_broadcast("ramp", ramp, (n,)),
+            elevated=_broadcast("elevated", elevated, (n,)),
+            hud=hud,
         )
 
-    def _coerce(self, name: str, dtype: type, shape: tuple[int | None, ...]) -> np.ndarray:
-        """Converts field ``name`` to ``dtype`` and checks its shape (None matches any size)."""
+    def _coerce(
+        self, name: str, dtype: type, shape: tuple[int | None, ...], count: str | None = None
+    ) -> np.ndarray:
+        """Converts field ``name`` to ``dtype`` and checks its shape (None matches any size).
+
+        ``count`` says where the expected leading size comes from; default the body count N.
+        """
         value = getattr(self, name)
         array = np.asarray(value, dtype=dtype)
         if array.size == 0 and array.ndim == 1:  # [] for "no walls" / "no links"
@@ -154,7 +229,7 @@ class Snapshot:
             expected = str(tuple("*" if s is None else s for s in shape)).replace("'", "")
             raise ValueError(
                 f"Snapshot.{name}: expected shape {expected}, received {array.shape} "
-                f"(N = {len(self.pos)} bodies, from pos)."
+                f"({count or f'N = {len(self.pos)} bodies, from pos'})."
             )
         object.__setattr__(self, name, array)
         return array
@@ -175,23 +250,49 @@ class Snapshot:
                 f"Snapshot.kind: expected {CIRCLE} (circle) or {BOX} (box), "
                 f"received {np.unique(self.kind).tolist()}."
             )
-        for name in ("pos", "angle", "radius", "half_extents", "walls"):
+        for name in ("pos", "angle", "radius", "half_extents", "walls", "cones", "rays"):
             bad = ~np.isfinite(getattr(self, name))
             if bad.any():
                 raise ValueError(
                     f"Snapshot.{name}: expected finite values, received NaN/inf at index "
                     f"{np.argwhere(bad)[0].tolist()}; likely a physics blow-up upstream."
                 )
-        if self.color.size and (self.color.min() < 0.0 or self.color.max() > 1.0):
-            raise ValueError(
-                f"Snapshot.color: expected floats in [0, 1], received range "
-                f"[{self.color.min()}, {self.color.max()}]; 0-255 colours must be divided by 255."
-            )
+        _check_unit_range("color", self.color)
         if self.links.size and (self.links.min() < 0 or self.links.max() >= n):
             raise ValueError(
                 f"Snapshot.links: expected body indices in [0, {n}), received range "
                 f"[{self.links.min()}, {self.links.max()}]."
             )
+
+    def _check_overlay_values(self) -> None:
+        """Rejects overlay values that would draw nonsense (cone angles, ramps on circles, HUD text)."""
+        _check_unit_range("cone_color", self.cone_color)
+        half_angle, reach = self.cones[:, 3], self.cones[:, 4]
+        if ((half_angle < 0) | (half_angle > np.pi) | (reach < 0)).any():
+            raise ValueError(
+                "Snapshot.cones: expected rows (x, y, heading, half_angle, range) with half_angle in "
+                f"[0, pi] and range >= 0, received half_angle in [{half_angle.min()}, {half_angle.max()}] "
+                f"and range in [{reach.min()}, {reach.max()}]; was a full angle passed as the half angle?"
+            )
+        circles = np.flatnonzero(self.ramp & (self.kind != BOX))
+        if circles.size:
+            raise ValueError(
+                f"Snapshot.ramp: only boxes (kind {BOX}) can be ramps, received ramp=True for "
+                f"non-box bodies {circles.tolist()}."
+            )
+        if not isinstance(self.hud, str) or "\n" in self.hud or "\r" in self.hud:
+            raise ValueError(
+                f"Snapshot.hud: expected one line of text (a str without newlines), received {self.hud!r}."
+            )
+
+
+def _check_unit_range(name: str, color: np.ndarray) -> None:
+    """Rejects (..., 3) colours outside [0, 1], the usual sign of 0-255 values."""
+    if color.size and (color.min() < 0.0 or color.max() > 1.0):
+        raise ValueError(
+            f"Snapshot.{name}: expected floats in [0, 1], received range "
+            f"[{color.min()}, {color.max()}]; 0-255 colours must be divided by 255."
+        )
 
 
 def _broadcast(name: str, value: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:

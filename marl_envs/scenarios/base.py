@@ -12,7 +12,9 @@ Required hooks (all batched over B worlds, returning new tensors):
     reward(sensed)              -> (B, A) float
     global_state()              -> (B, state_dim) float: the true state for centralised critics
 Optional hooks:
+    step_physics(force, torque) world.step with per-step rule inputs (locked bodies, grab joints)
     post_physics()              game rules after physics (timers, grabs, locks)
+    render_extras(index)        extra Snapshot fields (vision cones, lidar rays, HUD) for the renderer
     terminated(sensed)          -> (B,) bool; only called when ``can_terminate`` is true
     heuristic_action(sensed)    -> a reasonable scripted action (tests, manual play)
 
@@ -91,6 +93,10 @@ class Scenario(ABC):
     @abstractmethod
     def apply_actions(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]: ...
 
+    def step_physics(self, force: torch.Tensor, torque: torch.Tensor | None) -> None:
+        """Advance the world one step; override to pass per-step rule inputs (locks, grabs)."""
+        self.world.step(force, torque)
+
     def post_physics(self) -> None:
         """Game rules applied after physics; nothing by default."""
 
@@ -109,6 +115,10 @@ class Scenario(ABC):
 
     @abstractmethod
     def global_state(self) -> torch.Tensor: ...
+
+    def render_extras(self, index: int) -> dict[str, Any]:
+        """Extra ``Snapshot`` fields for world ``index`` (overlays, colours, HUD); none by default."""
+        return {}
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """The dynamic state of every world (override to add task state such as timers)."""

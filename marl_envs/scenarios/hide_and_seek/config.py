@@ -1,0 +1,121 @@
+"""Every knob of hide_and_seek_v0, typed and validated, with the map-dependent defaults.
+
+Defaults follow Baker et al. (2019) where the paper fixes them (2 v 2, 40% preparation,
+30 lidar rays, a 135 degree vision cone, 80-step quadrant and 240-step full episodes,
+2 boxes and 1 ramp in the quadrant game, 3-9 boxes and 2 ramps in random rooms) and are
+scaled to our 4 m x 4 m arena otherwise. ``None`` means "the map's default".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from marl_envs.scenarios.base import ScenarioConfig
+
+MAPS = ("quadrant", "random_rooms", "open")
+REWARD_MODES = ("joint_zero_sum", "joint_mean", "selfish")
+
+# map -> (max_cycles, min boxes, max boxes, ramps, half size): the full game gets a 6 m arena, so that
+# up to 9 boxes, 2 ramps and 6 agents spawn among random walls without crowding.
+MAP_DEFAULTS = {
+    "quadrant": (80, 2, 2, 1, 2.0),
+    "random_rooms": (240, 3, 9, 2, 3.0),
+    "open": (80, 2, 2, 1, 2.0),
+}
+
+
+@dataclass(frozen=True)
+class HideAndSeekConfig(ScenarioConfig):
+    """Arguments of ``hide_and_seek_v0``."""
+
+    max_cycles: int | None = None  # type: ignore[assignment]
+    """Steps per episode; default 80 (quadrant, open) or 240 (random_rooms)."""
+    num_hiders: int = 2
+    """Hiders, 1-3."""
+    num_seekers: int = 2
+    """Seekers, 1-3."""
+    map: str = "quadrant"
+    """"quadrant" (a room in the top-right corner with 1-2 doors), "random_rooms" or "open"."""
+    num_boxes: int | None = None
+    """Boxes present in every world (fixed count); default 2 (quadrant, open), or a random 3-9 per
+    world in random_rooms (see ``min_boxes``)."""
+    min_boxes: int | None = None
+    """If below ``num_boxes``, each world draws its box count uniformly in [min_boxes, num_boxes]."""
+    num_ramps: int | None = None
+    """Ramps; default 1 (quadrant, open) or 2 (random_rooms)."""
+    prep_fraction: float = 0.4
+    """Fraction of the episode in which seekers are frozen and all rewards are 0."""
+    reward_mode: str = "joint_zero_sum"
+    """"joint_zero_sum" (team reward: hiders +1 iff no hider is seen), "joint_mean" (team mean of the
+    selfish rewards) or "selfish" (each hider: +1 iff it is unseen; each seeker: +1 iff it sees a hider)."""
+    boundary_penalty: float = 10.0
+    """Penalty per step for an agent outside the play area."""
+    lidar_rays: int = 30
+    """Lidar rays per agent (0 disables lidar and removes its block from the observation)."""
+    lidar_range: float = 4.0
+    """Lidar range in metres; observations hold distance / range."""
+    vision_angle: float = 135.0
+    """Full angle of the vision cone in degrees."""
+    grab_reach: float = 0.3
+    """How far (agent surface to object surface) an agent can grab or lock."""
+    half_size: float | None = None
+    """Half side of the square play area in metres; default 2 (quadrant, open) or 3 (random_rooms)."""
+    door_width: float = 0.5
+    """Gap between the wall ends of a door (the clear opening is 0.1 narrower: wall caps)."""
+    substeps: int = 2
+    """Physics substeps per step (more: stiffer, slower)."""
+
+    def __post_init__(self) -> None:
+        if self.map not in MAPS:
+            raise ValueError(f"HideAndSeekConfig.map must be one of {MAPS}, got {self.map!r}")
+        if self.reward_mode not in REWARD_MODES:
+            raise ValueError(f"HideAndSeekConfig.reward_mode must be one of {REWARD_MODES}, got {self.reward_mode!r}")
+        cycles, low, high, ramps, half_size = MAP_DEFAULTS[self.map]
+        fixed = self.num_boxes is not None and self.min_boxes is None
+        defaults = {
+            "max_cycles": cycles,
+            "num_boxes": high,
+            "min_boxes": self.num_boxes if fixed else low,
+            "num_ramps": ramps,
+            "half_size": half_size,
+        }
+        for name, value in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+        super().__post_init__()
+        self._check_ints()
+        self._check_floats()
+
+    def _check_ints(self) -> None:
+        ranges = {"num_hiders": (1, 3), "num_seekers": (1, 3), "num_boxes": (0, 9), "min_boxes": (0, 9),
+                  "num_ramps": (0, 3), "lidar_rays": (0, 256), "substeps": (1, 16)}
+        for name, (low, high) in ranges.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"HideAndSeekConfig.{name} must be an int in [{low}, {high}], got {value!r}")
+        if self.min_boxes > self.num_boxes:
+            raise ValueError(f"HideAndSeekConfig.min_boxes={self.min_boxes} exceeds num_boxes={self.num_boxes}")
+
+    def _check_floats(self) -> None:
+        checks = {
+            "prep_fraction": 0.0 <= self.prep_fraction < 1.0,
+            "boundary_penalty": self.boundary_penalty >= 0.0,
+            "lidar_range": self.lidar_range > 0.0,
+            "vision_angle": 0.0 < self.vision_angle <= 360.0,
+            "grab_reach": self.grab_reach >= 0.0,
+            "half_size": 1.0 <= self.half_size <= 10.0,
+            "door_width": 0.4 <= self.door_width <= self.half_size / 2,
+        }
+        for name, ok in checks.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not ok:
+                raise ValueError(f"HideAndSeekConfig.{name}={value!r} is out of range")
+
+    @property
+    def num_agents(self) -> int:
+        return self.num_hiders + self.num_seekers
+
+    @property
+    def prep_steps(self) -> int:
+        """Steps of the preparation phase (rounded down)."""
+        return int(self.prep_fraction * self.max_cycles)

@@ -1,0 +1,168 @@
+"""Scripted team policies for hide-and-seek: the door-blocking hiders and the chasing seekers.
+
+They exist to prove the mechanics give shelter (tests play them against each other) and to
+make demos watchable; they are not baselines. Both are batched and stateless: each step's
+action is a function of the current state, so they run inside any rollout loop.
+
+Hiders (``block_doors=True``): hider h takes box h to door h of the room, welds it across the
+door with a grab, aligns it with the wall, releases it and locks it; hiders without a door, or
+whose box is locked, go to the room's far corner. With ``block_doors=False`` they only run to
+that corner (the control: an open door lets the seekers in).
+
+Seekers: chase the closest hider they see; otherwise walk to the closest door and into the
+room; a seeker without a door to try fetches the ramp (grabs it and drags it towards the
+room's wall).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from marl_envs.physics.constraints import wrap_angle
+from marl_envs.physics.geometry import perp, rotate
+from marl_envs.scenarios.hide_and_seek import manipulation as rules
+
+MID = rules.LEVELS // 2
+
+
+def _move(agent_pos, agent_vel, target, gain=3.0, damping=0.6) -> torch.Tensor:
+    """(B, A, 2) force levels driving agents to ``target`` (a PD law in units of max force)."""
+    force = (gain * (target - agent_pos) - damping * agent_vel).clamp(-1.0, 1.0)
+    return (MID + torch.round(force * MID)).long()
+
+
+def _turn(angle, ang_vel, desired, gain=2.0, damping=0.2) -> torch.Tensor:
+    """(B, A) torque levels turning agents to face ``desired``."""
+    torque = (gain * wrap_angle(desired - angle) - damping * ang_vel).clamp(-1.0, 1.0)
+    return (MID + torch.round(torque * MID)).long()
+
+
+def _facing(agent_pos, point) -> torch.Tensor:
+    d = point - agent_pos
+    return torch.atan2(d[..., 1], d[..., 0])
+
+
+def hider_actions(sc, block_doors: bool = True) -> torch.Tensor:
+    """(B, H, 5) actions of the hiders of scenario ``sc``."""
+    c, s = sc.config, sc.world.state
+    h = c.num_hiders
+    pos, vel, angle, spin = s.pos[:, :h], s.vel[:, :h], s.angle[:, :h], s.ang_vel[:, :h]
+    room = sc.layout.room
+    corner = torch.stack((room[:, 2] - 0.35, room[:, 3] - 0.35), dim=-1).unsqueeze(1)
+    corner = corner + torch.tensor([[-0.35 * i, 0.0] for i in range(h)], device=sc.device)
+    target = corner.expand_as(pos).clone()
+    face = _facing(pos, torch.zeros_like(pos))
+    grab = torch.zeros_like(angle, dtype=torch.long)
+    lock = torch.zeros_like(grab)
+    if block_doors:
+        target, face, grab, lock = _block(sc, target, face, grab, lock)
+    force = _move(pos, vel, target)
+    return torch.cat((force, _turn(angle, spin, face).unsqueeze(-1), grab.unsqueeze(-1), lock.unsqueeze(-1)), dim=-1)
+
+
+def _block(sc, target, face, grab, lock):
+    """Door-blocking plan for hiders that have a door and a box (see the module docstring).
+
+    Carrying is exact kinematics: a held box sits at ``offset`` in the holder's frame, so to put it
+    at ``goal`` with angle ``along`` the holder goes to ``goal - R(along - rel_angle) offset`` and turns
+    to ``along - rel_angle`` (of the two box orientations along the wall, the nearer one).
+    """
+    c, s = sc.config, sc.world.state
+    a, b = c.num_agents, sc.num_envs
+    lay = sc.layout
+    worlds = torch.arange(b, device=sc.device)
+    door_rank = torch.cumsum(lay.door_mask.long(), dim=1) - 1  # which existing door each slot is
+    for i in range(min(c.num_hiders, c.num_boxes, lay.doors.shape[1])):
+        slot = ((door_rank == i) & lay.door_mask).long().argmax(dim=1)
+        has_door = (lay.door_mask.sum(1) > i) & sc.present[:, i]
+        door, normal = lay.doors[worlds, slot], lay.door_normal[worlds, slot]
+        half = sc.box_half[i]
+        goal = door + normal * (float(half[1]) + 0.08)  # box centre just inside the door
+        along = torch.atan2(normal[:, 0], -normal[:, 1])  # the box's long axis along the wall
+        box_pos, box_angle = s.pos[:, a + i], s.angle[:, a + i]
+        me = s.pos[:, i]
+        # Of the two box angles along the wall, the one that leaves the holder on the room side.
+        offset, rel = sc.grabs.offset[:, i], sc.grabs.rel_angle[:, i]
+        holder_side = -rotate(offset, -rel)[:, 1]  # the holder's y in the box frame
+        room_side = (torch.stack((-torch.sin(along), torch.cos(along)), -1) * normal).sum(-1) * holder_side
+        along = torch.where(room_side >= 0, along, along + math.pi)
+        locked = sc.lock_team[:, i] == rules.HIDERS
+        holding = sc.grabs.target[:, i] == a + i
+        err = goal - box_pos
+        wall_dir = perp(normal)
+        slack = max(float(half[0]) - lay.door_width / 2 - 0.01, 0.02)  # how far off centre still covers the door
+        placed = ((err * wall_dir).sum(-1).abs() < slack) & ((err * normal).sum(-1).abs() < 0.1) \
+            & (wrap_angle(2 * (box_angle - along)).abs() < 0.4)
+        # Approach: the middle of the box's long face nearer the hider (the carry pose below turns the
+        # box so that its holder ends up on the room side either way).
+        side = torch.stack((-torch.sin(box_angle), torch.cos(box_angle)), dim=-1)
+        towards = (side * (me - box_pos)).sum(-1, keepdim=True)
+        approach = box_pos + side * torch.where(towards >= 0, 1.0, -1.0) * (float(half[1]) + 0.27)
+        heading = along - rel
+        # Line the box up in the room first (turning it next to the wall would jam it), then slide it in.
+        lined_up = ((err * wall_dir).sum(-1).abs() < slack) & (wrap_angle(2 * (box_angle - along)).abs() < 0.4)
+        box_goal = torch.where(lined_up.unsqueeze(-1), goal, goal + normal * 0.45)
+        carry = box_goal - rotate(offset, heading)
+        goal_me = torch.where(holding.unsqueeze(-1), carry, approach)
+        my_face = torch.where(holding, heading, _facing(me, box_pos))
+        in_position = (me - approach).norm(dim=-1) < 0.15  # grab from the side away from the door
+        plan = has_door & ~locked
+        target[:, i] = torch.where(plan.unsqueeze(-1), goal_me, target[:, i])
+        face[:, i] = torch.where(plan, my_face, face[:, i])
+        grab[:, i] = (plan & (holding | in_position) & ~placed).long()
+        lock[:, i] = (plan & placed).long()
+    return target, face, grab, lock
+
+
+def seeker_actions(sc) -> torch.Tensor:
+    """(B, S, 5) actions of the seekers of scenario ``sc``."""
+    c, s = sc.config, sc.world.state
+    h, a = c.num_hiders, c.num_agents
+    pos, vel = s.pos[:, h:a], s.vel[:, h:a]
+    angle, spin = s.angle[:, h:a], s.ang_vel[:, h:a]
+    hiders = s.pos[:, :h]
+    sees = sc.see_agents[:, h:a, :h]  # (B, S, H)
+    dist = torch.where(sees, (hiders.unsqueeze(1) - pos.unsqueeze(2)).norm(dim=-1), torch.inf)
+    chase = torch.gather(hiders, 1, dist.argmin(-1, keepdim=True).expand(-1, -1, 2))
+    chasing = sees.any(-1)
+    lay = sc.layout
+    if lay.doors.shape[1]:
+        door_dist = torch.where(lay.door_mask.unsqueeze(1),
+                                (lay.doors.unsqueeze(1) - pos.unsqueeze(2)).norm(dim=-1), torch.inf)
+        slot = door_dist.argmin(-1)  # (B, S)
+        idx = slot.unsqueeze(-1).expand(-1, -1, 2)
+        door, normal = torch.gather(lay.doors, 1, idx), torch.gather(lay.door_normal, 1, idx)
+        room = lay.room.unsqueeze(1)  # (B, 1, 4)
+        in_room = ((pos >= room[..., :2]) & (pos <= room[..., 2:])).all(-1)
+        outside_door = door - normal * 0.45
+        # Around the room: a straight line that would cut through the room goes via its outer corner.
+        cuts = torch.zeros_like(in_room)
+        for f in (0.25, 0.5, 0.75):
+            p = pos + (outside_door - pos) * f
+            cuts |= ((p >= room[..., :2] - 0.2) & (p <= room[..., 2:] + 0.2)).all(-1)
+        corner = room[..., :2] - 0.4
+        near = (pos - door).norm(dim=-1) < 0.6  # at the door: walk through it
+        # One at a time: a seeker waits while a teammate listed before it is in the doorway.
+        in_doorway = near & ~in_room
+        ahead = torch.cumsum(in_doorway.long(), dim=1) - in_doorway.long() > 0
+        inside = door + normal * 0.8
+        through = torch.where((ahead & near).unsqueeze(-1), outside_door - normal * 0.3, inside)
+        outside_goal = torch.where(cuts.unsqueeze(-1), corner, torch.where(near.unsqueeze(-1), through, outside_door))
+        # In the room: walk in and look towards its far corner, where hiders go.
+        far_corner = room[..., 2:] - 0.3
+        approach = torch.where(in_room.unsqueeze(-1), room[..., :2] * 0.5 + room[..., 2:] * 0.5, outside_goal)
+        look = torch.where(in_room.unsqueeze(-1), far_corner, approach)
+    else:
+        approach = look = torch.zeros_like(pos)
+    target = torch.where(chasing.unsqueeze(-1), chase, approach)
+    face = _facing(pos, torch.where(chasing.unsqueeze(-1), chase, look))
+    force = _move(pos, vel, target)
+    zeros = torch.zeros_like(angle, dtype=torch.long).unsqueeze(-1)
+    return torch.cat((force, _turn(angle, spin, face).unsqueeze(-1), zeros, zeros), dim=-1)
+
+
+def heuristic_actions(sc, block_doors: bool = True) -> torch.Tensor:
+    """(B, A, 5) scripted actions for both teams."""
+    return torch.cat((hider_actions(sc, block_doors), seeker_actions(sc)), dim=1)

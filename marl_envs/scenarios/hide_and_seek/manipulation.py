@@ -1,0 +1,160 @@
+"""The rules that make tools: action decoding, grab, team locks and ramps, as pure batched functions.
+
+Each function takes tensors and returns new ones, so the scenario's step reads as the list of
+rules and each rule is tested alone in a hand-built scene. Shapes: B worlds, A agents, K
+objects (boxes then ramps), Q ramps.
+
+Rules (Baker et al. 2019, in 2D):
+* Grab: while an agent holds ``grab``, it keeps the object it holds (unless the object gets
+  locked or is torn more than ``HOLD_SLACK`` beyond reach); if it holds nothing, it binds the
+  closest object it can *reach* (in its vision cone, in line of sight, within ``grab_reach``
+  of its surface, not locked). Releasing ``grab`` frees the object.
+* Lock: pressing ``lock`` toggles the closest reachable object: an unlocked object becomes
+  locked by the presser's team; an object locked by the presser's team is unlocked; the
+  other team cannot unlock it. If both teams press an unlocked object in the same step,
+  the hiders' lock wins (they are listed first). The toggle acts on each step the action
+  is 1, as in OpenAI's lock wrapper: a policy locks with a single press.
+* Ramps: a grounded agent that pushes into a ramp's low end (within its width, moving up the
+  slope) climbs it and becomes *elevated*: it passes over boxes and walls (no contacts with
+  them) and sees over them. It stays elevated while its centre is over a ramp, a box or a
+  wall; beyond them it drops to the ground on whichever side it is. So a ramp placed
+  against a wall or a box carries an agent over it, and there is no other way across.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from marl_envs.physics.constraints import Grabs
+from marl_envs.physics.geometry import apply_inverse_rotation, point_box_distance, point_segment_distance, rotate
+from marl_envs.physics.geometry import rotation as rotation_of
+from marl_envs.physics.walls import Walls
+
+LEVELS = 11
+"""Levels of each movement action; level 5 is zero, 0 and 10 are -max and +max."""
+NO_TEAM = -1
+HIDERS, SEEKERS = 0, 1
+SUPPORT_TOLERANCE = 0.05
+"""How far past a ramp's or box's edge an elevated agent's centre may go before it drops."""
+WALL_TOP = 0.1
+"""How far past a wall's surface the top of a wall still supports an elevated agent's centre."""
+HOLD_SLACK = 0.2
+"""How far beyond ``grab_reach`` a held object may be pulled (by a wall, say) before the grab breaks."""
+FOOT_BAND = 0.05
+"""Slack of the "touching the low end" test of a ramp climb."""
+
+
+def decode_actions(
+    actions: torch.Tensor, max_force: float, max_torque: float, active: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """MultiDiscrete actions (B, A, 5) -> force (B, A, 2), torque (B, A), grab (B, A), lock (B, A) bool.
+
+    ``active`` (B, A) bool: agents allowed to act this step (seekers are not during the
+    preparation phase); inactive agents exert nothing and neither grab nor lock.
+    """
+    level = (actions[..., :3].to(torch.float32) - (LEVELS // 2)) / (LEVELS // 2)  # in [-1, 1]
+    gate = active.to(level.dtype)
+    force = level[..., :2] * (max_force * gate.unsqueeze(-1))
+    torque = level[..., 2] * (max_torque * gate)
+    return force, torque, (actions[..., 3] == 1) & active, (actions[..., 4] == 1) & active
+
+
+def reach_distance(
+    agent_pos: torch.Tensor, radius: float, obj_pos: torch.Tensor, obj_angle: torch.Tensor, obj_half: torch.Tensor
+) -> torch.Tensor:
+    """(B, A, K) gap between each agent's surface and each object's surface (negative if touching deeply)."""
+    sd, _, _ = point_box_distance(agent_pos.unsqueeze(2), obj_pos.unsqueeze(1), obj_angle.unsqueeze(1), obj_half)
+    return sd - radius
+
+
+def closest(candidates: torch.Tensor, distance: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Index (B, A) of the closest candidate object per agent, and whether there is one (B, A)."""
+    masked = torch.where(candidates, distance, torch.inf)
+    best = masked.argmin(dim=-1)
+    return best, candidates.any(dim=-1)
+
+
+def update_locks(
+    lock_team: torch.Tensor, press: torch.Tensor, reachable: torch.Tensor, distance: torch.Tensor,
+    agent_team: torch.Tensor,
+) -> torch.Tensor:
+    """New lock owners (B, K) long (``NO_TEAM``, ``HIDERS`` or ``SEEKERS``); see the module rules.
+
+    Args:
+        lock_team: (B, K) current owners.
+        press: (B, A) bool, agents pressing lock.
+        reachable: (B, A, K) bool, objects each agent can reach.
+        distance: (B, A, K) gaps, to pick the closest.
+        agent_team: (A,) long team of each agent.
+    """
+    target, has = closest(reachable, distance)
+    pressed = torch.nn.functional.one_hot(target, lock_team.shape[1]).bool() & (press & has).unsqueeze(-1)
+    by_hiders = (pressed & (agent_team == HIDERS).view(1, -1, 1)).any(dim=1)
+    by_seekers = (pressed & (agent_team == SEEKERS).view(1, -1, 1)).any(dim=1)
+    locked_now = torch.where(by_hiders, HIDERS, torch.where(by_seekers, SEEKERS, NO_TEAM))
+    owner_pressed = ((lock_team == HIDERS) & by_hiders) | ((lock_team == SEEKERS) & by_seekers)
+    return torch.where(lock_team == NO_TEAM, locked_now, torch.where(owner_pressed, NO_TEAM, lock_team))
+
+
+def update_grabs(
+    grabs: Grabs, want: torch.Tensor, grabbable: torch.Tensor, holdable: torch.Tensor, distance: torch.Tensor,
+    first_object: int, agent_pos: torch.Tensor, agent_angle: torch.Tensor, obj_pos: torch.Tensor,
+    obj_angle: torch.Tensor,
+) -> Grabs:
+    """Keep, make or release each agent's grab (see the module rules); returns new ``Grabs``.
+
+    Args:
+        grabs: current joints (``target`` holds body indices; objects start at body ``first_object``).
+        want: (B, A) bool, agents holding the grab action.
+        grabbable: (B, A, K) bool, objects each agent could grab now (reachable and unlocked).
+        holdable: (B, A, K) bool, objects a grab keeps holding: unlocked and still near the agent
+            (a held object may swing out of the vision cone while the agent turns).
+        distance: (B, A, K) gaps, to pick the closest.
+        agent_pos, agent_angle: (B, A, 2), (B, A).
+        obj_pos, obj_angle: (B, K, 2), (B, K).
+    """
+    current = (grabs.target - first_object).clamp_min(0)
+    holding = grabs.target >= 0
+    still_ok = torch.gather(holdable, 2, current.unsqueeze(-1)).squeeze(-1)
+    keep = holding & want & still_ok
+    best, has = closest(grabbable, distance)
+    new = want & ~holding & has
+    obj = torch.where(keep, current, best)
+    b = obj.shape[0]
+    pos = torch.gather(obj_pos, 1, obj.unsqueeze(-1).expand(b, -1, 2))
+    angle = torch.gather(obj_angle, 1, obj)
+    offset = rotate(pos - agent_pos, -agent_angle)
+    rel_angle = angle - agent_angle
+    return Grabs(
+        holders=grabs.holders,
+        target=torch.where(keep | new, obj + first_object, -1),
+        offset=torch.where(new.unsqueeze(-1), offset, grabs.offset),
+        rel_angle=torch.where(new, rel_angle, grabs.rel_angle),
+    )
+
+
+def ramp_frame(agent_pos: torch.Tensor, ramp_pos: torch.Tensor, ramp_angle: torch.Tensor) -> torch.Tensor:
+    """(B, A, Q, 2) agent centres in each ramp's frame (the slope rises along local +x)."""
+    rot = rotation_of(ramp_angle).unsqueeze(1)
+    return apply_inverse_rotation(rot, agent_pos.unsqueeze(2) - ramp_pos.unsqueeze(1))
+
+
+def update_elevation(
+    elevated: torch.Tensor, agent_pos: torch.Tensor, agent_force: torch.Tensor, radius: float,
+    ramp_pos: torch.Tensor, ramp_angle: torch.Tensor, ramp_half: torch.Tensor,
+    box_pos: torch.Tensor, box_angle: torch.Tensor, box_half: torch.Tensor, box_present: torch.Tensor,
+    walls: Walls,
+) -> torch.Tensor:
+    """New (B, A) elevated flags: climbs start at a ramp's low end, last while over a ramp, box or wall."""
+    local = ramp_frame(agent_pos, ramp_pos, ramp_angle)  # (B, A, Q, 2)
+    hx, hy = ramp_half[..., 0], ramp_half[..., 1]
+    uphill = (agent_force.unsqueeze(2) * rotation_of(ramp_angle).unsqueeze(1)).sum(-1) > 0
+    at_foot = (local[..., 1].abs() <= hy) & (local[..., 0] >= -hx - radius - FOOT_BAND) & (local[..., 0] <= -hx)
+    climbs = (at_foot & uphill).any(dim=-1)
+    on_ramp = ((local.abs() <= ramp_half + SUPPORT_TOLERANCE).all(-1)).any(-1)
+    box_sd, _, _ = point_box_distance(agent_pos.unsqueeze(2), box_pos.unsqueeze(1), box_angle.unsqueeze(1), box_half)
+    on_box = ((box_sd <= SUPPORT_TOLERANCE) & box_present.unsqueeze(1)).any(-1)
+    wall_dist = point_segment_distance(agent_pos.unsqueeze(2), walls.start.unsqueeze(1), walls.end.unsqueeze(1))
+    on_wall = ((wall_dist <= walls.half_thickness + WALL_TOP) & walls.mask.unsqueeze(1)).any(-1)
+    supported = on_ramp | on_box | on_wall
+    return torch.where(elevated, supported, climbs)

@@ -1,0 +1,358 @@
+"""The HideAndSeek scenario: the paper's game as one batched step over thousands of worlds.
+
+The step follows the rules in order (see ``marl_envs.scenarios.hide_and_seek`` for the page):
+prep phase gates seekers -> decode movement, grab and lock intents -> physics (locked objects
+held still, elevated agents pass over boxes and walls, grab joints) -> ramps, locks, grabs ->
+vision and lidar -> observations with masks -> team rewards.
+
+Bodies, in order: A agents (hiders then seekers: discs with a heading), K boxes (even
+indices elongated, odd ones square), Q ramps. Worlds with fewer boxes than K park the
+absent ones, locked, outside the arena and mask them everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from marl_envs.physics import BodySpec, BodyState, Walls, World, WorldParams, boxes, circles
+from marl_envs.physics.constraints import Grabs
+from marl_envs.scenarios.base import Scenario
+from marl_envs.scenarios.hide_and_seek import layout as maps
+from marl_envs.scenarios.hide_and_seek import manipulation as rules
+from marl_envs.scenarios.hide_and_seek import observations as obs
+from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig
+from marl_envs.scenarios.hide_and_seek.rewards import rewards
+from marl_envs.scenarios.spawn import sample_angles, sample_positions
+from marl_envs.scenarios.specs import ActionSpec
+from marl_envs.sensors.lidar import lidar
+from marl_envs.sensors.raycast import Obstacles
+from marl_envs.sensors.vision import visible
+
+AGENT_RADIUS = 0.15
+ELONGATED_BOX = (0.45, 0.15)
+SQUARE_BOX = (0.32, 0.32)
+RAMP = (0.35, 0.2)
+WALL_HALF_THICKNESS = 0.05
+MAX_SPEED = 2.0
+MAX_FORCE = 8.0
+MAX_TORQUE = 0.12
+OBJECT_MASS = 2.0
+DAMPING_PER_STEP = 0.25
+STIFFNESS = 300.0
+# Colours (RGB in [0, 1]) are the renderer palette's; scenarios do not import the render layer.
+HIDER_COLOR = (0.25, 0.45, 0.95)
+SEEKER_COLOR = (0.9, 0.3, 0.3)
+BOX_COLOR = (0.85, 0.65, 0.25)
+RAMP_COLOR = (0.55, 0.4, 0.25)
+LOCKED_COLORS = ((0.5, 0.58, 0.78), (0.78, 0.52, 0.56))  # locked by hiders, by seekers: team-tinted greys
+CONE_COLORS = (HIDER_COLOR, SEEKER_COLOR)  # blended translucent by the renderer
+
+
+@dataclass
+class Sensed:
+    """One step's perception, shared by ``observe`` and ``reward``."""
+
+    scene: obs.Scene
+    see_agents: torch.Tensor  # (B, A, A)
+    see_objects: torch.Tensor  # (B, A, K + Q)
+    lidar: torch.Tensor | None  # (B, A, R) normalised
+
+
+def _body_spec(config: HideAndSeekConfig) -> BodySpec:
+    parts = [circles(config.num_agents, AGENT_RADIUS, rotates=True, max_speed=MAX_SPEED)]
+    for k in range(config.num_boxes):
+        hx, hy = ELONGATED_BOX if k % 2 == 0 else SQUARE_BOX
+        parts.append(boxes(1, hx, hy, mass=OBJECT_MASS, max_speed=MAX_SPEED))
+    if config.num_ramps:
+        parts.append(boxes(config.num_ramps, *RAMP, mass=OBJECT_MASS, max_speed=MAX_SPEED))
+    return BodySpec.concat(parts)
+
+
+def _world_params(config: HideAndSeekConfig) -> WorldParams:
+    per_substep = 1.0 - (1.0 - DAMPING_PER_STEP) ** (1.0 / config.substeps)
+    return WorldParams(dt=0.1, substeps=config.substeps, damping=per_substep, angular_damping=per_substep,
+                       contact_force=STIFFNESS, wall_contact_force=STIFFNESS, position_first=False,
+                       arena_half_size=config.half_size + 4.0)
+
+
+class HideAndSeek(Scenario):
+    """hide_and_seek_v0 (see the package docstring)."""
+
+    config_cls = HideAndSeekConfig
+    can_terminate = False
+
+    def __init__(self, config: HideAndSeekConfig, num_envs: int, device: torch.device):
+        super().__init__(config, num_envs, device)
+        c = config
+        self.agents = [f"hider_{i}" for i in range(c.num_hiders)] + [f"seeker_{i}" for i in range(c.num_seekers)]
+        self.num_objects = c.num_boxes + c.num_ramps
+        spec = _body_spec(c)
+        walls = Walls.empty(num_envs, maps.num_walls(c.map), WALL_HALF_THICKNESS, device=self.device)
+        self.world = World(spec, _world_params(c), num_envs, self.device, walls=walls)
+        a, dev = c.num_agents, self.device
+        self.team = torch.tensor([0.0] * c.num_hiders + [1.0] * c.num_seekers, device=dev)
+        self.team_index = self.team.long()
+        self.is_seeker = self.team.bool()
+        self.obj_half = spec.half_extents[a:].to(dev)
+        self.box_half, self.ramp_half = self.obj_half[: c.num_boxes], self.obj_half[c.num_boxes:]
+        self.others = torch.tensor([[j for j in range(a) if j != i] for i in range(a)], dtype=torch.long,
+                                   device=dev).view(a, a - 1)
+        self.half_angle = math.radians(c.vision_angle) / 2.0
+        self.action_spec = ActionSpec("multi_discrete", nvec=(rules.LEVELS,) * 3 + (2, 2))
+        self.obs_spec = obs.obs_spec(a, c.num_boxes, c.num_ramps, c.lidar_rays)
+        self.state_dim = obs.state_dim(a, self.num_objects)
+        self.arena_half_size = c.half_size + 0.25
+        colors = [HIDER_COLOR] * c.num_hiders + [SEEKER_COLOR] * c.num_seekers
+        colors += [BOX_COLOR] * c.num_boxes + [RAMP_COLOR] * c.num_ramps
+        self.body_colors = torch.tensor(colors, dtype=torch.float32)
+        self._init_rule_state()
+
+    # -- state --------------------------------------------------------------------------
+    def _init_rule_state(self) -> None:
+        b, a, m, dev = self.num_envs, self.config.num_agents, self.num_objects, self.device
+        self.t = torch.zeros(b, dtype=torch.long, device=dev)
+        self.lock_team = torch.full((b, m), rules.NO_TEAM, dtype=torch.long, device=dev)
+        self.present = torch.ones(b, m, dtype=torch.bool, device=dev)
+        self.elevated = torch.zeros(b, a, dtype=torch.bool, device=dev)
+        self.grabs = Grabs(holders=torch.arange(a, device=dev), target=torch.full((b, a), -1, device=dev),
+                           offset=torch.zeros(b, a, 2, device=dev), rel_angle=torch.zeros(b, a, device=dev))
+        self.agent_force = torch.zeros(b, a, 2, device=dev)
+        self.grab_intent = torch.zeros(b, a, dtype=torch.bool, device=dev)
+        self.lock_intent = torch.zeros(b, a, dtype=torch.bool, device=dev)
+        self.layout = maps.generate(self.config.map, b, torch.Generator(device=dev).manual_seed(0), dev,
+                                    self.config.half_size, WALL_HALF_THICKNESS, self.config.door_width)
+        self._wall_obstacles = Obstacles.from_walls(self.layout.walls)
+
+    _RULE_STATE = ("t", "lock_team", "present", "elevated", "agent_force", "grab_intent", "lock_intent")
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        out = super().state_dict()
+        out.update({name: getattr(self, name).clone() for name in self._RULE_STATE})
+        out.update({f"grab_{k}": getattr(self.grabs, k).clone() for k in ("target", "offset", "rel_angle")})
+        lay = self.layout
+        out.update({"wall_start": lay.walls.start.clone(), "wall_end": lay.walls.end.clone(),
+                    "wall_mask": lay.walls.mask.clone(), "room": lay.room.clone(), "doors": lay.doors.clone(),
+                    "door_normal": lay.door_normal.clone(), "door_mask": lay.door_mask.clone()})
+        return out
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        super().load_state_dict(state)
+        for name in self._RULE_STATE:
+            setattr(self, name, state[name].to(self.device))
+        self.grabs = Grabs(self.grabs.holders, *(state[f"grab_{k}"].to(self.device)
+                                                  for k in ("target", "offset", "rel_angle")))
+        walls = Walls(state["wall_start"], state["wall_end"], state["wall_mask"], WALL_HALF_THICKNESS).to(self.device)
+        self.layout = maps.Layout(walls=walls, room=state["room"].to(self.device), doors=state["doors"].to(self.device),
+                                  door_normal=state["door_normal"].to(self.device),
+                                  door_mask=state["door_mask"].to(self.device), door_width=self.config.door_width)
+        self.world.set_walls(walls)
+        self._wall_obstacles = Obstacles.from_walls(walls)
+
+    def use_walls(self, walls: Walls) -> None:
+        """Replace every world's walls (hand-built scenes, tests); the map's doors and room are kept."""
+        self.layout = maps.Layout(walls=walls.to(self.device), room=self.layout.room, doors=self.layout.doors,
+                                  door_normal=self.layout.door_normal, door_mask=self.layout.door_mask,
+                                  door_width=self.layout.door_width)
+        self.world.set_walls(self.layout.walls)
+        self._wall_obstacles = Obstacles.from_walls(self.layout.walls)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute what everyone sees, after the state was edited by hand."""
+        self._refresh_visibility()
+
+    # -- reset ----------------------------------------------------------------------------
+    def reset(self, mask: torch.Tensor | None, generator: torch.Generator) -> None:
+        c, b, a, dev = self.config, self.num_envs, self.config.num_agents, self.device
+        fresh = maps.generate(c.map, b, generator, dev, c.half_size, WALL_HALF_THICKNESS, c.door_width)
+        count = torch.randint(c.min_boxes, c.num_boxes + 1, (b, 1), generator=generator, device=dev)
+        present = torch.cat((torch.arange(c.num_boxes, device=dev) < count,
+                             torch.ones(b, c.num_ramps, dtype=torch.bool, device=dev)), dim=1)
+        # Largest first (objects, then agents): a crowded room fills best that way.
+        order = torch.cat((torch.arange(a, self.world.spec.num_bodies), torch.arange(a))).to(dev)
+        radii = self.world.spec.bounding_radius[order].tolist()
+        exclude = self._spawn_excludes(fresh)
+        regions = self._spawn_regions(fresh, present)
+        placed = sample_positions(generator, b, radii, regions[:, order], walls=fresh.walls, tries=64,
+                                  exclude=None if exclude is None else exclude[:, order], device=dev)
+        pos = torch.empty_like(placed).index_copy_(1, order, placed)
+        angle = sample_angles(generator, b, self.world.spec.num_bodies, dev)
+        state = BodyState(pos=pos, vel=torch.zeros_like(pos), angle=angle, ang_vel=torch.zeros_like(angle))
+        if mask is None:
+            mask = torch.ones(b, dtype=torch.bool, device=dev)
+        self.layout = self.layout.where(mask, fresh)
+        self.world.set_walls_where(mask, fresh.walls)
+        self.world.reset_where(mask, state)
+        self._wall_obstacles = Obstacles.from_walls(self.layout.walls)
+        m1 = mask.view(-1, 1)
+        self.t = torch.where(mask, 0, self.t)
+        self.present = torch.where(m1, present, self.present)
+        self.lock_team = torch.where(m1, rules.NO_TEAM, self.lock_team)
+        self.elevated = torch.where(m1, False, self.elevated)
+        self.grabs.target = torch.where(m1, -1, self.grabs.target)
+        self.agent_force = torch.where(m1.unsqueeze(-1), 0.0, self.agent_force)
+        self._refresh_visibility()
+
+    def _spawn_regions(self, layout: maps.Layout, present: torch.Tensor) -> torch.Tensor:
+        """(B, N, 4): in the quadrant map hiders and boxes start in the room, elsewhere anywhere in the
+        arena; absent boxes go to their own parking cell outside it (frozen, masked everywhere)."""
+        c, b, n, a = self.config, self.num_envs, self.world.spec.num_bodies, self.config.num_agents
+        arena = torch.tensor([-c.half_size, -c.half_size, c.half_size, c.half_size], device=self.device)
+        regions = arena.expand(b, n, 4).clone()
+        if c.map == "quadrant":
+            inside = self._room_bodies()
+            regions[:, inside] = layout.room.unsqueeze(1)
+        cells = torch.tensor([[c.half_size + 0.6 + (k % 3), -1.5 + (k // 3), c.half_size + 1.6 + (k % 3),
+                               -0.5 + (k // 3)] for k in range(self.num_objects)], device=self.device)
+        return torch.cat((regions[:, :a], torch.where(present.unsqueeze(-1), regions[:, a:], cells)), dim=1)
+
+    def _spawn_excludes(self, layout: maps.Layout) -> torch.Tensor | None:
+        if self.config.map != "quadrant":
+            return None
+        b, n = self.num_envs, self.world.spec.num_bodies
+        exclude = torch.full((b, n, 4), math.nan, device=self.device)
+        outside = [i for i in range(n) if i not in self._room_bodies()]
+        exclude[:, outside] = layout.room.unsqueeze(1)
+        return exclude
+
+    def _room_bodies(self) -> list[int]:
+        c = self.config
+        return list(range(c.num_hiders)) + list(range(c.num_agents, c.num_agents + c.num_boxes))
+
+    # -- step -------------------------------------------------------------------------------
+    @property
+    def in_prep(self) -> torch.Tensor:
+        """(B,) bool: the step about to be taken is in the preparation phase."""
+        return self.t < self.config.prep_steps
+
+    def apply_actions(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        b, a, n = self.num_envs, self.config.num_agents, self.world.spec.num_bodies
+        active = ~(self.in_prep.unsqueeze(1) & self.is_seeker.unsqueeze(0))
+        force, torque, self.grab_intent, self.lock_intent = rules.decode_actions(actions, MAX_FORCE, MAX_TORQUE,
+                                                                                active)
+        self.agent_force = force
+        pad = torch.zeros(b, n - a, 2, device=self.device)
+        return torch.cat((force, pad), dim=1), torch.cat((torque, pad[..., 0]), dim=1)
+
+    def step_physics(self, force: torch.Tensor, torque: torch.Tensor | None) -> None:
+        a = self.config.num_agents
+        frozen_seekers = self.in_prep.unsqueeze(1) & self.is_seeker.unsqueeze(0)  # immobilised, as in the paper
+        free = torch.cat((~frozen_seekers, (self.lock_team < 0) & self.present), dim=1).float()
+        solid = torch.cat((1.0 - self.elevated.float(), torch.ones_like(free[:, a:])), dim=1)
+        self.world.step(force, torque, free=free, solid=solid, grabs=self.grabs)
+
+    def post_physics(self) -> None:
+        """Ramps, then locks, then grabs, on the post-physics geometry; then what everyone sees."""
+        c, a = self.config, self.config.num_agents
+        s = self.world.state
+        self.t = self.t + 1
+        k = c.num_boxes
+        self.elevated = rules.update_elevation(
+            self.elevated, s.pos[:, :a], self.agent_force, AGENT_RADIUS, s.pos[:, a + k:], s.angle[:, a + k:],
+            self.ramp_half, s.pos[:, a:a + k], s.angle[:, a:a + k], self.box_half, self.present[:, :k],
+            self.layout.walls)
+        self._refresh_visibility()
+        distance = rules.reach_distance(s.pos[:, :a], AGENT_RADIUS, s.pos[:, a:], s.angle[:, a:], self.obj_half)
+        reachable = self.see_objects & (distance <= c.grab_reach) & self.present.unsqueeze(1)
+        self.lock_team = rules.update_locks(self.lock_team, self.lock_intent, reachable, distance, self.team_index)
+        unlocked = (self.lock_team < 0).unsqueeze(1)
+        holdable = unlocked & (distance <= c.grab_reach + rules.HOLD_SLACK) & self.present.unsqueeze(1)
+        self.grabs = rules.update_grabs(self.grabs, self.grab_intent, reachable & unlocked, holdable, distance, a,
+                                        s.pos[:, :a], s.angle[:, :a], s.pos[:, a:], s.angle[:, a:])
+
+    def _refresh_visibility(self) -> None:
+        """Vision cones with line of sight: walls and boxes occlude, unless viewer or target is elevated."""
+        c, a = self.config, self.config.num_agents
+        s = self.world.state
+        k = c.num_boxes
+        box_obstacles = Obstacles.from_boxes(s.pos[:, a:a + k], s.angle[:, a:a + k], self.box_half,
+                                             valid=self.present[:, :k])
+        occluders = Obstacles.cat(self._wall_obstacles, box_obstacles)
+        targets = s.pos  # agents, boxes, ramps
+        w = self._wall_obstacles.num_obstacles
+        ignore = torch.zeros(a, s.pos.shape[1], w + k, dtype=torch.bool, device=self.device)
+        ignore[:, a:a + k, w:] = torch.eye(k, dtype=torch.bool, device=self.device)  # a box does not hide itself
+        up = self.elevated
+        target_up = torch.cat((up, torch.zeros_like(self.present)), dim=1)
+        see_over = up.unsqueeze(2) | target_up.unsqueeze(1)
+        seen = visible(s.pos[:, :a], s.angle[:, :a], targets, occluders, self.half_angle, ignore=ignore,
+                       see_over=see_over)
+        self.see_agents = seen[:, :, :a]
+        self.see_objects = seen[:, :, a:] & self.present.unsqueeze(1)
+
+    def sense(self) -> Sensed:
+        c, a = self.config, self.config.num_agents
+        s = self.world.state
+        scene = self._scene()
+        ranges = None
+        if c.lidar_rays:
+            obstacles = Obstacles.cat(self._wall_obstacles, Obstacles.from_boxes(
+                s.pos[:, a:], s.angle[:, a:], self.obj_half, valid=self.present))
+            ranges = lidar(s.pos[:, :a], s.angle[:, :a], obstacles, c.lidar_rays, c.lidar_range) / c.lidar_range
+        return Sensed(scene=scene, see_agents=self.see_agents, see_objects=self.see_objects, lidar=ranges)
+
+    def _scene(self) -> obs.Scene:
+        c, a = self.config, self.config.num_agents
+        s = self.world.state
+        prep = max(c.prep_steps, 1)
+        return obs.Scene(
+            agent_pos=s.pos[:, :a], agent_vel=s.vel[:, :a], agent_angle=s.angle[:, :a], team=self.team,
+            elevated=self.elevated, holding=self.grabs.target >= 0,
+            prep_left=(c.prep_steps - self.t).clamp_min(0).float() / prep,
+            time_left=(c.max_cycles - self.t).clamp_min(0).float() / c.max_cycles,
+            obj_pos=s.pos[:, a:], obj_vel=s.vel[:, a:], obj_angle=s.angle[:, a:], obj_half=self.obj_half,
+            lock_team=self.lock_team, present=self.present, num_boxes=c.num_boxes)
+
+    def observe(self, sensed: Sensed) -> torch.Tensor:
+        return obs.observe(sensed.scene, sensed.see_agents, sensed.see_objects, self.others, sensed.lidar)
+
+    def reward(self, sensed: Sensed) -> torch.Tensor:
+        c = self.config
+        seen = sensed.see_agents[:, c.num_hiders:, :c.num_hiders].transpose(1, 2)  # (B, hider, seeker)
+        in_prep = self.t <= c.prep_steps
+        return rewards(seen, c.reward_mode, sensed.scene.agent_pos, c.half_size, c.boundary_penalty, in_prep)
+
+    def global_state(self) -> torch.Tensor:
+        return obs.global_state(self._scene())
+
+    # -- rendering -------------------------------------------------------------------------------
+    def render_extras(self, index: int) -> dict:
+        """Vision cones, lidar rays, lock colours, grab links, ramp and elevation marks and a HUD line."""
+        c, a = self.config, self.config.num_agents
+        s = self.world.state
+        i = index
+        colors = self.body_colors.clone()
+        lock = self.lock_team[i].cpu()
+        for team, color in enumerate(LOCKED_COLORS):
+            colors[a:][lock == team] = torch.tensor(color)
+        pos, angle = s.pos[i, :a].cpu(), s.angle[i, :a].cpu()
+        cones = torch.cat((pos, angle.unsqueeze(-1), torch.full((a, 1), self.half_angle),
+                           torch.full((a, 1), 1.0)), dim=-1)
+        holders = (self.grabs.target[i] >= 0).cpu()
+        links = torch.stack((torch.arange(a)[holders], self.grabs.target[i].cpu()[holders]), dim=-1)
+        extras = {
+            "color": colors.tolist(), "cones": cones.tolist(), "links": links.tolist(),
+            "cone_color": [CONE_COLORS[int(t)] for t in self.team.tolist()],
+            "ramp": [False] * (a + c.num_boxes) + [True] * c.num_ramps,
+            "elevated": self.elevated[i].cpu().tolist() + [False] * self.num_objects,
+            "hud": self._hud(i),
+        }
+        if c.lidar_rays:
+            ranges = self.sense().lidar[i].cpu() * c.lidar_range  # (A, R)
+            angles = angle.unsqueeze(-1) + torch.arange(c.lidar_rays) * (2 * math.pi / c.lidar_rays)
+            ends = pos.unsqueeze(1) + ranges.unsqueeze(-1) * torch.stack((angles.cos(), angles.sin()), dim=-1)
+            extras["rays"] = torch.stack((pos.unsqueeze(1).expand_as(ends), ends), dim=2).flatten(0, 1).tolist()
+            extras["ray_hit"] = (ranges < c.lidar_range - 1e-4).flatten().tolist()
+        return extras
+
+    def _hud(self, i: int) -> str:
+        c = self.config
+        t = int(self.t[i])
+        prep = max(c.prep_steps - t, 0)
+        seen = self.see_agents[i, c.num_hiders:, :c.num_hiders].any()
+        phase = f"prep {prep}" if prep else ("hiders seen" if bool(seen) else "hiders hidden")
+        score = "" if prep else (" | hiders -1 seekers +1" if bool(seen) else " | hiders +1 seekers -1")
+        return f"step {t}/{c.max_cycles} | {phase}{score}"

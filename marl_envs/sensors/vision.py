@@ -1,0 +1,83 @@
+"""Vision: which targets each agent sees, as a view cone and an unobstructed line of sight.
+
+In hide-and-seek an agent sees a target (another agent, a box, a ramp) when the target's
+centre lies within the agent's view cone (135 degrees wide in Baker et al. 2020) and the
+segment between their centres crosses no wall or box. The two tests are separate functions
+because the scenario needs them apart: the cone alone for cheap masks, the line of sight with
+per-pair exceptions: a box never hides itself (``ignore``), and an agent standing on a ramp
+sees over everything (``see_over``).
+
+The cone test compares a dot product with the distance times ``cos(half_angle)`` instead of
+wrapping angle differences, so it has no discontinuity at +-pi. Line of sight is the
+separating-axis segment test of ``raycast.pairwise_blocked``, run on all (viewer, target) pairs
+at once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from marl_envs.sensors.raycast import Obstacles, pairwise_blocked
+
+Tensor = torch.Tensor
+
+
+def in_cone(viewer_pos: Tensor, heading: Tensor, target_pos: Tensor, half_angle: float) -> Tensor:
+    """Is each target's centre within ``half_angle`` of each viewer's heading (boundary included)?
+
+    Args:
+        viewer_pos: (B, A, 2).
+        heading: (B, A) viewer orientations (radians).
+        target_pos: (B, T, 2).
+        half_angle: half the cone's opening, radians; >= pi means all around.
+
+    Returns:
+        (B, A, T) bool; a target at the viewer's own position counts as in the cone.
+    """
+    rel = target_pos[:, None] - viewer_pos[:, :, None]  # (B, A, T, 2)
+    if half_angle >= math.pi:
+        return torch.ones(rel.shape[:-1], dtype=torch.bool, device=rel.device)
+    along = rel[..., 0] * torch.cos(heading)[..., None] + rel[..., 1] * torch.sin(heading)[..., None]
+    return along >= torch.linalg.vector_norm(rel, dim=-1) * math.cos(half_angle)
+
+
+def line_of_sight(
+    viewer_pos: Tensor,
+    target_pos: Tensor,
+    obstacles: Obstacles,
+    ignore: Tensor | None = None,
+    see_over: Tensor | None = None,
+) -> Tensor:
+    """Is the segment from each viewer to each target free of obstacles?
+
+    Args:
+        viewer_pos: (B, A, 2).
+        target_pos: (B, T, 2).
+        obstacles: M rectangles per world.
+        ignore: optional bool (A, T, M) or (B, A, T, M), obstacles that do not occlude that pair
+            (e.g. the target's own box).
+        see_over: optional (B, A, T) bool, pairs for which occlusion is skipped entirely (an
+            agent elevated on a ramp sees over everything).
+
+    Returns:
+        (B, A, T) bool. Touching an obstacle does not occlude (``segment_blocked``).
+    """
+    seen = ~pairwise_blocked(viewer_pos, target_pos, obstacles, ignore)
+    return seen if see_over is None else seen | see_over
+
+
+def visible(
+    viewer_pos: Tensor,
+    heading: Tensor,
+    target_pos: Tensor,
+    obstacles: Obstacles,
+    half_angle: float,
+    ignore: Tensor | None = None,
+    see_over: Tensor | None = None,
+) -> Tensor:
+    """``in_cone & line_of_sight``: (B, A, T) bool (arguments as there)."""
+    return in_cone(viewer_pos, heading, target_pos, half_angle) & line_of_sight(
+        viewer_pos, target_pos, obstacles, ignore, see_over
+    )

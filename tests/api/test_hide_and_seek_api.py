@@ -1,0 +1,145 @@
+"""hide_and_seek_v0 through every public API: PettingZoo's conformance utilities, pettingzoo.make, batched."""
+
+import functools
+import types
+import warnings
+
+import numpy as np
+import pettingzoo
+import pytest
+import torch
+
+from marl_envs import hide_and_seek_v0, make_batched
+from tests.api.test_pettingzoo_conformance import _StepReturnsObservation
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from pettingzoo.test import (
+        api_test,
+        bombardment_test,
+        max_cycles_test,
+        parallel_api_test,
+        parallel_seed_test,
+        render_test,
+        seed_test,
+        state_test,
+    )
+
+CONFIGS = {
+    "default": {},
+    "1v1_open": {"num_hiders": 1, "num_seekers": 1, "map": "open", "max_cycles": 20},
+    "3v2_rooms": {"num_hiders": 3, "num_seekers": 2, "map": "random_rooms", "max_cycles": 30, "reward_mode": "selfish"},
+    "no_lidar_joint_mean": {"lidar_rays": 0, "reward_mode": "joint_mean", "max_cycles": 20},
+}
+CONFIG_IDS = list(CONFIGS)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_pettingzoo_warnings():
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*(infinity|too low|too high).*")
+        yield
+
+
+@pytest.mark.parametrize("name", CONFIG_IDS)
+def test_api_test(name):
+    api_test(hide_and_seek_v0.env(**CONFIGS[name]), num_cycles=30)
+
+
+@pytest.mark.parametrize("name", CONFIG_IDS)
+def test_parallel_api_test(name):
+    parallel_api_test(hide_and_seek_v0.parallel_env(**CONFIGS[name]), num_cycles=30)
+
+
+@pytest.mark.parametrize("name", ["default", "3v2_rooms"])
+def test_seed_tests(name):
+    seed_test(functools.partial(hide_and_seek_v0.env, **CONFIGS[name]), num_cycles=20)
+    parallel_seed_test(functools.partial(hide_and_seek_v0.parallel_env, **CONFIGS[name]), num_cycles=20)
+
+
+def test_max_cycles_test():
+    kwargs = {"map": "open"}
+    mod = types.SimpleNamespace(**{f: functools.partial(getattr(hide_and_seek_v0, f), **kwargs)
+                                   for f in ("env", "parallel_env", "raw_env")})
+    max_cycles_test(mod)
+
+
+def test_render_test():
+    render_test(hide_and_seek_v0.env)
+
+
+@pytest.mark.parametrize("name", CONFIG_IDS)
+def test_state_test(name):
+    kwargs = CONFIGS[name]
+    state_test(hide_and_seek_v0.env(**kwargs), hide_and_seek_v0.parallel_env(**kwargs), num_cycles=10)
+
+
+@pytest.mark.parametrize("name", CONFIG_IDS)
+def test_bombardment_test(name):
+    bombardment_test(_StepReturnsObservation(hide_and_seek_v0.env(**CONFIGS[name])), cycles=20)
+
+
+def test_pettingzoo_make_and_spaces():
+    env = pettingzoo.make("parallel", "marl_envs/hide-and-seek-v0", num_hiders=1, num_seekers=3)
+    assert env.possible_agents == ["hider_0", "seeker_0", "seeker_1", "seeker_2"]
+    space = env.action_space("seeker_2")
+    assert space.nvec.tolist() == [11, 11, 11, 2, 2]
+    obs, _ = env.reset(seed=0)
+    assert obs["hider_0"].shape == env.observation_space("hider_0").shape
+    assert env.state().shape == env.state_space.shape
+
+
+def test_obs_spec_names_every_block_and_adds_up():
+    env = make_batched("hide_and_seek_v0", num_envs=2, seed=0)
+    slices = env.obs_spec.slices()
+    assert list(slices) == ["self", "agents", "agents_mask", "boxes", "boxes_mask", "ramps", "ramps_mask", "lidar"]
+    assert env.obs_spec.dim == env.single_observation_space.shape[0] == 10 + 3 * 9 + 2 * 11 + 11 + 30
+    obs, info = env.reset(seed=0)
+    assert obs.shape == (2, 4, env.obs_spec.dim)
+    lidar = obs[..., slices["lidar"]]
+    assert (lidar >= 0).all() and (lidar <= 1).all() and (lidar < 1).any()  # the walls are within range
+    assert info["state"].shape == (2, env.state_space.shape[0])
+
+
+def test_batched_same_seed_same_trajectory_and_lockstep_autoreset():
+    def run(seed):
+        env = make_batched("hide_and_seek_v0", num_envs=8, seed=seed, max_cycles=10)
+        obs, _ = env.reset(seed=seed)
+        gen = torch.Generator().manual_seed(1)
+        out = []
+        for _ in range(12):
+            act = torch.randint(0, 11, (8, 4, 5), generator=gen) % torch.tensor([11, 11, 11, 2, 2])
+            obs, rew, term, trunc, info = env.step(act)
+            out.append((obs, rew, trunc))
+        return out
+
+    a, b, c = run(0), run(0), run(1)
+    assert all(torch.equal(x[0], y[0]) and torch.equal(x[1], y[1]) for x, y in zip(a, b, strict=True))
+    assert not torch.equal(a[0][0], c[0][0])
+    assert a[9][2].all() and not a[8][2].any()  # truncated exactly at max_cycles in every world
+
+
+def test_state_dict_round_trip_continues_identically():
+    env = make_batched("hide_and_seek_v0", num_envs=4, seed=0)
+    env.reset(seed=0)
+    act = torch.tensor([9, 5, 5, 1, 0]).expand(4, 4, 5)
+    for _ in range(5):
+        env.step(act)
+    saved = env.state_dict()
+    twin = make_batched("hide_and_seek_v0", num_envs=4, seed=7)
+    twin.reset(seed=7)
+    twin.load_state_dict(saved)
+    for _ in range(5):
+        x, y = env.step(act), twin.step(act)
+        assert torch.equal(x[0], y[0]) and torch.equal(x[1], y[1])
+
+
+def test_bad_multidiscrete_action_is_rejected_with_the_agent_named():
+    env = hide_and_seek_v0.parallel_env()
+    env.reset(seed=0)
+    actions = {a: np.array([5, 5, 5, 0, 0]) for a in env.agents}
+    actions["seeker_1"] = np.array([5, 5, 5, 2, 0])  # grab has 2 levels
+    with pytest.raises(ValueError, match="seeker_1"):
+        env.step(actions)
+    actions["seeker_1"] = np.array([5, 5, 5, 0, 0])
+    env.step(actions)  # the env is still usable

@@ -1,0 +1,294 @@
+"""Each hide-and-seek rule in a hand-built scene: prep, grab, locks, ramps, vision, rewards, boundary."""
+
+import math
+
+import pytest
+import torch
+
+from marl_envs import make_batched
+from marl_envs.physics import Walls
+from marl_envs.scenarios.hide_and_seek import manipulation as rules
+from marl_envs.scenarios.hide_and_seek.rewards import team_rewards
+
+MID = 5
+
+
+def scene(num_hiders=1, num_seekers=1, walls=None, prep_fraction=0.0, **kwargs):
+    """A 1-world open map, bodies parked far apart, interior ``walls`` (list of segments) added."""
+    env = make_batched("hide_and_seek_v0", num_envs=1, seed=0, map="open", num_hiders=num_hiders,
+                       num_seekers=num_seekers, prep_fraction=prep_fraction, **kwargs)
+    env.reset(seed=0)
+    sc = env.scenario
+    if walls:
+        outer = [tuple(map(tuple, seg.tolist())) for seg in sc.layout.walls.world_segments(0)]
+        sc.use_walls(Walls.from_segments([outer + walls], sc.layout.walls.half_thickness))
+    n = sc.world.spec.num_bodies
+    park = torch.tensor([[-1.7 + 0.5 * i, -1.7] for i in range(n)])
+    place(env, park, torch.zeros(n))
+    return env
+
+
+def place(env, pos, angle):
+    sc = env.scenario
+    st = sc.world.state
+    st.pos[0] = torch.as_tensor(pos, dtype=torch.float32)
+    st.angle[0] = torch.as_tensor(angle, dtype=torch.float32)
+    st.vel.zero_()
+    st.ang_vel.zero_()
+    sc.refresh()
+
+
+def body(env, i, xy, angle=0.0):
+    st = env.scenario.world.state
+    st.pos[0, i] = torch.tensor(xy)
+    st.angle[0, i] = angle
+    env.scenario.refresh()
+
+
+def act(env, **per_agent):
+    """Actions (1, A, 5): each agent's entry as dict(fx=, fy=, turn=, grab=, lock=) in [-1, 1] / {0, 1}."""
+    out = torch.full((1, env.num_agents, 5), MID)
+    out[..., 3:] = 0
+    for name, a in per_agent.items():
+        i = env.agents.index(name)
+        out[0, i, 0] = MID + round(5 * a.get("fx", 0.0))
+        out[0, i, 1] = MID + round(5 * a.get("fy", 0.0))
+        out[0, i, 2] = MID + round(5 * a.get("turn", 0.0))
+        out[0, i, 3] = a.get("grab", 0)
+        out[0, i, 4] = a.get("lock", 0)
+    return out
+
+
+def pos(env, i):
+    return env.scenario.world.state.pos[0, i].clone()
+
+
+# -- preparation phase -------------------------------------------------------------------
+
+
+def test_prep_phase_freezes_seekers_and_zeroes_rewards():
+    env = make_batched("hide_and_seek_v0", num_envs=4, seed=0)  # 80 steps, 32 of preparation
+    env.reset(seed=0)
+    sc = env.scenario
+    full = torch.full((4, 4, 5), 10)
+    full[..., 3:] = 1
+    start = sc.world.state.pos[:, 2:4].clone()
+    for t in range(1, 33):
+        _, rew, *_ = env.step(full)
+        assert (rew == 0).all(), f"step {t}"
+        assert torch.equal(sc.world.state.pos[:, 2:4], start), f"seekers moved at step {t}"
+    _, rew, *_ = env.step(full)
+    assert (rew != 0).all()  # rewards start the step after the preparation phase
+    assert not torch.equal(sc.world.state.pos[:, 2:4], start)  # seekers move
+
+
+def test_prep_left_is_observed_and_counts_down():
+    env = make_batched("hide_and_seek_v0", num_envs=1, seed=0, max_cycles=10)  # 4 preparation steps
+    obs, _ = env.reset(seed=0)
+    prep_col = env.obs_spec.slices()["self"].start + 7
+    seen = [float(obs[0, 0, prep_col])]
+    for _ in range(5):
+        obs, *_ = env.step(torch.full((1, 4, 5), 0) + torch.tensor([5, 5, 5, 0, 0]))
+        seen.append(float(obs[0, 0, prep_col]))
+    assert seen == pytest.approx([1.0, 0.75, 0.5, 0.25, 0.0, 0.0])
+
+
+# -- grab ----------------------------------------------------------------------------------
+
+
+def test_grab_drags_the_object_and_release_frees_it():
+    env = scene()
+    box = env.num_agents  # first box
+    body(env, 0, (0.8, 0.0), 0.0)  # hider faces +x
+    body(env, box, (1.35, 0.0), math.pi / 2)  # elongated box across the heading: 0.25 from the agent's surface
+    env.step(act(env, hider_0={"grab": 1}))
+    assert int(env.scenario.grabs.target[0, 0]) == box
+    for _ in range(8):
+        env.step(act(env, hider_0={"fx": -1.0, "grab": 1}))
+    agent_x, box_x = float(pos(env, 0)[0]), float(pos(env, box)[0])
+    assert agent_x < 0.5 and box_x - agent_x == pytest.approx(0.55, abs=0.05)
+    for _ in range(15):
+        env.step(act(env, hider_0={"fx": -1.0}))
+    assert int(env.scenario.grabs.target[0, 0]) == -1
+    assert float(pos(env, box)[0]) - float(pos(env, 0)[0]) > 0.8  # the box stayed behind
+
+
+def test_grab_needs_the_object_in_view_and_in_reach():
+    env = scene()
+    box = env.num_agents
+    body(env, 0, (0.0, 0.0), math.pi)  # faces away from the box
+    body(env, box, (0.6, 0.0))
+    env.step(act(env, hider_0={"grab": 1}))
+    assert int(env.scenario.grabs.target[0, 0]) == -1
+    body(env, 0, (-0.6, 0.0), 0.0)  # faces it, but 0.45 - 0.15 = 0.3 + 0.3 away: out of reach
+    body(env, box, (0.6, 0.0))
+    env.step(act(env, hider_0={"grab": 1}))
+    assert int(env.scenario.grabs.target[0, 0]) == -1
+
+
+# -- locks ---------------------------------------------------------------------------------
+
+
+def test_a_locked_object_resists_the_other_team_and_only_the_locking_team_unlocks_it():
+    env = scene()
+    box = env.num_agents + 1  # the square box (0.3 half)
+    body(env, 0, (-0.55, 0.0), 0.0)
+    body(env, 1, (0.55, 0.0), math.pi)
+    body(env, box, (0.0, 0.0))
+    env.step(act(env, hider_0={"lock": 1}))
+    assert int(env.scenario.lock_team[0, 1]) == rules.HIDERS
+    before = pos(env, box)
+    for _ in range(20):
+        env.step(act(env, seeker_0={"fx": -1.0}))
+    assert torch.equal(pos(env, box), before)  # the seeker's push does not move it
+    env.step(act(env, seeker_0={"lock": 1}))
+    assert int(env.scenario.lock_team[0, 1]) == rules.HIDERS  # seekers cannot unlock it
+    env.step(act(env, hider_0={"lock": 1}))
+    assert int(env.scenario.lock_team[0, 1]) == rules.NO_TEAM  # its team can
+    for _ in range(10):
+        env.step(act(env, seeker_0={"fx": -1.0}))
+    assert float(pos(env, box)[0]) < float(before[0]) - 0.1  # now it moves
+
+
+def test_update_locks_truth_table():
+    team = torch.tensor([0, 1])
+    reach = torch.ones(1, 2, 1, dtype=torch.bool)
+    dist = torch.zeros(1, 2, 1)
+    cases = [  # (owner, hider presses, seeker presses) -> new owner
+        (-1, 1, 0, 0), (-1, 0, 1, 1), (-1, 1, 1, 0), (0, 1, 0, -1), (0, 0, 1, 0), (1, 1, 0, 1), (1, 0, 1, -1),
+        (-1, 0, 0, -1),
+    ]
+    for owner, h, s, expected in cases:
+        new = rules.update_locks(torch.tensor([[owner]]), torch.tensor([[bool(h), bool(s)]]), reach, dist, team)
+        assert int(new) == expected, (owner, h, s)
+
+
+# -- ramps -------------------------------------------------------------------------------------
+
+WALL = [((0.0, -1.95), (0.0, 1.95))]
+
+
+def drive_east(env, steps=40):
+    for _ in range(steps):
+        env.step(act(env, seeker_0={"fx": 1.0}))
+
+
+def test_a_seeker_on_a_ramp_against_a_wall_crosses_it():
+    env = scene(walls=WALL)
+    sc = env.scenario
+    ramp = sc.world.spec.num_bodies - 1
+    body(env, 1, (-1.2, 0.0), 0.0)
+    body(env, ramp, (-0.05 - 0.35, 0.0), 0.0)  # high end against the wall's face
+    drive_east(env)
+    assert float(pos(env, 1)[0]) > 0.2  # over the wall, on the far side
+    assert not bool(sc.elevated[0, 1])  # and back on the ground
+
+
+def test_without_a_ramp_the_wall_stops_the_seeker():
+    env = scene(walls=WALL)
+    body(env, 1, (-1.2, 0.0), 0.0)
+    drive_east(env)
+    assert float(pos(env, 1)[0]) < -0.15
+
+
+def test_a_ramp_away_from_the_wall_does_not_carry_the_seeker_over():
+    env = scene(walls=WALL)
+    ramp = env.scenario.world.spec.num_bodies - 1
+    body(env, 1, (-1.6, 0.0), 0.0)
+    body(env, ramp, (-1.0, 0.0), 0.0)  # 0.6 m short of the wall
+    env.scenario.lock_team[0, -1] = rules.HIDERS  # locked, so driving up it cannot push it to the wall
+    drive_east(env)
+    assert float(pos(env, ramp)[0]) == pytest.approx(-1.0)
+    assert float(pos(env, 1)[0]) < -0.15
+
+
+def test_the_side_of_a_ramp_blocks_like_a_box():
+    env = scene()
+    ramp = env.scenario.world.spec.num_bodies - 1
+    body(env, ramp, (0.0, 0.0), math.pi / 2)  # rises towards +y: its side faces the seeker
+    body(env, 1, (-0.6, 0.0), 0.0)
+    for _ in range(5):
+        env.step(act(env, seeker_0={"fx": 1.0}))
+    assert not bool(env.scenario.elevated[0, 1])
+
+
+# -- vision ------------------------------------------------------------------------------------
+
+
+def sees(env, viewer=1, target=0):
+    env.scenario.refresh()
+    return bool(env.scenario.see_agents[0, viewer, target])
+
+
+@pytest.mark.parametrize("bearing_deg, expected", [(0, True), (60, True), (-60, True), (80, False), (180, False)])
+def test_vision_cone(bearing_deg, expected):
+    env = scene()
+    body(env, 1, (0.0, 0.0), 0.0)
+    b = math.radians(bearing_deg)
+    body(env, 0, (1.0 * math.cos(b), 1.0 * math.sin(b)))
+    assert sees(env) is expected
+
+
+def test_vision_is_blocked_by_a_wall_and_by_a_box_but_not_from_a_ramp_top():
+    env = scene(walls=WALL)
+    body(env, 1, (-1.0, 0.0), 0.0)
+    body(env, 0, (1.0, 0.0))
+    assert not sees(env)  # wall in between
+    env.scenario.elevated[0, 1] = True
+    assert sees(env)  # seen over the wall from a ramp
+    env2 = scene()
+    body(env2, 1, (-1.0, 0.0), 0.0)
+    body(env2, 0, (1.0, 0.0))
+    assert sees(env2)
+    body(env2, env2.num_agents + 1, (0.0, 0.0))  # square box between them
+    assert not sees(env2)
+    body(env2, 0, (1.0, 1.0))  # out from behind the box
+    assert sees(env2)
+
+
+def test_unseen_entities_are_masked_in_the_observation():
+    env = scene(walls=WALL)
+    body(env, 1, (-1.0, 0.0), 0.0)
+    body(env, 0, (1.0, 0.0))
+    obs = env.scenario.observe(env.scenario.sense())
+    s = env.obs_spec.slices()
+    seeker = obs[0, 1]
+    assert float(seeker[s["agents_mask"]][0]) == 0.0 and (seeker[s["agents"]][:8] == 0).all()
+    state = env.state()[0]
+    assert float(state[0]) == pytest.approx(1.0)  # state() still sees the hider
+
+
+# -- rewards -------------------------------------------------------------------------------------
+
+
+def test_reward_table_in_each_mode():
+    # 2 hiders x 2 seekers; hider 0 seen by seeker 1 only.
+    seen = torch.tensor([[[False, True], [False, False]]])
+    assert team_rewards(seen, "selfish").tolist() == [[-1.0, 1.0, -1.0, 1.0]]
+    assert team_rewards(seen, "joint_mean").tolist() == [[0.0, 0.0, 0.0, 0.0]]
+    assert team_rewards(seen, "joint_zero_sum").tolist() == [[-1.0, -1.0, 1.0, 1.0]]
+    hidden = torch.zeros(1, 2, 2, dtype=torch.bool)
+    for mode in ("selfish", "joint_mean", "joint_zero_sum"):
+        assert team_rewards(hidden, mode).tolist() == [[1.0, 1.0, -1.0, -1.0]]
+
+
+def test_seen_hider_gives_seekers_the_point_through_the_env():
+    env = scene()
+    body(env, 1, (0.0, 0.0), 0.0)
+    body(env, 0, (1.0, 0.0))
+    _, rew, *_ = env.step(act(env))
+    assert rew[0].tolist() == [-1.0, 1.0]
+    body(env, 0, (-1.0, 0.0))  # behind the seeker
+    _, rew, *_ = env.step(act(env))
+    assert rew[0].tolist() == [1.0, -1.0]
+
+
+def test_leaving_the_play_area_costs_ten_per_step():
+    env = scene()
+    body(env, 1, (0.0, 0.0), math.pi)  # the seeker looks away: nobody is seen
+    body(env, 0, (2.4, 1.0))  # beyond the outer wall (as after a ramp climb)
+    _, rew, *_ = env.step(act(env))
+    assert rew[0].tolist() == [1.0 - 10.0, -1.0]
+    body(env, 0, (1.0, 1.0))
+    _, rew, *_ = env.step(act(env))
+    assert rew[0].tolist() == [1.0, -1.0]

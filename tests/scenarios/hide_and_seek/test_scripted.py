@@ -1,0 +1,41 @@
+"""The scripted teams prove the mechanics give shelter: blocked doors win the quadrant game, open ones lose it."""
+
+import torch
+
+from marl_envs import make_batched
+from marl_envs.scenarios.hide_and_seek.heuristic import heuristic_actions
+
+WORLDS = 48
+
+
+def play(block_doors: bool, seed: int = 0):
+    """Mean per-world hider return of full quadrant episodes, and the fraction of worlds the hiders won."""
+    env = make_batched("hide_and_seek_v0", num_envs=WORLDS, seed=seed)
+    env.reset(seed=seed)
+    total = torch.zeros(WORLDS)
+    for _ in range(env.max_cycles):
+        _, rew, _, trunc, _ = env.step(heuristic_actions(env.scenario, block_doors=block_doors))
+        total += rew[:, 0]
+    assert trunc.all()
+    return total, env
+
+
+def test_hiders_that_block_the_doors_win_most_quadrant_games():
+    total, _ = play(block_doors=True)
+    assert (total > 0).float().mean() > 0.5, total
+
+
+def test_hiders_that_leave_the_doors_open_lose():
+    total, _ = play(block_doors=False)
+    assert (total < 0).float().mean() > 0.5, total
+
+
+def test_blocking_hiders_lock_their_boxes_in_the_doors():
+    env = make_batched("hide_and_seek_v0", num_envs=16, seed=3)
+    env.reset(seed=3)
+    prep = env.scenario.config.prep_steps
+    for _ in range(prep):
+        env.step(heuristic_actions(env.scenario))
+    locked = (env.scenario.lock_team[:, :2] == 0).sum(1)
+    doors = env.scenario.layout.door_mask.sum(1)
+    assert (locked >= doors.clamp(max=2)).float().mean() > 0.6  # most worlds: one locked box per door
