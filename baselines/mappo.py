@@ -39,7 +39,7 @@ from baselines.common.config import CommonArgs
 from baselines.common.gae import compute_gae
 from baselines.common.networks import Actor, Critic
 from baselines.common.normalization import ValueNormalizer
-from baselines.common.rollout import EpisodeStats, collect
+from baselines.common.rollout import EpisodeStats, agent_teams, collect
 from baselines.common.run import Run, start_run
 
 
@@ -205,7 +205,7 @@ def train(args: Args, algo: str = "mappo") -> Run:
     agent, env, args = run.agent, run.env, run.args
     batch_steps = args.num_envs * args.num_steps
     num_updates = max(1, args.total_timesteps // batch_steps)
-    stats, done_this_call = EpisodeStats(), 0
+    stats, done_this_call = EpisodeStats(agent_teams(list(env.agents))), 0
     try:
         while run.update < num_updates:
             if args.anneal_lr:
@@ -222,8 +222,7 @@ def train(args: Args, algo: str = "mappo") -> Run:
             run.update += 1
             run.global_step += batch_steps
             done_this_call += 1
-            ep_return, ep_length = stats.pop()
-            run.log({"episodic_return": ep_return, "episodic_length": ep_length,
+            run.log({**stats.pop(),
                      "SPS": batch_steps / (time.perf_counter() - tick),
                      "learning_rate": run.optimizers[0].param_groups[0]["lr"], **losses})
             if run.update % args.checkpoint_every == 0 or run.update == num_updates:

@@ -7,6 +7,10 @@ same-step autoreset with ``final_obs`` / ``final_state``, episode figures, and a
 ``active`` mask (B, A) for agents that have left the episode (MAPPO's death masks).
 SuperSuit's vector wrappers flatten agents into independent envs and drop the global
 state, which a centralised critic needs, so they are not used here.
+
+The single-agent baselines (TRPO, NPG) use ``make_single_agent_vec_env``: the same
+contract with one agent (A = 1), over Gymnasium ids (``GymnasiumVecEnv``) or over the
+joint-control view of a multi-agent env (``marl_envs.api.joint.JointBatchedEnv``).
 """
 
 from __future__ import annotations
@@ -140,3 +144,84 @@ class PettingZooVecEnv:
     def close(self) -> None:
         for env in self.envs:
             env.close()
+
+
+def make_single_agent_vec_env(env_id: str, num_envs: int, device: torch.device, seed: int, **kwargs: Any):
+    """B worlds of one agent: a Gymnasium id, or the joint-control view of one of our ids / ``module:function``."""
+    from marl_envs.api.joint import JointBatchedEnv
+    from marl_envs.registry import REGISTRY
+
+    if env_id in REGISTRY or ":" in env_id:
+        return JointBatchedEnv(make_vec_env(env_id, num_envs, device, seed, **kwargs))
+    return GymnasiumVecEnv(env_id, num_envs, device, **kwargs)
+
+
+class GymnasiumVecEnv:
+    """B copies of a single-agent Gymnasium env (``gymnasium.make_vec``, synchronous) as the A = 1 batched contract.
+
+    Same-step autoreset (``AutoresetMode.SAME_STEP``), so ``info["final_obs"]`` holds the
+    last observation of a finished episode for the truncation bootstrap; Box actions are
+    clipped to the action bounds before they reach the env (SB3's convention: the policy's
+    Gaussian is unbounded, its log-probabilities are those of the unclipped sample).
+    Gymnasium envs have no ``state_dict``: a resumed run restarts their episodes.
+    """
+
+    def __init__(self, env_id: str, num_envs: int, device: torch.device, **kwargs: Any):
+        import gymnasium as gym
+        from gymnasium.vector import AutoresetMode
+
+        from marl_envs.registry import REGISTRY
+
+        try:
+            self.envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync",
+                                     vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **kwargs)
+        except gym.error.Error as err:
+            raise ValueError(f"unknown env id {env_id!r}: not one of ours ({sorted(REGISTRY)}), not module:function, "
+                             f"and Gymnasium says: {err}") from None
+        obs_space, act_space = self.envs.single_observation_space, self.envs.single_action_space
+        if not isinstance(obs_space, spaces.Box) or len(obs_space.shape) != 1:
+            raise ValueError(f"{env_id}: only flat Box observation spaces are supported, got {obs_space}")
+        if not isinstance(act_space, (spaces.Discrete, spaces.Box)):
+            raise ValueError(f"{env_id}: only Discrete or Box action spaces are supported, got {act_space}")
+        self.num_envs, self.num_agents, self.device = num_envs, 1, torch.device(device)
+        self.single_observation_space = self.state_space = obs_space
+        self.single_action_space = act_space
+        self.metadata = {"name": env_id}
+        self._box = isinstance(act_space, spaces.Box)
+
+    def _tensor(self, x: np.ndarray, dtype=torch.float32) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(x), dtype=dtype, device=self.device)
+
+    def reset(self, seed: int | None = None):
+        obs, _ = self.envs.reset(seed=seed)
+        self._ep_return = np.zeros(self.num_envs, np.float32)
+        self._ep_len = np.zeros(self.num_envs, np.int64)
+        self._obs = self._tensor(obs)
+        return self._obs[:, None], {"state": self._obs}
+
+    def state(self) -> torch.Tensor:
+        return self._obs
+
+    def step(self, actions: torch.Tensor):
+        """actions (B, 1) or (B, 1, k) -> obs (B, 1, D), reward, terminated, truncated (B, 1), info."""
+        acts = actions[:, 0].cpu().numpy()
+        if self._box:
+            acts = np.clip(acts, self.single_action_space.low, self.single_action_space.high)
+        obs, reward, terminated, truncated, info = self.envs.step(acts)
+        final = np.array(obs, dtype=np.float32, copy=True)
+        if "_final_obs" in info:
+            for i in np.flatnonzero(info["_final_obs"]):
+                final[i] = info["final_obs"][i]
+        self._ep_return += reward
+        self._ep_len += 1
+        ep_return, ep_len = self._ep_return.copy(), self._ep_len.copy()
+        ended = np.logical_or(terminated, truncated)
+        self._ep_return[ended], self._ep_len[ended] = 0.0, 0
+        self._obs = self._tensor(obs)
+        info = {"final_obs": self._tensor(final)[:, None], "final_state": self._tensor(final),
+                "episode_return": self._tensor(ep_return)[:, None], "episode_length": self._tensor(ep_len, torch.long)}
+        return (self._obs[:, None], self._tensor(reward)[:, None], self._tensor(terminated, torch.bool)[:, None],
+                self._tensor(truncated, torch.bool)[:, None], info)
+
+    def close(self) -> None:
+        self.envs.close()

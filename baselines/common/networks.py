@@ -72,7 +72,7 @@ class Actor(nn.Module):
     """
 
     def __init__(self, obs_dim: int, action_space: spaces.Space, hidden: tuple[int, ...] = (64, 64),
-                 activation: str = "relu", feature_norm: bool = True):
+                 activation: str = "relu", feature_norm: bool = True, log_std_init: float = -0.5):
         super().__init__()
         self.action_space = action_space
         if isinstance(action_space, spaces.Discrete):
@@ -82,7 +82,7 @@ class Actor(nn.Module):
             out = sum(self.nvec)
         elif isinstance(action_space, spaces.Box):
             out = int(math.prod(action_space.shape))
-            self.log_std = nn.Parameter(torch.full((out,), -0.5))
+            self.log_std = nn.Parameter(torch.full((out,), float(log_std_init)))
         else:
             raise TypeError(f"unsupported action space {action_space}; use Discrete, MultiDiscrete or Box")
         self.net = mlp(obs_dim, hidden, out, out_gain=0.01, layer_norm_input=feature_norm, activation=activation)

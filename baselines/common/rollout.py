@@ -9,35 +9,60 @@ truncated episodes bootstrap from the true last state (see ``gae.py``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
 from baselines.common.buffer import Rollout
 
 
+def agent_teams(agents: list[str]) -> dict[str, list[int]]:
+    """Teams from agent ids, PettingZoo style: ``hider_0, hider_1, seeker_0`` -> hider: [0, 1], seeker: [2].
+
+    Cooperative envs (``agent_0 ...``) are one team. The first team listed is the one whose
+    return is ``episodic_return``.
+    """
+    teams: dict[str, list[int]] = {}
+    for i, name in enumerate(agents):
+        teams.setdefault(name.rsplit("_", 1)[0] if "_" in name else name, []).append(i)
+    return teams
+
+
 @dataclass
 class EpisodeStats:
-    """Finished-episode figures accumulated between two log rows."""
+    """Finished-episode figures accumulated between two log rows, per team.
 
-    return_sum: float = 0.0
+    ``episodic_return`` is the first team's return (summed over its agents: the team return of a
+    cooperative task); with several teams each also gets an ``episodic_return_<team>`` column.
+    """
+
+    teams: dict[str, list[int]] = field(default_factory=dict)
+    return_sums: dict[str, float] = field(default_factory=dict)
     length_sum: float = 0.0
     count: int = 0
 
-    def add(self, world_done: torch.Tensor, team_return: torch.Tensor, length: torch.Tensor) -> None:
+    def add(self, world_done: torch.Tensor, episode_return: torch.Tensor, length: torch.Tensor) -> None:
+        """Add the worlds where ``world_done`` (B,): per-agent returns (B, A), lengths (B,)."""
         n = int(world_done.sum())
-        if n:
-            self.return_sum += float(team_return[world_done].sum())
-            self.length_sum += float(length[world_done].float().sum())
-            self.count += n
+        if not n:
+            return
+        finished = episode_return[world_done]
+        teams = self.teams or {"team": list(range(finished.shape[1]))}
+        for name, members in teams.items():
+            self.return_sums[name] = self.return_sums.get(name, 0.0) + float(finished[:, members].sum())
+        self.length_sum += float(length[world_done].float().sum())
+        self.count += n
 
-    def pop(self) -> tuple[float, float]:
-        """(mean team return, mean length) of the episodes since the last pop; NaN if none."""
-        if not self.count:
-            return float("nan"), float("nan")
-        out = self.return_sum / self.count, self.length_sum / self.count
-        self.return_sum = self.length_sum = 0.0
-        self.count = 0
+    def pop(self) -> dict[str, float]:
+        """Means over the episodes since the last pop (NaN if none), as log columns."""
+        names = list(self.teams) or ["team"]
+        means = {name: (self.return_sums.get(name, 0.0) / self.count if self.count else float("nan"))
+                 for name in names}
+        out = {"episodic_return": means[names[0]],
+               "episodic_length": self.length_sum / self.count if self.count else float("nan")}
+        if len(names) > 1:
+            out |= {f"episodic_return_{name}": value for name, value in means.items()}
+        self.return_sums, self.length_sum, self.count = {}, 0.0, 0
         return out
 
 
@@ -50,7 +75,7 @@ def collect(env, agent, num_steps: int, obs: torch.Tensor, state: torch.Tensor, 
         env: batched env (``marl_envs.make_batched`` or ``PettingZooVecEnv``).
         agent: has ``actor_input(obs)``, ``critic_input(obs, state)`` and ``actor.distribution``.
         obs: (B, A, obs_dim) observation the rollout starts from; state: (B, state_dim).
-        stats: receives the team return and length of every finished episode.
+        stats: receives the per-agent returns and length of every finished episode.
         value_fn: critic input -> (raw critic output, value in return units).
 
     Returns:
@@ -68,7 +93,7 @@ def collect(env, agent, num_steps: int, obs: torch.Tensor, state: torch.Tensor, 
         ended = terminated | truncated
         active = info.get("active", torch.ones_like(ended))
         world_done = (ended | ~active).all(dim=1) & ended.any(dim=1)
-        stats.add(world_done, info["episode_return"].sum(dim=1), info["episode_length"])
+        stats.add(world_done, info["episode_return"], info["episode_length"])
         steps.append({
             "actor_in": actor_in, "critic_in": critic_in,
             "next_critic_in": agent.critic_input(info["final_obs"], info["final_state"]),

@@ -57,7 +57,8 @@ class Run:
     def log(self, metrics: dict[str, float]) -> None:
         row = {"global_step": self.global_step, "wall_time": round(time.time() - self._start, 3), **metrics}
         self.history.append(row)
-        self.logger.log(row, {**NAMESPACES, **{k: "losses" for k in metrics if k not in NAMESPACES}})
+        namespaces = {k: "charts" if k.startswith("episodic_") else "losses" for k in metrics if k not in NAMESPACES}
+        self.logger.log(row, {**NAMESPACES, **namespaces})
         if self.progress is not None:
             self.progress.update(self.global_step, row)
         elif self.update % 10 == 0:
@@ -105,8 +106,13 @@ class _Progress:
 
 
 def start_run(args: CommonArgs, algo: str, make_agent: Callable[[Any, Any], torch.nn.Module],
-              make_optimizers: Callable[[torch.nn.Module, Any], tuple] | None = None) -> Run:
-    """Build (or restore with ``args.resume``) everything a training loop needs."""
+              make_optimizers: Callable[[torch.nn.Module, Any], tuple] | None = None,
+              make_env: Callable[..., Any] = make_vec_env) -> Run:
+    """Build (or restore with ``args.resume``) everything a training loop needs.
+
+    ``make_env(env_id, num_envs, device, seed, **env_kwargs)`` builds the vector env
+    (default: the multi-agent ``make_vec_env``; TRPO/NPG pass ``make_single_agent_vec_env``).
+    """
     payload = None
     if args.resume:
         payload = load_checkpoint(args.resume)
@@ -122,7 +128,7 @@ def start_run(args: CommonArgs, algo: str, make_agent: Callable[[Any, Any], torc
     default_dir = f"{args.env_id.replace(':', '_')}__{algo}__{args.seed}__{int(time.time())}"
     run_dir = args.run_dir or os.path.join("runs", default_dir)
     args.run_dir = run_dir
-    env = make_vec_env(args.env_id, args.num_envs, device, args.seed, **parse_env_kwargs(args.env_kwargs))
+    env = make_env(args.env_id, args.num_envs, device, args.seed, **parse_env_kwargs(args.env_kwargs))
     obs, info = env.reset(seed=args.seed)
     agent = make_agent(env, args).to(device)
     optimizers = (make_optimizers or _adam_pair)(agent, args)

@@ -118,7 +118,8 @@ class RigidContacts:
     needs a tunnelling speed.
     """
 
-    def __init__(self, spec: BodySpec, params: WorldParams, device: torch.device, num_walls: int | None):
+    def __init__(self, spec: BodySpec, params: WorldParams, device: torch.device, num_walls: int | None,
+                 tip_walls: list[int] | None = None):
         n, kind = spec.num_bodies, spec.kind.tolist()
         movable, collidable = spec.movable.tolist(), spec.collidable.tolist()
         radius, half = spec.radius.tolist(), spec.half_extents.cpu()
@@ -132,7 +133,9 @@ class RigidContacts:
             queries += [(corner[p] + c, p, q, 0.0, k_body, False) for p, q in ((a, b), (b, a)) for c in range(4)]
         tip_row = n + 4 * len(boxes)
         for b in (b for b in walled if kind[b] == ShapeKind.BOX):
-            queries += [(tip_row + e, -1, b, 0.0, k_wall, True) for e in range(2 * (num_walls or 0))]
+            slots = range(num_walls or 0) if tip_walls is None else tip_walls
+            queries += [(tip_row + e + end * (num_walls or 0), -1, b, 0.0, k_wall, True)
+                        for end in (0, 1) for e in slots]
         points = [(b, b, radius[b]) if kind[b] == ShapeKind.CIRCLE else (corner[b] + c, b, 0.0)
                   for b in walled for c in range(1 if kind[b] == ShapeKind.CIRCLE else 4)]
         self.num_box_queries, self.num_wall_points = len(queries), len(points)
@@ -236,12 +239,16 @@ class Contacts:
         params: stiffnesses and margin.
         device: of the precomputed tables.
         num_walls: W wall slots per world, or None for a world without walls.
+        tip_walls: the wall slots whose endpoints are tested against boxes (default all). Ends that
+            meet another wall (the corners of a closed fence) can be left out: box corners already
+            collide with both walls there, and each endpoint query costs one query per box.
     """
 
-    def __init__(self, spec: BodySpec, params: WorldParams, device: torch.device, num_walls: int | None = None):
+    def __init__(self, spec: BodySpec, params: WorldParams, device: torch.device, num_walls: int | None = None,
+                 tip_walls: list[int] | None = None):
         circles = CircleContacts(spec, params, device)
         self.circles = circles if circles.num_pairs else None
-        rigid = RigidContacts(spec, params, device, num_walls)
+        rigid = RigidContacts(spec, params, device, num_walls, tip_walls)
         self.rigid = rigid if rigid.active else None
         self.num_walls = num_walls
 

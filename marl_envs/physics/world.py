@@ -35,6 +35,7 @@ class World:
         walls: optional (B, W) walls. A world built without walls runs no wall code and
             cannot get walls later; to change walls per world, build it with W slots
             (``Walls.empty`` or padded ``Walls.from_segments``) and use ``set_walls_where``.
+        tip_walls: wall slots whose endpoints can poke into boxes (default all; see ``Contacts``).
 
     Raises:
         ValueError: if the walls do not match ``num_envs``, or a capped body could tunnel
@@ -48,6 +49,7 @@ class World:
         num_envs: int,
         device: torch.device | str,
         walls: Walls | None = None,
+        tip_walls: list[int] | None = None,
     ):
         self.device = torch.device(device)
         self.spec = spec.to(self.device)
@@ -59,7 +61,8 @@ class World:
         self.walls: Walls | None = None
         self._wall_geometry: WallGeometry | None = None
         num_walls = None if walls is None else walls.num_walls
-        self.contacts = Contacts(self._host_spec, params, self.device, num_walls=num_walls)
+        self.tip_walls = tip_walls
+        self.contacts = Contacts(self._host_spec, params, self.device, num_walls=num_walls, tip_walls=tip_walls)
         if walls is not None:
             self._install_walls(walls)
 
@@ -127,6 +130,7 @@ class World:
                              f"got {walls.num_envs}.")
         check_tunnelling(self._host_spec, self.params, walls.half_thickness)
         if walls.num_walls != self.contacts.num_walls:  # the wall-endpoint queries depend on W
+            self.tip_walls = None  # a new wall count: every endpoint is tested again
             self.contacts = Contacts(self._host_spec, self.params, self.device, num_walls=walls.num_walls)
         self.walls = walls.to(self.device)
         self._wall_geometry = WallGeometry.of(self.walls)

@@ -89,3 +89,18 @@ def test_a_turning_agent_swings_the_held_box_round():
     rel = world.state.pos[0, 1] - world.state.pos[0, 0]
     assert abs(math.atan2(float(rel[1]), float(rel[0])) - agent_angle) < 0.15
     assert abs(float(world.state.angle[0, 1]) - agent_angle) < 0.15
+
+
+def test_tip_walls_limits_endpoint_queries_to_the_given_slots():
+    walls = Walls.from_segments([[((-1.0, -1.8), (1.0, -1.8)), ((0.0, 0.5), (0.0, 1.5))]], 0.05)
+    spec = BodySpec.concat([circles(1, 0.15), boxes(1, 0.3, 0.3, mass=2.0)])
+    worlds = {str(t): World(spec, PARAMS, 1, "cpu", walls=walls, tip_walls=t) for t in (None, [1], [0])}
+    assert worlds["None"].contacts.rigid.num_box_queries - worlds["[1]"].contacts.rigid.num_box_queries == 2
+    # A box pushed along wall 1 onto its free end (a door jamb): only that end's query can stop it,
+    # since none of the box's corners meets the wall.
+    for tips, world in worlds.items():
+        world.state.pos = torch.tensor([[[-1.5, -1.5], [0.0, -0.2]]])
+        for _ in range(30):
+            world.step(torch.tensor([[[0.0, 0.0], [0.0, 4.0]]]))
+        stopped = world.state.pos[0, 1, 1] < 0.3
+        assert stopped == (tips != "[0]"), tips

@@ -91,7 +91,9 @@ class HideAndSeek(Scenario):
         self.num_objects = c.num_boxes + c.num_ramps
         spec = _body_spec(c)
         walls = Walls.empty(num_envs, maps.num_walls(c.map), WALL_HALF_THICKNESS, device=self.device)
-        self.world = World(spec, _world_params(c), num_envs, self.device, walls=walls)
+        # Outer walls (slots 0-3) meet at the arena corners: only interior walls have free ends (door jambs).
+        interior = list(range(4, walls.num_walls))
+        self.world = World(spec, _world_params(c), num_envs, self.device, walls=walls, tip_walls=interior)
         a, dev = c.num_agents, self.device
         self.team = torch.tensor([0.0] * c.num_hiders + [1.0] * c.num_seekers, device=dev)
         self.team_index = self.team.long()

@@ -1,0 +1,195 @@
+"""Natural-gradient machinery shared by TRPO and NPG: the only CG and line search in the repository.
+
+Notation (the lecture's, and Schulman et al. 2015, "Trust Region Policy Optimization"):
+
+    g      = ∇_θ L(θ)                                 policy gradient of the surrogate at θ_old
+    F(θ)   = E_s E_{a~π}[ ∇log π(a|s) ∇log π(a|s)ᵀ ]   Fisher information: the covariance of the
+                                                     score (its mean is zero), and also the Hessian
+                                                     ∇²_θ KL(π_old ‖ π_θ) at θ = θ_old
+    d_F    = F⁻¹ g                                    the natural gradient direction (Kakade 2001)
+
+``fisher_vector_product`` forms F v without ever building F (TRPO appendix C.1: differentiate
+(∇KL · v) once more, Pearlmutter's trick), ``conjugate_gradient`` solves F d = g with a
+handful of such products (truncated NPG, Duan et al. 2016), and ``exact_fisher`` builds F
+explicitly from the score covariance for tiny policies (the teaching reference and the test
+oracle of both). ``backtracking_line_search`` is TRPO's step acceptance (TRPO sec. 6).
+Parameters are handled as one flat vector through ``parameters_to_vector`` /
+``vector_to_parameters`` (as in sb3-contrib's ``flat_grad``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch.distributions import Categorical, Distribution, Independent, Normal
+from torch.nn.utils import parameters_to_vector, vector_to_parameters
+
+Params = Sequence[torch.nn.Parameter]
+
+
+def flat_params(params: Params) -> torch.Tensor:
+    """θ as one detached vector (P,)."""
+    return parameters_to_vector(params).detach().clone()
+
+
+def set_flat_params(params: Params, flat: torch.Tensor) -> None:
+    """Write the vector ``flat`` (P,) back into ``params`` in place."""
+    with torch.no_grad():
+        vector_to_parameters(flat, params)
+
+
+def flat_grad(output: torch.Tensor, params: Params, create_graph: bool = False,
+              retain_graph: bool | None = None) -> torch.Tensor:
+    """∇_θ output as one vector (P,); parameters the output does not depend on get zeros."""
+    grads = torch.autograd.grad(output, params, create_graph=create_graph, retain_graph=retain_graph,
+                                allow_unused=True)
+    return torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1) for g, p in zip(grads, params)])
+
+
+def fisher_vector_product(kl: torch.Tensor, params: Params, damping: float) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Return v ↦ (F + damping·I) v, with F the Hessian of ``kl`` at the current θ.
+
+    ``kl`` is the mean KL(π_old ‖ π_θ) over the batch, built with π_old detached, so that
+    its gradient vanishes at θ = θ_old and its Hessian there is the Fisher matrix. The
+    gradient ∇KL is taken once with ``create_graph=True``; each product is one more
+    backward pass: F v = ∇_θ (∇_θ KL · v) (TRPO appendix C.1). The damping term keeps CG
+    well conditioned where the batch estimate of F is singular (sb3-contrib: 0.1).
+
+    Args:
+        kl: scalar, differentiable in ``params``.
+        params: the policy's parameters (the actor's only: never the critic's).
+        damping: λ ≥ 0 added to the diagonal.
+    """
+    grad_kl = flat_grad(kl, params, create_graph=True)
+
+    def product(v: torch.Tensor) -> torch.Tensor:
+        return flat_grad(grad_kl @ v.detach(), params, retain_graph=True) + damping * v
+
+    return product
+
+
+def conjugate_gradient(matrix_vector_product: Callable[[torch.Tensor], torch.Tensor], b: torch.Tensor,
+                       max_steps: int = 10, residual_tol: float = 1e-10) -> torch.Tensor:
+    """Approximately solve A x = b for a symmetric positive-definite A given only x ↦ A x.
+
+    Hestenes–Stiefel conjugate gradient (Nocedal & Wright, Algorithm 5.2), started from
+    x = 0; with ``max_steps`` = dim it is exact up to rounding. Stops early once the squared
+    residual ‖b − A x‖² falls below ``residual_tol``.
+
+    Args:
+        matrix_vector_product: x (P,) ↦ A x (P,).
+        b: (P,) right-hand side (for NPG/TRPO, the policy gradient g).
+        max_steps: iterations (TRPO paper: 10; sb3-contrib: 15).
+
+    Returns:
+        x (P,), the approximate solution (for NPG/TRPO, the search direction d ≈ F⁻¹ g).
+    """
+    x = torch.zeros_like(b)
+    r = b.clone()  # residual b - A x at x = 0
+    p = b.clone()  # search direction, A-conjugate to the previous ones
+    r_dot_r = r @ r
+    for _ in range(max_steps):
+        if r_dot_r <= residual_tol:
+            break
+        a_p = matrix_vector_product(p)
+        alpha = r_dot_r / (p @ a_p)
+        x = x + alpha * p
+        r = r - alpha * a_p
+        new_r_dot_r = r @ r
+        p = r + (new_r_dot_r / r_dot_r) * p
+        r_dot_r = new_r_dot_r
+    return x
+
+
+@dataclass
+class LineSearchResult:
+    """Outcome of ``backtracking_line_search``.
+
+    Attributes:
+        success: a step satisfied both conditions (otherwise θ was restored).
+        fraction: the accepted fraction β^k of the full step (0 when rejected).
+        objective: surrogate at the final θ.
+        kl: mean KL(π_old ‖ π_θ) at the final θ (0 when rejected).
+    """
+
+    success: bool
+    fraction: float
+    objective: float
+    kl: float
+
+
+@torch.no_grad()
+def backtracking_line_search(params: Params, full_step: torch.Tensor,
+                             evaluate: Callable[[], tuple[torch.Tensor, torch.Tensor]], old_objective: float,
+                             max_kl: float, shrinking_factor: float = 0.8, max_iter: int = 10) -> LineSearchResult:
+    """TRPO's step acceptance: try θ_old + β^k · full_step for k = 0, 1, ..., keep the first that works.
+
+    A step is accepted when the mean KL(π_old ‖ π_θ) ≤ ``max_kl`` (the trust region δ) and
+    the surrogate improved over ``old_objective`` (TRPO sec. 6: the quadratic model of the
+    KL is only local, so the constraint is checked on the real KL). If no candidate passes,
+    θ is restored to θ_old exactly.
+
+    Args:
+        params: the policy's parameters, currently at θ_old.
+        full_step: (P,) the largest step, √(2δ / dᵀFd) · d for TRPO.
+        evaluate: () ↦ (surrogate, mean KL) at the current parameters.
+        old_objective: the surrogate at θ_old.
+        max_kl: δ.
+        shrinking_factor: β in (0, 1).
+        max_iter: candidates tried.
+    """
+    old = flat_params(params)
+    fraction = 1.0
+    for _ in range(max_iter):
+        set_flat_params(params, old + fraction * full_step)
+        objective, kl = evaluate()
+        objective, kl = float(objective), float(kl)
+        if math.isfinite(objective) and kl <= max_kl and objective > old_objective:
+            return LineSearchResult(True, fraction, objective, kl)
+        fraction *= shrinking_factor
+    set_flat_params(params, old)
+    return LineSearchResult(False, 0.0, old_objective, 0.0)
+
+
+def _fisher_factors(dist: Distribution) -> torch.Tensor:
+    """Functions u(θ) (N, K) whose Jacobian J (NK, P) gives the Fisher matrix as Jᵀ J / N.
+
+    Categorical with probabilities p: the score of action a is ∇log π(a|s), so
+    Σ_a π(a|s) ∇log π(a|s) ∇log π(a|s)ᵀ = Jᵀ J for u_a = √p̄_a · log π_θ(a|s) (p̄ detached):
+    the score covariance summed over every action, not sampled.
+    Diagonal Gaussian N(μ, σ²): the score is (a − μ)/σ² ∇μ + ((a − μ)²/σ² − 1) ∇log σ, whose
+    covariance is Σ_k ∇μ_k ∇μ_kᵀ / σ_k² + 2 ∇log σ_k ∇log σ_kᵀ, i.e. u = (μ/σ̄, √2 log σ).
+    """
+    if isinstance(dist, Categorical):
+        return dist.probs.detach().sqrt() * dist.logits.log_softmax(-1)
+    if isinstance(dist, Independent) and isinstance(dist.base_dist, Normal):
+        mean, std = dist.base_dist.loc, dist.base_dist.scale
+        return torch.cat([mean / std.detach(), math.sqrt(2.0) * std.log()], -1)
+    if hasattr(dist, "dists"):  # MultiCategorical: independent factors, Fisher matrices add
+        return torch.cat([_fisher_factors(d) for d in dist.dists], -1)
+    raise TypeError(f"exact_fisher supports Categorical, MultiCategorical and diagonal Gaussian policies, got {dist}")
+
+
+def exact_fisher(dist: Distribution, params: Params) -> torch.Tensor:
+    """The Fisher matrix F (P, P) of a batch of policy distributions, built explicitly.
+
+    F = (1/N) Σ_s E_{a~π(·|s)}[∇log π(a|s) ∇log π(a|s)ᵀ], the score covariance with the
+    expectation over actions taken in closed form (see ``_fisher_factors``). It costs one
+    backward pass per (state, factor) pair and P² memory: a reference for tiny policies
+    (exact NPG, tests), not for training real networks.
+
+    Args:
+        dist: the policy's distribution over a batch of N states, differentiable in ``params``.
+        params: the parameters θ.
+    """
+    factors = _fisher_factors(dist)
+    n = factors.shape[0]
+    flat = factors.reshape(-1)
+    eye = torch.eye(flat.shape[0], dtype=flat.dtype, device=flat.device)
+    grads = torch.autograd.grad(flat, params, grad_outputs=eye, is_grads_batched=True, allow_unused=True)
+    jac = torch.cat([(torch.zeros(flat.shape[0], p.numel(), dtype=flat.dtype, device=flat.device) if g is None
+                      else g.reshape(flat.shape[0], -1)) for g, p in zip(grads, params)], 1)
+    return jac.T @ jac / n
