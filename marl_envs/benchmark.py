@@ -123,10 +123,52 @@ def bench_vmas(num_envs: int, device: str, seconds: float) -> float | None:
     return calls * num_envs / elapsed
 
 
+DEFAULT_BATCH_SIZES = {"spread_v0": [1, 64, 4096, 32768], "hide_and_seek_v0": [1, 64, 4096]}
+
+
+def _bench_env(env_id: str, args, devices: list[str], batch_sizes: list[int], row) -> None:
+    """The rows of one env: PettingZoo B=1, then the batched sizes per device (+ references with --compare)."""
+    pz_kwargs = {"continuous_actions": True} if args.continuous else {}
+    ours_pz = bench_parallel(lambda: ParallelEnv(env_id, **pz_kwargs), args.seconds)
+    row(f"{env_id} pettingzoo parallel B=1 cpu", ours_pz)
+    if args.pz_compile:
+        compiled_pz = bench_parallel(lambda: ParallelEnv(env_id, compile=True, **pz_kwargs), args.seconds)
+        row(f"{env_id} pettingzoo parallel B=1 cpu compiled", compiled_pz)
+    compare = args.compare and env_id == "spread_v0"
+    if compare:
+        try:
+            from mpe2 import simple_spread_v3
+        except ImportError:
+            print("mpe2 not installed: pip install mpe2")
+        else:
+            theirs = bench_parallel(lambda: simple_spread_v3.parallel_env(**pz_kwargs), args.seconds)
+            row("mpe2 simple_spread_v3 parallel B=1", theirs)
+            print(f"{'':<44} ours/mpe2 = {ours_pz / theirs:.2f}x")
+    for device in devices:
+        for b in batch_sizes:
+            ours = bench_batched(env_id, b, device, args.seconds, args.continuous)
+            row(f"{env_id} batched B={b} {device}", ours)
+            if args.compile and b >= 1024:
+                compiled = bench_batched(env_id, b, device, args.seconds, args.continuous, compile=True)
+                row(f"{env_id} batched B={b} {device} compiled", compiled)
+                ours = max(ours, compiled)
+            if compare:
+                vmas_sps = bench_vmas(b, device, args.seconds)
+                if vmas_sps is None:
+                    print(f"{'':<44} (vmas not installed: pip install vmas)")
+                else:
+                    row(f"vmas simple_spread B={b} {device}", vmas_sps)
+                    print(f"{'':<44} ours/vmas = {ours / vmas_sps:.2f}x")
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--env-id", default="spread_v0")
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64, 4096, 32768])
+    parser.add_argument("--env-id", nargs="+", default=list(DEFAULT_BATCH_SIZES),
+                        help="env ids to time (default: spread_v0 and hide_and_seek_v0)")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=None,
+                        help="default: 1 64 4096 32768 for spread_v0, 1 64 4096 for hide_and_seek_v0")
+    parser.add_argument("--pz-compile", action="store_true",
+                        help="also time the PettingZoo env with compile=True (the B=1 row)")
     parser.add_argument("--devices", nargs="+", default=None, help="default: cpu, and cuda if available")
     parser.add_argument("--seconds", type=float, default=2.0, help="timing per row")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
@@ -139,7 +181,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     devices = args.devices or (["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
-    print(f"marl_envs benchmark: {args.env_id}, {'continuous' if args.continuous else 'discrete'} actions")
+    print(f"marl_envs benchmark: {', '.join(args.env_id)}, {'continuous' if args.continuous else 'discrete'} actions")
     print(f"python {platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}, "
           f"torch threads {torch.get_num_threads()}, cpu: {platform.processor() or platform.machine()}")
     if "cuda" in devices:
@@ -151,33 +193,9 @@ def main(argv: list[str] | None = None) -> dict:
         ratio = f"   {sps / ref:5.2f}x ours/theirs" if ref else ""
         print(f"{name:<44} {sps:>14,.0f} env-steps/s  {1e6 / sps if sps else 0:>10.2f} us/env-step{ratio}")
 
-    pz_kwargs = {"continuous_actions": True} if args.continuous else {}
-    ours_pz = bench_parallel(lambda: ParallelEnv(args.env_id, **pz_kwargs), args.seconds)
-    row(f"{args.env_id} pettingzoo parallel B=1 cpu", ours_pz)
-    if args.compare and args.env_id == "spread_v0":
-        try:
-            from mpe2 import simple_spread_v3
-        except ImportError:
-            print("mpe2 not installed: pip install mpe2")
-        else:
-            theirs = bench_parallel(lambda: simple_spread_v3.parallel_env(**pz_kwargs), args.seconds)
-            row("mpe2 simple_spread_v3 parallel B=1", theirs)
-            print(f"{'':<44} ours/mpe2 = {ours_pz / theirs:.2f}x")
-    for device in devices:
-        for b in args.batch_sizes:
-            ours = bench_batched(args.env_id, b, device, args.seconds, args.continuous)
-            row(f"{args.env_id} batched B={b} {device}", ours)
-            if args.compile and b >= 1024:
-                compiled = bench_batched(args.env_id, b, device, args.seconds, args.continuous, compile=True)
-                row(f"{args.env_id} batched B={b} {device} compiled", compiled)
-                ours = max(ours, compiled)
-            if args.compare and args.env_id == "spread_v0":
-                vmas_sps = bench_vmas(b, device, args.seconds)
-                if vmas_sps is None:
-                    print(f"{'':<44} (vmas not installed: pip install vmas)")
-                else:
-                    row(f"vmas simple_spread B={b} {device}", vmas_sps)
-                    print(f"{'':<44} ours/vmas = {ours / vmas_sps:.2f}x")
+    for env_id in args.env_id:
+        batch_sizes = args.batch_sizes or DEFAULT_BATCH_SIZES.get(env_id, [1, 64, 4096])
+        _bench_env(env_id, args, devices, batch_sizes, row)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=2)

@@ -1,13 +1,14 @@
 """Lidar: R rays fanned evenly around each agent, returning the distance to the first obstacle.
 
-Hide-and-seek agents sense their surroundings as in Baker et al. (2020, "Emergent tool use from
-multi-agent autocurricula"): ray r leaves the agent's centre at angle ``heading + 2 pi r / R``, so
-ray 0 looks straight ahead and the fan turns with the agent. The distances are exact
-(``raycast``), not marched, and saturate at ``max_range``.
+Hide-and-seek agents carry a lidar fan, as in Baker et al. (2020, "Emergent tool use from
+multi-agent autocurricula"). Here ray r leaves the agent's centre at ``heading + 2 pi r / R``:
+ray 0 looks straight ahead and the fan turns counter-clockwise with the agent. Distances are
+exact (``raycast``), not marched, and saturate at ``max_range``.
 
-The directions are the R fixed agent-frame directions rotated by the heading (products, no
-per-ray sine or cosine), built directly in the ray caster's blocked layout, so ``lidar``
-never materialises (B, A, R, 2) directions.
+The directions are the fixed agent-frame fan rotated by the heading (products, no per-ray sine
+or cosine), built directly in the ray caster's blocked layout, so no (B, A, R, 2) tensor is
+made. With R even, ray ``r + R/2`` is minus ray ``r``, and the caster derives the back half of
+the fan from the front half's multiply-adds (``raycast.nearest_hit``, ``antipodal``).
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import Tensor
 
 from marl_envs.sensors.raycast import Obstacles, WorldBlocks, cast_blocked
-
-Tensor = torch.Tensor
 
 
 def _fan(num_rays: int, like: Tensor) -> tuple[Tensor, Tensor]:

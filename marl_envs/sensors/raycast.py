@@ -1,38 +1,39 @@
 """Exact, batched ray and segment queries against oriented rectangles (walls and boxes alike).
 
-Hide-and-seek senses the world through rays (lidar) and segments (line of sight), each of B
-worlds holding M obstacles: walls, boxes and ramps (sensed as their boxes). Every obstacle is
-an oriented rectangle, so one code path serves them all and the answers are exact, not
-sampled. The cost is in the (B, A, R, M) ray-obstacle pairs, 5.4 million per step at B=4096,
-A=4, R=30, M=11, so the design is about how few passes over them eager torch needs:
+Hide-and-seek senses its worlds through rays (lidar) and segments (line of sight). Every
+obstacle, wall or box, is an oriented rectangle, so one code path serves them all and the
+answers are exact rather than marched. The cost is in the pairs: B=4096 worlds with A=4
+agents, R=30 rays and M=11 obstacles make 5.4 million ray-rectangle pairs per step, so the
+design counts passes over them in eager CPU torch:
 
-* **Rays as linear functionals.** The distance along a unit ray ``d`` to the line of a face
-  with inward normal ``n``, ``gap`` away from the origin, is ``gap / (n . d)``, so its inverse
-  ``s = d . (n / gap)`` is *linear* in ``d``. From outside, a rectangle shows one or two faces;
-  a ray enters it at ``1 / min(s_x, s_y)`` over the visible faces if it points into the
-  rectangle's silhouette, the cone ``d . m >= cos(w)`` around the bisector ``m`` (linear too,
-  for unit ``d``). So each (origin, obstacle) pair becomes three 2D vectors and an offset,
-  computed once on (M, A, B) tensors, and each ray costs two fused multiply-adds, two
-  ``minimum`` and a max over M: the nearest obstacle has the largest inverse distance. The
-  cone test joins the minimum scaled by ``CONE_SCALE``: negative outside the cone (no hit),
-  above any inverse distance inside. Rays parallel to a face need no special case: ``s = 0``.
-* **Segments by the separating axis theorem.** A segment misses a rectangle iff both ends lie
-  beyond the same face (Cohen-Sutherland outcodes per endpoint, combined by one bitwise AND)
-  or the rectangle lies on one side of the segment's line (a cross product against the
-  rectangle's projected radius). No division: zero-length and axis-parallel segments are
-  ordinary inputs.
-* **Layout.** Eager CPU kernels are several times slower on strided views, and big fresh
-  temporaries page-fault, so worlds are split into contiguous blocks (``WorldBlocks``): block
-  outermost, worlds innermost, every (origin, obstacle) quantity computed for all blocks at
-  once, and the per-ray or per-segment work done block by block, sized to stay in cache
-  (``BLOCK_ELEMENTS``). Each block is a batched computation over many worlds; GPUs and
-  ``torch.compile`` get a single block.
+* **Rays as linear functionals.** Along a unit ray ``d``, the line of a face with inward normal
+  ``n`` at distance ``gap`` from the origin is ``gap / (n . d)`` away, so the *inverse* distance
+  ``d . n / gap`` is linear in ``d``. From outside, a rectangle shows one or two faces, and a
+  ray enters it at ``1 / min(s_x, s_y)`` over them if it points into the rectangle's
+  silhouette: the cone ``d . m >= |m|^2 / 2`` around ``m = v1 + v2``, the sum of the unit
+  vectors to the silhouette's ends, also linear in ``d``. So each (origin, rectangle) pair is
+  reduced once to three 2D vectors and an offset, and each ray then costs two multiply-adds per
+  functional, a min over the three and a max over M (the nearest hit has the largest inverse
+  distance). The cone enters the min scaled by ``CONE_SCALE``: negative outside the cone, no
+  hit; above any inverse distance inside. Rays parallel to a face are not special (``s = 0``).
+* **Segments by the separating axis theorem.** An open segment misses an open rectangle iff
+  both ends lie beyond one face (Cohen-Sutherland outcodes per endpoint, one bitwise AND per
+  pair) or the rectangle's projection on the segment's normal does not reach the segment's
+  line (one cross product). No division: zero-length and axis-parallel segments are ordinary.
+* **CPU kernels.** Broadcasting ops are several times slower on strided views, ``torch.where``,
+  ``masked_fill`` and float comparisons are branchy kernels (about 5x a multiply), and
+  ``max(dim)`` with indices about 25x ``amax``. So worlds are cut into contiguous blocks
+  (``WorldBlocks``: block outermost, worlds innermost), the per-pair reductions are
+  computed for all blocks at once, the per-ray or per-segment work block by block in
+  cache-sized buffers (``BLOCK_ELEMENTS``), masks are 0/1 floats blended with ``lerp`` or a
+  multiply, and hits are ``amax`` over floats. A block is a batched computation over
+  hundreds of worlds, not a loop over worlds; GPUs and ``torch.compile`` get one block.
 
 Conventions: a rectangle has centre ``center``, unit local x axis ``axis = (cos, sin)`` and
 half extents ``half``. Rays see closed rectangles (an origin on the boundary is inside,
-distance 0); segments see open ones (touching at an endpoint or sliding along a face does not
-block). Invalid slots have their geometry replaced by a point at the origin before any query,
-so it may hold anything, NaN included.
+distance 0); segments see open ones (touching at an endpoint or sliding along a face does
+not block). The geometry of invalid slots is replaced before any query, so it may hold
+anything, NaN included.
 """
 
 from __future__ import annotations
@@ -41,11 +42,10 @@ import math
 from dataclasses import dataclass
 
 import torch
+from torch import Tensor
 
 from marl_envs.physics.geometry import EPS
 from marl_envs.physics.walls import Walls
-
-Tensor = torch.Tensor
 
 BLOCK_ELEMENTS = 1 << 19
 """Elements of the largest per-block temporary of a CPU query (2 MB of float32, cache sized)."""
@@ -56,7 +56,7 @@ CONE_SCALE = 1e24
 MIN_GAP = 1e-12
 """Origin-to-face distances below this are clamped, so inverse distances stay finite."""
 
-INVALID_HALF = -1e30
+INVALID_HALF = -1e20
 """Half extent of invalid slots in segment queries: every point lies beyond all their faces."""
 
 
@@ -156,7 +156,7 @@ class WorldBlocks:
         Prefers a block count that divides B (no padding) within a factor of two of the target.
         """
         if num_envs <= 1 or device.type != "cpu" or torch.compiler.is_compiling():
-            return cls(num_envs, 1, max(num_envs, 1))
+            return cls(num_envs, 1, num_envs)
         target = max(1, min(num_envs, math.ceil(num_envs * per_world / BLOCK_ELEMENTS)))
         count = next((c for c in range(target, min(2 * target, num_envs) + 1) if num_envs % c == 0), target)
         size = math.ceil(num_envs / count)
@@ -273,7 +273,7 @@ def nearest_hit(
         antipodal: the rays are these R' directions followed by their opposites (R = 2 R'):
             the functionals of ``-d`` are minus those of ``d`` (cone: ``2 bias`` minus), which
             halves the multiply-adds.
-        with_index: also return the obstacle attaining it (lowest index among ties).
+        with_index: also return the obstacle attaining it (lowest index among ties); not antipodal.
 
     Returns:
         best: (count, R, A * size) inverse distance to the nearest hit, <= 0 where nothing is hit.
@@ -281,11 +281,13 @@ def nearest_hit(
     """
     _, count, h, a, size = direction.shape
     m, n = w.shape[3], a * size
+    if antipodal and with_index:
+        raise ValueError("nearest_hit: indices are not available for antipodal rays; cast them all instead.")
     r = 2 * h if antipodal else h
     best = direction.new_empty(count, r, n)
     index = torch.empty(count, r, n, dtype=torch.long, device=w.device) if with_index else None
     out = direction.new_empty(h, 3, m, n)
-    back = direction.new_empty(h, m, n) if antipodal else None
+    s = direction.new_empty(h, m, n)
     rank = torch.arange(m, 0, -1, dtype=out.dtype, device=out.device).view(m, 1)  # M - index
     for j in range(count):
         d = direction[:, j].reshape(2, h, 1, 1, n)
@@ -293,21 +295,26 @@ def nearest_hit(
         torch.mul(d[0], wj[0, :2], out=out[:, :2])
         torch.addcmul(bj, d[0, :, 0], wj[0, 2], out=out[:, 2])
         out.addcmul_(d[1], wj[1])
-        if back is not None:  # min(-s_x, -s_y, 2 b - c) = -max(s_x, s_y, c - 2 b)
-            torch.maximum(out[:, 0], out[:, 1], out=back)
-            torch.maximum(back, torch.sub(out[:, 2], bj, alpha=2.0), out=back)
-            torch.amin(back, dim=1, out=best[j, h:]).neg_()
-        s = out[:, 0]
-        torch.minimum(s, out[:, 1], out=s)
-        torch.minimum(s, out[:, 2], out=s)
+        torch.amin(out, dim=1, out=s)
         torch.amax(s, dim=1, out=best[j, :h])
-        if index is not None:  # the first obstacle with s == best: sign(s - best) + 1 is 1 there, else 0
-            match = torch.sub(s, best[j, :h, None], out=out[:, 1]).sign_().add_(1.0).mul_(rank)
-            index[j, :h] = m - match.amax(dim=1)
-            if back is not None:
-                match = torch.add(back, best[j, h:, None], out=out[:, 1]).neg_().sign_().add_(1.0).mul_(rank)
-                index[j, h:] = m - match.amax(dim=1)
+        if index is not None:
+            index[j] = _first_match(s, best[j], rank)
+        if antipodal:  # min(-s_x, -s_y, 2 b - c) = -max(s_x, s_y, c - 2 b): negated after the loop
+            out[:, 2].sub_(bj, alpha=2.0)
+            torch.amax(out, dim=1, out=s)
+            torch.amin(s, dim=1, out=best[j, h:])
+    if antipodal:
+        best[:, h:].neg_()
     return best, index
+
+
+def _first_match(s: Tensor, best: Tensor, rank: Tensor) -> Tensor:
+    """Index of the first obstacle where ``s`` (R, M, n) equals its max ``best`` (R, n); ``rank`` = M - index.
+
+    ``sign(s - best) + 1`` is 1 at the maxima and 0 elsewhere: no comparison kernels (slow on CPUs).
+    """
+    m = rank.shape[0]
+    return m - torch.sub(s, best.unsqueeze(1)).sign_().add_(1.0).mul_(rank).amax(dim=1).long()
 
 
 def cast_blocked(
@@ -473,10 +480,11 @@ def segment_blocked(start: Tensor, end: Tensor, obstacles: Obstacles, ignore: Te
 
 
 def _keep(ignore: Tensor, dims: int, blocks: WorldBlocks) -> Tensor:
-    """``ignore`` (..., M) of ``dims`` dims, or (B, ..., M) -> ``~ignore`` as (count, M, ..., size) or (1, M, ..., 1)."""
+    """``ignore`` (..., M) of ``dims`` dims or (B, ..., M) -> ``~ignore`` as (count or 1, M, ..., size)."""
     if ignore.dtype != torch.bool or ignore.dim() not in (dims, dims + 1):
         raise ValueError(f"ignore: expected a bool tensor of {dims} dims ending with M, optionally led by B, "
                          f"got {tuple(ignore.shape)} {ignore.dtype}.")
-    if ignore.dim() == dims:
-        return (~ignore).movedim(-1, 0).unsqueeze(-1).unsqueeze(0).contiguous()
+    if ignore.dim() == dims:  # expanded along the block's worlds: broadcasting a bool there is slow
+        keep = (~ignore).movedim(-1, 0).unsqueeze(-1)
+        return keep.expand(*keep.shape[:-1], blocks.size).contiguous().unsqueeze(0)
     return blocks.split((~ignore).movedim(-1, 1))

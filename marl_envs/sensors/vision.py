@@ -1,11 +1,11 @@
 """Vision: which targets each agent sees, as a view cone and an unobstructed line of sight.
 
 In hide-and-seek an agent sees a target (another agent, a box, a ramp) when the target's
-centre lies within the agent's view cone (135 degrees wide in Baker et al. 2020) and the
-segment between their centres crosses no wall or box. The two tests are separate functions
-because the scenario needs them apart: the cone alone for cheap masks, the line of sight with
-per-pair exceptions: a box never hides itself (``ignore``), and an agent standing on a ramp
-sees over everything (``see_over``).
+centre lies within the agent's view cone (135 degrees wide there) and the segment between
+their centres crosses no wall or box. The two tests are separate functions because callers
+need them apart: the cone alone is a cheap mask, and line of sight takes per-pair exceptions:
+a box does not hide itself (``ignore``), an agent standing on a ramp sees over everything
+(``see_over``).
 
 The cone test compares a dot product with the distance times ``cos(half_angle)`` instead of
 wrapping angle differences, so it has no discontinuity at +-pi. Line of sight is the
@@ -18,10 +18,9 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import Tensor
 
 from marl_envs.sensors.raycast import Obstacles, pairwise_blocked
-
-Tensor = torch.Tensor
 
 
 def in_cone(viewer_pos: Tensor, heading: Tensor, target_pos: Tensor, half_angle: float) -> Tensor:

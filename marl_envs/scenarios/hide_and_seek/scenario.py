@@ -274,9 +274,7 @@ class HideAndSeek(Scenario):
                                              valid=self.present[:, :k])
         occluders = Obstacles.cat(self._wall_obstacles, box_obstacles)
         targets = s.pos  # agents, boxes, ramps
-        w = self._wall_obstacles.num_obstacles
-        ignore = torch.zeros(a, s.pos.shape[1], w + k, dtype=torch.bool, device=self.device)
-        ignore[:, a:a + k, w:] = torch.eye(k, dtype=torch.bool, device=self.device)  # a box does not hide itself
+        ignore = self._ignore_mask(self._wall_obstacles.num_obstacles)
         up = self.elevated
         target_up = torch.cat((up, torch.zeros_like(self.present)), dim=1)
         see_over = up.unsqueeze(2) | target_up.unsqueeze(1)
@@ -284,6 +282,15 @@ class HideAndSeek(Scenario):
                        see_over=see_over)
         self.see_agents = seen[:, :, :a]
         self.see_objects = seen[:, :, a:] & self.present.unsqueeze(1)
+
+    def _ignore_mask(self, num_walls: int) -> torch.Tensor:
+        """(A, N, W + K) occluders each viewer-target pair ignores: a box does not hide itself. Cached per W."""
+        if getattr(self, "_ignore", None) is None or self._ignore.shape[-1] != num_walls + self.config.num_boxes:
+            a, k, n = self.config.num_agents, self.config.num_boxes, self.world.spec.num_bodies
+            ignore = torch.zeros(a, n, num_walls + k, dtype=torch.bool, device=self.device)
+            ignore[:, a:a + k, num_walls:] = torch.eye(k, dtype=torch.bool, device=self.device)
+            self._ignore = ignore
+        return self._ignore
 
     def sense(self) -> Sensed:
         c, a = self.config, self.config.num_agents
