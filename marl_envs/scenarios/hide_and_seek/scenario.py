@@ -327,6 +327,12 @@ class HideAndSeek(Scenario):
     def global_state(self) -> torch.Tensor:
         return obs.global_state(self._scene())
 
+    def heuristic_action(self, sensed: Sensed | None = None, block_doors: bool = True) -> torch.Tensor:
+        """(B, A, 5) scripted actions for both teams (``heuristic.heuristic_actions``)."""
+        from marl_envs.scenarios.hide_and_seek.heuristic import heuristic_actions
+
+        return heuristic_actions(self, block_doors=block_doors)
+
     # -- rendering -------------------------------------------------------------------------------
     def render_extras(self, index: int) -> dict:
         """Vision cones, lidar rays, lock colours, grab links, ramp and elevation marks and a HUD line."""
