@@ -292,3 +292,48 @@ def test_leaving_the_play_area_costs_ten_per_step():
     body(env, 0, (1.0, 1.0))
     _, rew, *_ = env.step(act(env))
     assert rew[0].tolist() == [1.0, -1.0]
+
+
+def test_a_seeker_that_climbed_a_ramp_sees_over_the_wall():
+    env = scene(walls=WALL)
+    sc = env.scenario
+    ramp = sc.world.spec.num_bodies - 1
+    body(env, 1, (-1.2, 0.0), 0.0)
+    body(env, ramp, (-0.05 - 0.35, 0.0), 0.0)
+    body(env, 0, (1.2, 0.6))  # behind the wall
+    assert not sees(env)
+    seen_while_up = []
+    for _ in range(30):
+        env.step(act(env, seeker_0={"fx": 0.6}))
+        if bool(sc.elevated[0, 1]) and float(pos(env, 1)[0]) < -0.1:
+            seen_while_up.append(bool(sc.see_agents[0, 1, 0]))
+    assert seen_while_up and all(seen_while_up)  # on the ramp, before crossing, it sees the hider
+
+
+@pytest.mark.parametrize("map_name", ["quadrant", "random_rooms", "open"])
+def test_reset_spawns_nothing_overlapping(map_name):
+    from marl_envs.physics.geometry import point_segment_distance
+
+    env = make_batched("hide_and_seek_v0", num_envs=256, seed=1, map=map_name)
+    env.reset(seed=1)
+    sc = env.scenario
+    st, spec, walls = sc.world.state, sc.world.spec, sc.layout.walls
+    present = torch.cat((torch.ones(256, env.num_agents, dtype=torch.bool), sc.present), dim=1)
+    r = spec.bounding_radius
+    gap = (st.pos.unsqueeze(2) - st.pos.unsqueeze(1)).norm(dim=-1) - (r.view(1, -1, 1) + r.view(1, 1, -1))
+    both = present.unsqueeze(2) & present.unsqueeze(1) & ~torch.eye(spec.num_bodies, dtype=torch.bool)
+    assert (gap[both] >= 0).all()
+    dist = point_segment_distance(st.pos.unsqueeze(2), walls.start.unsqueeze(1), walls.end.unsqueeze(1))
+    clear = dist - r.view(1, -1, 1) - walls.half_thickness
+    assert (clear[(present.unsqueeze(2) & walls.mask.unsqueeze(1))] >= 0).all()
+    assert (st.pos[present].abs() < sc.config.half_size).all()  # present bodies start in the play area
+
+
+def test_quadrant_hiders_and_boxes_start_in_the_room_seekers_and_ramp_outside():
+    env = make_batched("hide_and_seek_v0", num_envs=128, seed=2)
+    env.reset(seed=2)
+    sc = env.scenario
+    room = sc.layout.room.unsqueeze(1)
+    inside = ((sc.world.state.pos >= room[..., :2]) & (sc.world.state.pos <= room[..., 2:])).all(-1)  # (B, N)
+    assert inside[:, [0, 1, 4, 5]].all()  # hiders, boxes
+    assert not inside[:, [2, 3, 6]].any()  # seekers, ramp
