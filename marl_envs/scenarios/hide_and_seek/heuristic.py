@@ -10,8 +10,8 @@ whose box is locked, go to the room's far corner. With ``block_doors=False`` the
 that corner (the control: an open door lets the seekers in).
 
 Seekers: chase the closest hider they see; otherwise walk to the closest door and into the
-room; a seeker without a door to try fetches the ramp (grabs it and drags it towards the
-room's wall).
+room. If a locked box blocks that door, the last seeker fetches the ramp instead: carries it
+against the room's wall, rising towards the room, walks to its foot, drives up it and over the wall.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from marl_envs.physics.geometry import perp, rotate
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
 
 MID = rules.LEVELS // 2
+WALL_GAP = 0.07
+"""Gap left between a placed ramp's high end and the wall: within reach of the wall's top for a climber."""
 
 
 def _move(agent_pos, agent_vel, target, gain=3.0, damping=0.6) -> torch.Tensor:
@@ -158,9 +160,78 @@ def seeker_actions(sc) -> torch.Tensor:
         approach = look = torch.zeros_like(pos)
     target = torch.where(chasing.unsqueeze(-1), chase, approach)
     face = _facing(pos, torch.where(chasing.unsqueeze(-1), chase, look))
+    grab = torch.zeros_like(angle, dtype=torch.long)
+    if lay.doors.shape[1] and c.num_ramps:
+        blocked = _doors_blocked(sc, door)  # (B, S): a locked box sits in the seeker's door
+        fetcher = torch.zeros_like(blocked)
+        fetcher[:, -1] = True  # one seeker fetches the ramp (two carrying it would pull it apart)
+        use_ramp = blocked & ~chasing & ~in_room & fetcher
+        r_target, r_face, r_grab = _ramp_plan(sc, pos)
+        target = torch.where(use_ramp.unsqueeze(-1), r_target, target)
+        face = torch.where(use_ramp, r_face, face)
+        grab = torch.where(use_ramp, r_grab, grab)
     force = _move(pos, vel, target)
-    zeros = torch.zeros_like(angle, dtype=torch.long).unsqueeze(-1)
-    return torch.cat((force, _turn(angle, spin, face).unsqueeze(-1), zeros, zeros), dim=-1)
+    zeros = torch.zeros_like(angle, dtype=torch.long)
+    return torch.stack((force[..., 0], force[..., 1], _turn(angle, spin, face), grab, zeros), dim=-1)
+
+
+def _doors_blocked(sc, door: torch.Tensor) -> torch.Tensor:
+    """(B, S): a box locked by the hiders lies within 0.5 m of each seeker's door (B, S, 2)."""
+    a, k = sc.config.num_agents, sc.config.num_boxes
+    boxes = sc.world.state.pos[:, a:a + k]  # (B, K, 2)
+    near = (boxes.unsqueeze(1) - door.unsqueeze(2)).norm(dim=-1) < 0.5  # (B, S, K)
+    locked = (sc.lock_team[:, :k] == rules.HIDERS).unsqueeze(1)
+    return (near & locked).any(-1)
+
+
+def _ramp_plan(sc, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Fetch ramp 0, set it against the room wall facing the seekers, drive up it and over the wall.
+
+    The ramp goes against the room wall without a door (or the middle of the longer solid part),
+    rising towards the room. Stateless phases: carry the ramp there (grabbing it from its nearer long
+    side), then walk to its foot, then drive up the slope; an elevated seeker keeps driving on.
+    Returns target (B, S, 2), facing (B, S) and grab (B, S) for every seeker.
+    """
+    c, s, lay = sc.config, sc.world.state, sc.layout
+    a, b = c.num_agents, sc.num_envs
+    ramp = a + c.num_boxes
+    hx, hy = (float(v) for v in sc.ramp_half[0])
+    room = lay.room
+    # The wall: slot 0 (x = room xmin) unless it has the only door; spot away from its door.
+    use_vertical = ~lay.door_mask[:, 0] | lay.door_mask[:, 1]
+    door0 = lay.doors[:, 0]
+    span_v = torch.where(door0[:, 1] > (room[:, 1] + room[:, 3]) / 2, room[:, 1] + 0.5, room[:, 3] - 0.5)
+    spot_v = torch.stack((room[:, 0], torch.where(lay.door_mask[:, 0], span_v, (room[:, 1] + room[:, 3]) / 2)), -1)
+    spot_h = torch.stack(((room[:, 0] + room[:, 2]) / 2 + 0.3, room[:, 1]), -1)
+    spot = torch.where(use_vertical.unsqueeze(-1), spot_v, spot_h)
+    normal = torch.where(use_vertical.unsqueeze(-1), torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]))
+    up = torch.atan2(normal[:, 1], normal[:, 0])  # the ramp rises towards the room
+    goal = spot - normal * (hx + WALL_GAP)
+    ramp_pos, ramp_angle = s.pos[:, ramp], s.angle[:, ramp]
+    holding = sc.grabs.target[:, c.num_hiders:a] == ramp  # (B, S)
+    # Placed: tight while carrying, loose once let go (hysteresis, so the seeker does not regrab).
+    error, turn = (goal - ramp_pos).norm(dim=-1), wrap_angle(ramp_angle - up).abs()
+    placed = torch.where(holding.any(-1), (error < 0.15) & (turn < 0.3), (error < 0.3) & (turn < 0.5))
+    side = torch.stack((-torch.sin(ramp_angle), torch.cos(ramp_angle)), -1).unsqueeze(1)
+    towards = torch.where((side * (pos - ramp_pos.unsqueeze(1))).sum(-1, keepdim=True) >= 0, 1.0, -1.0)
+    approach = ramp_pos.unsqueeze(1) + side * towards * (hy + 0.27)
+    offset = sc.grabs.offset[:, c.num_hiders:a]
+    rel = sc.grabs.rel_angle[:, c.num_hiders:a]
+    heading = up.unsqueeze(1) - rel
+    carry = goal.unsqueeze(1) - rotate(offset, heading)
+    foot = (ramp_pos - normal * (hx + 0.25)).unsqueeze(1)
+    at_foot = (pos - foot).norm(dim=-1) < 0.12
+    climbing = sc.elevated[:, c.num_hiders:a] | (placed.unsqueeze(1) & at_foot)
+    drive = pos + normal.unsqueeze(1)  # straight up the slope and over the wall
+    target = torch.where(holding.unsqueeze(-1), carry, approach)
+    target = torch.where(placed.unsqueeze(-1).unsqueeze(-1), foot.expand_as(pos), target)
+    target = torch.where(climbing.unsqueeze(-1), drive, target)
+    face = torch.where(holding, heading, _facing(pos, ramp_pos.unsqueeze(1).expand_as(pos)))
+    face = torch.where(placed.unsqueeze(1) | climbing, up.unsqueeze(1).expand_as(face), face)
+    in_position = (pos - approach).norm(dim=-1) < 0.15
+    grab = ((holding | in_position) & ~placed.unsqueeze(1)).long()
+    del b
+    return target, face, grab
 
 
 def heuristic_actions(sc, block_doors: bool = True) -> torch.Tensor:

@@ -39,3 +39,19 @@ def test_blocking_hiders_lock_their_boxes_in_the_doors():
     locked = (env.scenario.lock_team[:, :2] == 0).sum(1)
     doors = env.scenario.layout.door_mask.sum(1)
     assert (locked >= doors.clamp(max=2)).float().mean() > 0.6  # most worlds: one locked box per door
+
+
+def test_seekers_facing_a_locked_door_fetch_the_ramp_and_some_climb():
+    env = make_batched("hide_and_seek_v0", num_envs=WORLDS, seed=0)
+    env.reset(seed=0)
+    sc = env.scenario
+    ramp = env.num_agents + sc.config.num_boxes
+    fetched = torch.zeros(WORLDS, dtype=torch.bool)
+    climbed = torch.zeros(WORLDS, dtype=torch.bool)
+    for _ in range(env.max_cycles - 1):
+        env.step(heuristic_actions(sc))
+        fetched |= (sc.grabs.target[:, sc.config.num_hiders:] == ramp).any(1)
+        climbed |= sc.elevated[:, sc.config.num_hiders:].any(1)
+    blocked = (sc.lock_team[:, :sc.config.num_boxes] == 0).any(1)
+    assert fetched[blocked].float().mean() > 0.5
+    assert climbed.any()
