@@ -73,8 +73,12 @@ def _body_spec(config: HideAndSeekConfig) -> BodySpec:
 
 def _world_params(config: HideAndSeekConfig) -> WorldParams:
     per_substep = 1.0 - (1.0 - DAMPING_PER_STEP) ** (1.0 / config.substeps)
+    h = 0.1 / config.substeps
+    # Penalty contacts stay stable for k < m / (2 h^2) at a box corner (see physics.walls): with fewer
+    # substeps the contacts get softer (deeper overlaps) rather than unstable.
+    stiffness = min(STIFFNESS, 0.8 * OBJECT_MASS / (2 * h * h))
     return WorldParams(dt=0.1, substeps=config.substeps, damping=per_substep, angular_damping=per_substep,
-                       contact_force=STIFFNESS, wall_contact_force=STIFFNESS, position_first=False,
+                       contact_force=stiffness, wall_contact_force=stiffness, position_first=False,
                        arena_half_size=config.half_size + 4.0)
 
 
