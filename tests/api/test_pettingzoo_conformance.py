@@ -43,14 +43,6 @@ CONFIGS = {
 CONFIG_IDS = list(CONFIGS)
 
 
-@pytest.fixture(autouse=True)
-def _quiet_pettingzoo_warnings():
-    # Unbounded observation spaces (as in MPE2) make pettingzoo.test warn on every call.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(infinity|too low|too high).*")
-        yield
-
-
 @pytest.mark.parametrize("name", CONFIG_IDS)
 def test_api_test(name):
     api_test(spread_v0.env(**CONFIGS[name]), num_cycles=30)
