@@ -9,6 +9,10 @@ Episodes run through the PettingZoo parallel API (so any env with the same space
 MPE2's included). Only the actor is needed; actions are the policy's most likely ones
 unless ``--stochastic``. The team return of an episode is the sum over agents of their
 rewards (MPE's scale).
+
+Single-agent runs (TRPO, NPG) are evaluated through Gymnasium instead: ``gymnasium.make``
+for Gymnasium ids, and the joint-control view (``marl_envs.api.joint.JointControlEnv``,
+team reward) for ours, so the printed return is on the same scale as MAPPO's team return.
 """
 
 from __future__ import annotations
@@ -51,6 +55,44 @@ def load_actor(payload: dict, obs_dim: int, num_agents: int, action_space) -> tu
     return actor.eval(), use_id
 
 
+SINGLE_AGENT_ALGOS = ("trpo", "npg")
+
+
+def make_single_agent_env(env_id: str, render_mode: str | None, **kwargs):
+    """A Gymnasium env: a Gymnasium id, or the joint-control view of our id / a ``module:function`` env."""
+    from marl_envs.api.joint import JointControlEnv
+    from marl_envs.registry import REGISTRY
+
+    if env_id in REGISTRY:
+        return JointControlEnv(env_id, render_mode=render_mode, **kwargs)
+    if ":" in env_id:
+        from baselines.common.envs import PettingZooVecEnv
+
+        return JointControlEnv(PettingZooVecEnv(load_factory(env_id), 1, torch.device("cpu"), 0, **kwargs))
+    import gymnasium as gym
+
+    return gym.make(env_id, render_mode=render_mode, **kwargs)
+
+
+def _episodes_single_agent(payload: dict, env, episodes: int, seed: int, stochastic: bool, video: str | None):
+    actor, _ = load_actor(payload, env.observation_space.shape[0], 1, env.action_space)
+    returns, frames = [], []
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=seed + episode)
+        total, over = 0.0, False
+        while not over:
+            dist = actor.distribution(torch.as_tensor(obs, dtype=torch.float32)[None])
+            act = (dist.sample() if stochastic else Actor.deterministic(dist))[0].numpy()
+            if hasattr(env.action_space, "low"):
+                act = np.clip(act, env.action_space.low, env.action_space.high)
+            obs, reward, terminated, truncated, _ = env.step(act)
+            total, over = total + float(reward), terminated or truncated
+            if video:
+                frames.append(env.render())
+        returns.append(total)
+    return returns, frames
+
+
 @torch.no_grad()
 def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env_kwargs: str | None = None,
              render: str | None = None, video: str | None = None, seed: int = 0, stochastic: bool = False) -> dict:
@@ -60,12 +102,17 @@ def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env
     env_id = env_id or saved["env_id"]
     kwargs = parse_env_kwargs(env_kwargs if env_kwargs is not None else saved.get("env_kwargs", "{}"))
     render_mode = "rgb_array" if video else render
+    torch.manual_seed(seed)
+    if payload["algo"] in SINGLE_AGENT_ALGOS:
+        env = make_single_agent_env(env_id, render_mode, **kwargs)
+        returns, frames = _episodes_single_agent(payload, env, episodes, seed, stochastic, video)
+        env.close()
+        return _summary(env_id, episodes, returns, frames, video)
     env = make_parallel_env(env_id, render_mode, **kwargs)
     agents = list(env.possible_agents)
     obs_dim = env.observation_space(agents[0]).shape[0]
     actor, use_id = load_actor(payload, obs_dim, len(agents), env.action_space(agents[0]))
     ids = torch.eye(len(agents))
-    torch.manual_seed(seed)
     returns, frames = [], []
     for episode in range(episodes):
         obs, _ = env.reset(seed=seed + episode)
@@ -82,6 +129,10 @@ def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env
                 frames.append(env.render())
         returns.append(total)
     env.close()
+    return _summary(env_id, episodes, returns, frames, video)
+
+
+def _summary(env_id: str, episodes: int, returns: list[float], frames: list, video: str | None) -> dict:
     if video:
         import imageio.v2 as imageio
 

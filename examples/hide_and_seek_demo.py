@@ -43,7 +43,8 @@ def main() -> None:
             total += reward[:, 0]
         wins.append((total > 0).float().mean().item())
         returns.append(total.mean().item())
-    print(f"hider return per episode {sum(returns) / len(returns):+.1f} (of +/-{env.max_cycles - env.config.prep_steps}),"
+    seeking = env.max_cycles - env.config.prep_steps
+    print(f"hider return per episode {sum(returns) / len(returns):+.1f} (of +/-{seeking}),"
           f" hiders won {100 * sum(wins) / len(wins):.0f}% of {args.worlds * args.episodes} games")
     if args.video:
         import imageio.v2 as imageio

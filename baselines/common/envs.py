@@ -189,8 +189,8 @@ class GymnasiumVecEnv:
         self.metadata = {"name": env_id}
         self._box = isinstance(act_space, spaces.Box)
 
-    def _tensor(self, x: np.ndarray, dtype=torch.float32) -> torch.Tensor:
-        return torch.as_tensor(np.asarray(x), dtype=dtype, device=self.device)
+    def _tensor(self, x: np.ndarray, dtype=np.float32) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=dtype)).to(self.device)
 
     def reset(self, seed: int | None = None):
         obs, _ = self.envs.reset(seed=seed)
@@ -208,20 +208,20 @@ class GymnasiumVecEnv:
         if self._box:
             acts = np.clip(acts, self.single_action_space.low, self.single_action_space.high)
         obs, reward, terminated, truncated, info = self.envs.step(acts)
-        final = np.array(obs, dtype=np.float32, copy=True)
-        if "_final_obs" in info:
-            for i in np.flatnonzero(info["_final_obs"]):
-                final[i] = info["final_obs"][i]
         self._ep_return += reward
         self._ep_len += 1
         ep_return, ep_len = self._ep_return.copy(), self._ep_len.copy()
         ended = np.logical_or(terminated, truncated)
         self._ep_return[ended], self._ep_len[ended] = 0.0, 0
-        self._obs = self._tensor(obs)
-        info = {"final_obs": self._tensor(final)[:, None], "final_state": self._tensor(final),
-                "episode_return": self._tensor(ep_return)[:, None], "episode_length": self._tensor(ep_len, torch.long)}
-        return (self._obs[:, None], self._tensor(reward)[:, None], self._tensor(terminated, torch.bool)[:, None],
-                self._tensor(truncated, torch.bool)[:, None], info)
+        self._obs = final = self._tensor(obs)
+        if "_final_obs" in info:  # some episode ended: its last observation is in info, obs is the reset one
+            final = final.clone()
+            for i in np.flatnonzero(info["_final_obs"]):
+                final[i] = self._tensor(info["final_obs"][i])
+        info = {"final_obs": final[:, None], "final_state": final,
+                "episode_return": self._tensor(ep_return)[:, None], "episode_length": self._tensor(ep_len, np.int64)}
+        return (self._obs[:, None], self._tensor(reward)[:, None], self._tensor(terminated, np.bool_)[:, None],
+                self._tensor(truncated, np.bool_)[:, None], info)
 
     def close(self) -> None:
         self.envs.close()

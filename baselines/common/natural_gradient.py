@@ -46,7 +46,8 @@ def flat_grad(output: torch.Tensor, params: Params, create_graph: bool = False,
     """∇_θ output as one vector (P,); parameters the output does not depend on get zeros."""
     grads = torch.autograd.grad(output, params, create_graph=create_graph, retain_graph=retain_graph,
                                 allow_unused=True)
-    return torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1) for g, p in zip(grads, params)])
+    return torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1)
+                      for g, p in zip(grads, params, strict=True)])
 
 
 def fisher_vector_product(kl: torch.Tensor, params: Params, damping: float) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -95,7 +96,10 @@ def conjugate_gradient(matrix_vector_product: Callable[[torch.Tensor], torch.Ten
         if r_dot_r <= residual_tol:
             break
         a_p = matrix_vector_product(p)
-        alpha = r_dot_r / (p @ a_p)
+        curvature = p @ a_p
+        if curvature <= 0:  # converged to rounding (or A is not positive definite along p): stop
+            break
+        alpha = r_dot_r / curvature
         x = x + alpha * p
         r = r - alpha * a_p
         new_r_dot_r = r @ r
@@ -191,5 +195,5 @@ def exact_fisher(dist: Distribution, params: Params) -> torch.Tensor:
     eye = torch.eye(flat.shape[0], dtype=flat.dtype, device=flat.device)
     grads = torch.autograd.grad(flat, params, grad_outputs=eye, is_grads_batched=True, allow_unused=True)
     jac = torch.cat([(torch.zeros(flat.shape[0], p.numel(), dtype=flat.dtype, device=flat.device) if g is None
-                      else g.reshape(flat.shape[0], -1)) for g, p in zip(grads, params)], 1)
+                      else g.reshape(flat.shape[0], -1)) for g, p in zip(grads, params, strict=True)], 1)
     return jac.T @ jac / n

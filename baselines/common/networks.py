@@ -12,7 +12,7 @@ import math
 import torch
 from gymnasium import spaces
 from torch import nn
-from torch.distributions import Categorical, Distribution, Independent, Normal
+from torch.distributions import Categorical, Distribution, Independent, Normal, kl_divergence, register_kl
 
 
 def layer_init(layer: nn.Linear, gain: float = math.sqrt(2), bias: float = 0.0) -> nn.Linear:
@@ -47,7 +47,7 @@ class MultiCategorical(Distribution):
     arg_constraints: dict = {}
 
     def __init__(self, logits: torch.Tensor, nvec: list[int]):
-        self.dists = [Categorical(logits=chunk) for chunk in torch.split(logits, nvec, dim=-1)]
+        self.dists = [Categorical(logits=chunk, validate_args=False) for chunk in torch.split(logits, nvec, dim=-1)]
         super().__init__(batch_shape=logits.shape[:-1], validate_args=False)
 
     def sample(self, sample_shape: tuple[int, ...] = ()) -> torch.Tensor:
@@ -62,6 +62,12 @@ class MultiCategorical(Distribution):
 
     def entropy(self) -> torch.Tensor:
         return sum(d.entropy() for d in self.dists)
+
+
+@register_kl(MultiCategorical, MultiCategorical)
+def _kl_multi_categorical(p: MultiCategorical, q: MultiCategorical) -> torch.Tensor:
+    """KL of independent factors is the sum of the factors' KLs (TRPO/NPG on MultiDiscrete actions)."""
+    return sum(kl_divergence(a, b) for a, b in zip(p.dists, q.dists, strict=True))
 
 
 class Actor(nn.Module):
@@ -88,12 +94,15 @@ class Actor(nn.Module):
         self.net = mlp(obs_dim, hidden, out, out_gain=0.01, layer_norm_input=feature_norm, activation=activation)
 
     def distribution(self, obs: torch.Tensor) -> Distribution:
+        """π(· | obs), built without torch's argument validation: for small policies it costs as much as the
+        network itself, and a non-finite output would still surface in the env's action checks and the losses."""
         out = self.net(obs)
         if isinstance(self.action_space, spaces.Discrete):
-            return Categorical(logits=out)
+            return Categorical(logits=out, validate_args=False)
         if isinstance(self.action_space, spaces.MultiDiscrete):
             return MultiCategorical(out, self.nvec)
-        return Independent(Normal(out, self.log_std.exp().expand_as(out)), 1)
+        return Independent(Normal(out, self.log_std.exp().expand_as(out), validate_args=False), 1,
+                           validate_args=False)
 
     @staticmethod
     def deterministic(dist: Distribution) -> torch.Tensor:

@@ -87,7 +87,6 @@ def collect(env, agent, num_steps: int, obs: torch.Tensor, state: torch.Tensor, 
         critic_in = agent.critic_input(obs, state)
         dist = agent.actor.distribution(actor_in)
         action = dist.sample()
-        raw, value = value_fn(critic_in)
         obs, reward, terminated, truncated, info = env.step(action)
         state = env.state()
         ended = terminated | truncated
@@ -97,9 +96,12 @@ def collect(env, agent, num_steps: int, obs: torch.Tensor, state: torch.Tensor, 
         steps.append({
             "actor_in": actor_in, "critic_in": critic_in,
             "next_critic_in": agent.critic_input(info["final_obs"], info["final_state"]),
-            "actions": action, "logprobs": dist.log_prob(action), "values": value, "raw_values": raw,
+            "actions": action, "logprobs": dist.log_prob(action),
             "rewards": reward.float(), "terminated": terminated, "ended": ended, "active": active,
         })
-    rollout = Rollout.stack(steps)
-    _, next_values = value_fn(rollout.next_critic_in)
-    return rollout, obs, state, next_values
+    fields = {key: torch.stack([step[key] for step in steps]) for key in steps[0]}
+    # V(s_t) and V(s'_t) for the whole rollout in one forward pass: the critic does not change while
+    # collecting, and one large matmul costs far less than 2T small ones (small batches are overhead-bound).
+    raw, values = value_fn(torch.cat([fields["critic_in"], fields["next_critic_in"]]))
+    rollout = Rollout(**fields, values=values[:num_steps], raw_values=raw[:num_steps])
+    return rollout, obs, state, values[num_steps:]

@@ -54,11 +54,12 @@ class Run:
     progress: Any = None
     _start: float = field(default_factory=time.time)
 
-    def log(self, metrics: dict[str, float]) -> None:
+    def log(self, metrics: dict[str, float], namespaces: dict[str, str] | None = None) -> None:
+        """Append one row; ``namespaces`` overrides the TensorBoard prefix of some metrics (e.g. ``trpo/``)."""
         row = {"global_step": self.global_step, "wall_time": round(time.time() - self._start, 3), **metrics}
         self.history.append(row)
-        namespaces = {k: "charts" if k.startswith("episodic_") else "losses" for k in metrics if k not in NAMESPACES}
-        self.logger.log(row, {**NAMESPACES, **namespaces})
+        default = {k: "charts" if k.startswith("episodic_") else "losses" for k in metrics if k not in NAMESPACES}
+        self.logger.log(row, {**NAMESPACES, **default, **(namespaces or {})})
         if self.progress is not None:
             self.progress.update(self.global_step, row)
         elif self.update % 10 == 0:
