@@ -27,6 +27,7 @@ import torch
 from baselines.common.checkpoint import load_checkpoint
 from baselines.common.envs import load_factory, parse_env_kwargs
 from baselines.common.networks import Actor
+from baselines.common.rollout import agent_teams
 
 
 def make_parallel_env(env_id: str, render_mode: str | None, **kwargs):
@@ -113,10 +114,11 @@ def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env
     obs_dim = env.observation_space(agents[0]).shape[0]
     actor, use_id = load_actor(payload, obs_dim, len(agents), env.action_space(agents[0]))
     ids = torch.eye(len(agents))
-    returns, frames = [], []
+    teams = agent_teams(agents)  # team-vs-team envs: the first team's return, and each team's
+    returns, frames, per_team = [], [], {name: [] for name in teams}
     for episode in range(episodes):
         obs, _ = env.reset(seed=seed + episode)
-        total = 0.0
+        totals = dict.fromkeys(teams, 0.0)
         while env.agents:
             x = torch.as_tensor(np.stack([obs.get(a, np.zeros(obs_dim, np.float32)) for a in agents]))
             if use_id:
@@ -124,12 +126,18 @@ def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env
             dist = actor.distribution(x)
             act = (dist.sample() if stochastic else Actor.deterministic(dist)).numpy()
             obs, rewards, _, _, _ = env.step({a: act[i] for i, a in enumerate(agents) if a in env.agents})
-            total += float(sum(rewards.values()))
+            for name, members in teams.items():
+                totals[name] += float(sum(rewards.get(agents[i], 0.0) for i in members))
             if video:
                 frames.append(env.render())
-        returns.append(total)
+        returns.append(totals[next(iter(teams))])
+        for name, value in totals.items():
+            per_team[name].append(value)
     env.close()
-    return _summary(env_id, episodes, returns, frames, video)
+    result = _summary(env_id, episodes, returns, frames, video)
+    if len(teams) > 1:
+        result["teams"] = {name: float(np.mean(values)) for name, values in per_team.items()}
+    return result
 
 
 def _summary(env_id: str, episodes: int, returns: list[float], frames: list, video: str | None) -> dict:
@@ -160,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
     half = 1.96 * result["std"] / math.sqrt(args.episodes)
     print(f"{result['env_id']}: team return {result['mean']:.2f} ± {result['std']:.2f} (std) "
           f"over {args.episodes} episodes (95% CI ± {half:.2f})")
+    if "teams" in result:
+        print("per team: " + ", ".join(f"{name} {value:.2f}" for name, value in result["teams"].items()))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(result, fh, indent=2)

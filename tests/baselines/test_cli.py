@@ -78,3 +78,17 @@ def test_ctrl_c_saves_a_checkpoint_and_flushes_the_log(tmp_path):
     from baselines.common.checkpoint import load_checkpoint
 
     assert load_checkpoint(str(run_dir))["update"] == len(rows) - 1
+
+
+def test_team_game_logs_and_evaluates_each_team(tmp_path):
+    run_dir = tmp_path / "hns"
+    _run("baselines.ippo", "--env-id", "hide_and_seek_v0", "--env-kwargs", '{"max_cycles": 6, "map": "open"}',
+         "--num-envs", "2", "--num-steps", "6", "--update-epochs", "1", "--no-progress", "--torch-threads", "1",
+         "--total-timesteps", "24", "--run-dir", str(run_dir))
+    rows = list(csv.DictReader((run_dir / "metrics.csv").open()))
+    finished = [r for r in rows if r["episodic_return"] != "nan"]
+    assert finished and all(
+        float(r["episodic_return"]) == float(r["episodic_return_hider"]) == -float(r["episodic_return_seeker"])
+        for r in finished)  # zero-sum: the hiders' return is the first team's, the seekers' its opposite
+    out = _run("baselines.evaluate", str(run_dir), "--episodes", "2").stdout
+    assert "per team: hider" in out and "seeker" in out
