@@ -206,7 +206,7 @@ def train(args: Args, algo: str = "mappo") -> Run:
     batch_steps = args.num_envs * args.num_steps
     num_updates = max(1, args.total_timesteps // batch_steps)
     stats, done_this_call = EpisodeStats(agent_teams(list(env.agents))), 0
-    try:
+    with run.guard():
         while run.update < num_updates:
             if args.anneal_lr:
                 frac = 1.0 - run.update / num_updates
@@ -225,16 +225,8 @@ def train(args: Args, algo: str = "mappo") -> Run:
             run.log({**stats.pop(),
                      "SPS": batch_steps / (time.perf_counter() - tick),
                      "learning_rate": run.optimizers[0].param_groups[0]["lr"], **losses})
-            if run.update % args.checkpoint_every == 0 or run.update == num_updates:
-                run.save()
-            if args.stop_after_updates is not None and done_this_call >= args.stop_after_updates:
-                run.save()
+            if run.end_update(num_updates, done_this_call):
                 break
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: saving a checkpoint at update {run.update} in {run.run_dir}")
-        run.save()
-    finally:
-        run.close()
     return run
 
 

@@ -13,6 +13,7 @@ import math
 import os
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +85,28 @@ class Run:
         self.logger.close()
         if hasattr(self.env, "close"):
             self.env.close()
+
+    def end_update(self, num_updates: int, done_this_call: int) -> bool:
+        """Checkpoint on the ``checkpoint_every`` cadence and at the last update; True (after saving)
+        when ``--stop-after-updates`` says this call of ``train`` has done enough."""
+        if self.update % self.args.checkpoint_every == 0 or self.update == num_updates:
+            self.save()
+        if self.args.stop_after_updates is not None and done_this_call >= self.args.stop_after_updates:
+            self.save()
+            return True
+        return False
+
+    @contextmanager
+    def guard(self):
+        """Around a training loop: Ctrl-C saves a checkpoint (a resumable run), and the logs, progress
+        bar and env are closed whatever happens."""
+        try:
+            yield self
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: saving a checkpoint at update {self.update} in {self.run_dir}")
+            self.save()
+        finally:
+            self.close()
 
 
 class _Progress:
