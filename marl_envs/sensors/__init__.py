@@ -2,11 +2,13 @@
 
 Imports only torch and ``marl_envs.physics`` (enforced by tests/api/test_layering.py), so the
 scenarios can use them without the API libraries. Every obstacle is an oriented rectangle
-(``Obstacles``); ``raycast`` holds the geometry, ``lidar`` and ``vision`` the sensors.
+(``Obstacles``); ``raycast`` (rays) and ``segments`` (sight lines) hold the geometry, ``lidar`` and ``vision``
+the sensors.
 """
 
 from marl_envs.sensors.lidar import lidar, ray_directions
-from marl_envs.sensors.raycast import Obstacles, pairwise_blocked, ray_cast, segment_blocked
+from marl_envs.sensors.raycast import Obstacles, ray_cast
+from marl_envs.sensors.segments import pairwise_blocked, segment_blocked
 from marl_envs.sensors.vision import in_cone, line_of_sight, visible
 
 __all__ = [

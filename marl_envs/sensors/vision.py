@@ -9,7 +9,7 @@ a box does not hide itself (``ignore``), an agent standing on a ramp sees over e
 
 The cone test compares a dot product with the distance times ``cos(half_angle)`` instead of
 wrapping angle differences, so it has no discontinuity at +-pi. Line of sight is the
-separating-axis segment test of ``raycast.pairwise_blocked``, run on all (viewer, target) pairs
+separating-axis segment test of ``segments.pairwise_blocked``, run on all (viewer, target) pairs
 at once.
 """
 
@@ -20,7 +20,8 @@ import math
 import torch
 from torch import Tensor
 
-from marl_envs.sensors.raycast import Obstacles, pairwise_blocked
+from marl_envs.sensors.raycast import Obstacles
+from marl_envs.sensors.segments import pairwise_blocked
 
 
 def in_cone(viewer_pos: Tensor, heading: Tensor, target_pos: Tensor, half_angle: float) -> Tensor:
