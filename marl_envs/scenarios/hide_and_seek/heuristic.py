@@ -193,7 +193,7 @@ def _ramp_plan(sc, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch
     Returns target (B, S, 2), facing (B, S) and grab (B, S) for every seeker.
     """
     c, s, lay = sc.config, sc.world.state, sc.layout
-    a, b = c.num_agents, sc.num_envs
+    a = c.num_agents
     ramp = a + c.num_boxes
     hx, hy = (float(v) for v in sc.ramp_half[0])
     room = lay.room
@@ -204,7 +204,8 @@ def _ramp_plan(sc, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch
     spot_v = torch.stack((room[:, 0], torch.where(lay.door_mask[:, 0], span_v, (room[:, 1] + room[:, 3]) / 2)), -1)
     spot_h = torch.stack(((room[:, 0] + room[:, 2]) / 2 + 0.3, room[:, 1]), -1)
     spot = torch.where(use_vertical.unsqueeze(-1), spot_v, spot_h)
-    normal = torch.where(use_vertical.unsqueeze(-1), torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]))
+    east, north = torch.tensor([[1.0, 0.0], [0.0, 1.0]], device=sc.device)
+    normal = torch.where(use_vertical.unsqueeze(-1), east, north)
     up = torch.atan2(normal[:, 1], normal[:, 0])  # the ramp rises towards the room
     goal = spot - normal * (hx + WALL_GAP)
     ramp_pos, ramp_angle = s.pos[:, ramp], s.angle[:, ramp]
@@ -230,7 +231,6 @@ def _ramp_plan(sc, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch
     face = torch.where(placed.unsqueeze(1) | climbing, up.unsqueeze(1).expand_as(face), face)
     in_position = (pos - approach).norm(dim=-1) < 0.15
     grab = ((holding | in_position) & ~placed.unsqueeze(1)).long()
-    del b
     return target, face, grab
 
 

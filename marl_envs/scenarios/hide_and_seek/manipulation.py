@@ -142,17 +142,18 @@ def ramp_frame(agent_pos: torch.Tensor, ramp_pos: torch.Tensor, ramp_angle: torc
 def update_elevation(
     elevated: torch.Tensor, agent_pos: torch.Tensor, agent_force: torch.Tensor, radius: float,
     ramp_pos: torch.Tensor, ramp_angle: torch.Tensor, ramp_half: torch.Tensor,
-    box_pos: torch.Tensor, box_angle: torch.Tensor, box_half: torch.Tensor, box_present: torch.Tensor,
-    walls: Walls,
+    box_sd: torch.Tensor, box_present: torch.Tensor, walls: Walls,
 ) -> torch.Tensor:
-    """New (B, A) elevated flags: climbs start at a ramp's low end, last while over a ramp, box or wall."""
+    """New (B, A) elevated flags: climbs start at a ramp's low end, last while over a ramp, box or wall.
+
+    ``box_sd`` (B, A, K): signed distance from each agent's centre to each box (negative inside).
+    """
     local = ramp_frame(agent_pos, ramp_pos, ramp_angle)  # (B, A, Q, 2)
     hx, hy = ramp_half[..., 0], ramp_half[..., 1]
     uphill = (agent_force.unsqueeze(2) * rotation_of(ramp_angle).unsqueeze(1)).sum(-1) > 0
     at_foot = (local[..., 1].abs() <= hy) & (local[..., 0] >= -hx - radius - FOOT_BAND) & (local[..., 0] <= -hx)
     climbs = (at_foot & uphill).any(dim=-1)
     on_ramp = ((local.abs() <= ramp_half + SUPPORT_TOLERANCE).all(-1)).any(-1)
-    box_sd, _, _ = point_box_distance(agent_pos.unsqueeze(2), box_pos.unsqueeze(1), box_angle.unsqueeze(1), box_half)
     on_box = ((box_sd <= SUPPORT_TOLERANCE) & box_present.unsqueeze(1)).any(-1)
     wall_dist = point_segment_distance(agent_pos.unsqueeze(2), walls.start.unsqueeze(1), walls.end.unsqueeze(1))
     on_wall = ((wall_dist <= walls.half_thickness + WALL_TOP) & walls.mask.unsqueeze(1)).any(-1)

@@ -256,12 +256,12 @@ class HideAndSeek(Scenario):
         s = self.world.state
         self.t = self.t + 1
         k = c.num_boxes
+        # One agent-to-object distance table serves the ramp rules (is a box underfoot?) and reach.
+        distance = rules.reach_distance(s.pos[:, :a], AGENT_RADIUS, s.pos[:, a:], s.angle[:, a:], self.obj_half)
         self.elevated = rules.update_elevation(
             self.elevated, s.pos[:, :a], self.agent_force, AGENT_RADIUS, s.pos[:, a + k:], s.angle[:, a + k:],
-            self.ramp_half, s.pos[:, a:a + k], s.angle[:, a:a + k], self.box_half, self.present[:, :k],
-            self.layout.walls)
+            self.ramp_half, distance[..., :k] + AGENT_RADIUS, self.present[:, :k], self.layout.walls)
         self._refresh_visibility()
-        distance = rules.reach_distance(s.pos[:, :a], AGENT_RADIUS, s.pos[:, a:], s.angle[:, a:], self.obj_half)
         reachable = self.see_objects & (distance <= c.grab_reach) & self.present.unsqueeze(1)
         self.lock_team = rules.update_locks(self.lock_team, self.lock_intent, reachable, distance, self.team_index)
         unlocked = (self.lock_team < 0).unsqueeze(1)
