@@ -2,7 +2,6 @@
 
 import functools
 import types
-import warnings
 
 import numpy as np
 import pettingzoo
@@ -10,20 +9,17 @@ import pytest
 import torch
 
 from marl_envs import hide_and_seek_v0, make_batched
-from tests.api.test_pettingzoo_conformance import _StepReturnsObservation
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from pettingzoo.test import (
-        api_test,
-        bombardment_test,
-        max_cycles_test,
-        parallel_api_test,
-        parallel_seed_test,
-        render_test,
-        seed_test,
-        state_test,
-    )
+from tests.api.pettingzoo_suite import (
+    StepReturnsObservation,
+    api_test,
+    bombardment_test,
+    max_cycles_test,
+    parallel_api_test,
+    parallel_seed_test,
+    render_test,
+    seed_test,
+    state_test,
+)
 
 CONFIGS = {
     "default": {},
@@ -69,7 +65,7 @@ def test_state_test(name):
 
 @pytest.mark.parametrize("name", CONFIG_IDS)
 def test_bombardment_test(name):
-    bombardment_test(_StepReturnsObservation(hide_and_seek_v0.env(**CONFIGS[name])), cycles=20)
+    bombardment_test(StepReturnsObservation(hide_and_seek_v0.env(**CONFIGS[name])), cycles=20)
 
 
 def test_pettingzoo_make_and_spaces():

@@ -9,28 +9,24 @@ import copy
 import functools
 import pickle
 import types
-import warnings
 
 import numpy as np
 import pettingzoo
 import pytest
 import torch
-from pettingzoo.utils import BaseWrapper
 
 from marl_envs import spread_v0
-
-with warnings.catch_warnings():  # pettingzoo.test imports pettingzoo.classic through a deprecation shim
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from pettingzoo.test import (
-        api_test,
-        bombardment_test,
-        max_cycles_test,
-        parallel_api_test,
-        parallel_seed_test,
-        render_test,
-        seed_test,
-        state_test,
-    )
+from tests.api.pettingzoo_suite import (
+    StepReturnsObservation,
+    api_test,
+    bombardment_test,
+    max_cycles_test,
+    parallel_api_test,
+    parallel_seed_test,
+    render_test,
+    seed_test,
+    state_test,
+)
 
 CONFIGS = {
     "default": {},
@@ -90,22 +86,9 @@ def test_state_test(name):
     state_test(spread_v0.env(**kwargs), spread_v0.parallel_env(**kwargs), num_cycles=10)
 
 
-class _StepReturnsObservation(BaseWrapper):
-    """Adapter for pettingzoo 1.27's ``bombardment_test``, which reads ``step``'s return value.
-
-    AEC ``step`` returns None (``api_test`` asserts it), so the installed ``bombardment_test``
-    would check None against the observation space. PettingZoo PR #1464 fixes the helper
-    upstream; until that release, hand it the observation ``step`` would have returned.
-    """
-
-    def step(self, action):
-        super().step(action)
-        return self.observe(self.agent_selection) if self.agents else None
-
-
 @pytest.mark.parametrize("name", CONFIG_IDS)
 def test_bombardment_test(name):
-    bombardment_test(_StepReturnsObservation(spread_v0.env(**CONFIGS[name])), cycles=30)
+    bombardment_test(StepReturnsObservation(spread_v0.env(**CONFIGS[name])), cycles=30)
 
 
 def test_aec_step_returns_none():
