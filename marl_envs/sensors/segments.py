@@ -5,8 +5,9 @@ crosses an obstacle. It shares ``raycast``'s obstacle layout (``Obstacles``, the
 world blocks of ``WorldBlocks`` and the planar geometry of ``planar_obstacles``) and its CPU
 rules (float masks and ``amax`` instead of ``torch.where`` and ``any``), with another test,
 the separating axis theorem: an open segment misses an open rectangle iff both ends lie beyond
-one face (Cohen-Sutherland outcodes per endpoint, one bitwise AND per pair) or the rectangle's projection on the segment's normal does not reach the segment's
-line (one cross product). No division: zero-length and axis-parallel segments are ordinary.
+one face (Cohen-Sutherland outcodes per endpoint, one bitwise AND per pair) or the rectangle's
+projection on the segment's normal does not reach the segment's line (one cross product). No
+division: zero-length and axis-parallel segments are ordinary.
 
 Segments see open rectangles: touching at an endpoint or sliding along a face does not block.
 """
