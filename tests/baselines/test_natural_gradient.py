@@ -21,14 +21,7 @@ from baselines.common.natural_gradient import (
 )
 from baselines.common.networks import Actor
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny networks: one thread is the fastest and cannot be slowed down by a busy machine's other cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 SPACES = {

@@ -14,14 +14,7 @@ from baselines import npg, trpo
 from baselines.common.checkpoint import load_checkpoint
 from baselines.evaluate import evaluate
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny networks: one thread is the fastest and cannot be slowed down by a busy machine's other cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 #: one agent, one landmark, reward -distance, through the joint-control view (random -10.7, scripted -6.8)
 TINY_SPREAD = '{"N": 1, "local_ratio": 0.0, "max_cycles": 10}'
