@@ -40,10 +40,6 @@ class Rollout:
         """The fields by name, without copies (``dataclasses.asdict`` would deep-copy every tensor)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    @classmethod
-    def stack(cls, steps: list[dict[str, torch.Tensor]]) -> Rollout:
-        return cls(**{f.name: torch.stack([s[f.name] for s in steps]) for f in fields(cls)})
-
 
 def flatten_rows(tensors: dict[str, torch.Tensor], leading: int = 3) -> dict[str, torch.Tensor]:
     """(T, B, A, ...) -> (T*B*A, ...) for every entry."""
