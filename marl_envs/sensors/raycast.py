@@ -281,6 +281,8 @@ def nearest_hit(
     if antipodal and with_index:
         raise ValueError("nearest_hit: indices are not available for antipodal rays; cast them all instead.")
     r = 2 * h if antipodal else h
+    if torch.compiler.is_compiling():
+        return _nearest_hit_traced(w, bias, direction, antipodal, with_index)
     best = direction.new_empty(count, r, n)
     index = torch.empty(count, r, n, dtype=torch.long, device=w.device) if with_index else None
     out = direction.new_empty(h, 3, m, n)
@@ -302,6 +304,32 @@ def nearest_hit(
             torch.amin(s, dim=1, out=best[j, h:])
     if antipodal:
         best[:, h:].neg_()
+    return best, index
+
+
+def _nearest_hit_traced(
+    w: Tensor, bias: Tensor, direction: Tensor, antipodal: bool, with_index: bool
+) -> tuple[Tensor, Tensor | None]:
+    """``nearest_hit`` without ``out=`` buffers, for ``torch.compile``.
+
+    The eager path writes into preallocated strided views to spare allocations; dynamo cannot
+    trace ``out=`` into a non-contiguous view (a graph break per block), while inductor fuses
+    this plain form into one loop nest. Same algebra, same results.
+    """
+    _, count, h, a, size = direction.shape
+    m, n = w.shape[3], a * size
+    d = direction.reshape(2, count, h, 1, 1, n)
+    wj, bj = w.view(2, count, 1, 3, m, n), bias.view(count, 1, m, n)
+    out = d[0] * wj[0] + d[1] * wj[1]  # (count, h, 3, m, n)
+    s = torch.minimum(torch.minimum(out[:, :, 0], out[:, :, 1]), out[:, :, 2] + bj)  # (count, h, m, n)
+    best = s.amax(dim=2)
+    index = None
+    if with_index:
+        rank = torch.arange(m, 0, -1, dtype=s.dtype, device=s.device).view(m, 1)
+        index = torch.stack([_first_match(s[j], best[j], rank) for j in range(count)])
+    if antipodal:
+        back = torch.maximum(torch.maximum(out[:, :, 0], out[:, :, 1]), out[:, :, 2] - bj).amin(dim=2)
+        best = torch.cat((best, back.neg()), dim=1)
     return best, index
 
 
