@@ -1,8 +1,17 @@
-"""Time integration: damping, applied forces, speed caps, optional arena clamp.
+"""Time integration: damping, applied forces, floor friction, speed caps, optional arena clamp.
 
 The per-body constants (``dt/m`` and damping factors, zero for static bodies) are folded
 into (N, 1) tensors once, so a substep is a few fused multiply-adds and static bodies
 stay put without any masking op.
+
+Floor friction is Coulomb friction applied at the velocity level, the way impulse-based
+engines clamp friction: after the applied forces, the speed is reduced by at most
+``friction * h`` (the impulse per unit mass that friction can supply in a substep) and never
+past zero. So a body at rest pushed with less than ``mass * friction`` stays at rest (static
+friction) and a moving one decelerates at ``friction`` (kinetic friction, same coefficient).
+Spin is braked the same way by the friction torque of a uniformly loaded footprint,
+``mass * friction * mean_footprint_radius``; the two are applied independently (the coupling
+of sliding and spinning friction is neglected).
 """
 
 from __future__ import annotations
@@ -10,6 +19,7 @@ from __future__ import annotations
 import torch
 
 from marl_envs.physics.params import WorldParams
+from marl_envs.physics.shapes import ShapeKind, mean_footprint_radius
 from marl_envs.physics.state import BodySpec, BodyState
 
 
@@ -31,6 +41,14 @@ class Integrator:
         self.ang_decay = (rot * (1.0 - params.angular_damping)).to(device)
         self.torque_gain = (rot * h / spec.inertia.clamp_min(1e-12)).to(device)
         self.bound = params.arena_half_size
+        friction = spec.friction * movable
+        self.has_friction = bool((friction > 0).any())
+        self.friction_h = (friction * h).view(-1, 1).to(device)  # (N, 1) speed friction can remove per substep
+        host = spec.to("cpu")
+        shapes = zip(host.kind.tolist(), host.radius.tolist(), host.half_extents.tolist(), strict=True)
+        lever = torch.tensor([mean_footprint_radius(ShapeKind(k), r, hx, hy) for k, r, (hx, hy) in shapes],
+                             device=spec.mass.device)
+        self.spin_friction_h = (friction * rot * lever * spec.mass / spec.inertia.clamp_min(1e-12) * h).to(device)
 
     def __call__(
         self, state: BodyState, force: torch.Tensor, torque: torch.Tensor | None, free: torch.Tensor | None = None
@@ -49,6 +67,9 @@ class Integrator:
             The next state (new tensors; the input is not modified).
         """
         vel = state.vel * self.vel_decay + force * self.force_gain
+        if self.has_friction:
+            speed = torch.linalg.vector_norm(vel, dim=-1, keepdim=True)
+            vel = vel * (1.0 - self.friction_h / speed.clamp_min(1e-12)).clamp_min(0.0)
         if self.capped:
             speed = torch.linalg.vector_norm(vel, dim=-1, keepdim=True)
             vel = vel * (self.max_speed / speed.clamp_min(1e-12)).clamp(max=1.0)
@@ -62,6 +83,8 @@ class Integrator:
             ang_vel = ang_vel * self.ang_decay
             if torque is not None:
                 ang_vel = ang_vel + torque * self.torque_gain
+            if self.has_friction:
+                ang_vel = ang_vel * (1.0 - self.spin_friction_h / ang_vel.abs().clamp_min(1e-12)).clamp_min(0.0)
             if free is not None:
                 ang_vel = ang_vel * free
             angle = angle + (state.ang_vel if self.position_first else ang_vel) * self.turn_h

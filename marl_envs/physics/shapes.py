@@ -32,3 +32,22 @@ def bounding_radius(kind: ShapeKind, radius: float, half_width: float, half_heig
     if kind == ShapeKind.CIRCLE:
         return radius
     return (half_width * half_width + half_height * half_height) ** 0.5
+
+
+def mean_footprint_radius(kind: ShapeKind, radius: float, half_width: float, half_height: float) -> float:
+    """Mean distance from the centre over a uniformly loaded footprint: the lever arm of floor friction.
+
+    Coulomb friction spread evenly under a spinning body resists with torque ``mu m g`` times this
+    mean distance: ``2 r / 3`` for a disc; for a rectangle the average over a 64 x 64 midpoint grid
+    (within 0.1% of the closed form).
+    """
+    if kind == ShapeKind.CIRCLE:
+        return 2.0 * radius / 3.0
+    n = 64
+    total = 0.0
+    for i in range(n):
+        x = half_width * (2 * i + 1 - n) / n
+        for j in range(n):
+            y = half_height * (2 * j + 1 - n) / n
+            total += (x * x + y * y) ** 0.5
+    return total / (n * n)

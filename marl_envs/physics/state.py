@@ -66,7 +66,9 @@ class BodySpec:
     that is not ``collidable`` passes through everything (MPE's landmarks).
     ``max_speed`` is ``inf`` where there is no cap; ``rotates`` is false for bodies
     whose angle is not integrated (MPE discs), which lets worlds without rotation
-    skip the angular update entirely.
+    skip the angular update entirely. ``friction`` is Coulomb friction with the floor, as the
+    deceleration ``mu * g`` it can exert (0: none, the MPE default; damping is separate): a body
+    pushed with less than ``mass * friction`` does not move (``integrate.Integrator``).
     """
 
     kind: torch.Tensor
@@ -78,6 +80,7 @@ class BodySpec:
     collidable: torch.Tensor
     rotates: torch.Tensor
     max_speed: torch.Tensor
+    friction: torch.Tensor
 
     @property
     def num_bodies(self) -> int:
@@ -102,7 +105,7 @@ class BodySpec:
         return BodySpec(**{f.name: torch.cat([getattr(s, f.name) for s in specs]) for f in fields(BodySpec)})
 
 
-def _spec(n, kind, radius, hx, hy, mass, inertia, movable, collidable, rotates, max_speed) -> BodySpec:
+def _spec(n, kind, radius, hx, hy, mass, inertia, movable, collidable, rotates, max_speed, friction) -> BodySpec:
     def full(v, dtype=torch.float32):
         return torch.full((n,), v, dtype=dtype)
 
@@ -116,6 +119,7 @@ def _spec(n, kind, radius, hx, hy, mass, inertia, movable, collidable, rotates, 
         collidable=full(collidable, torch.bool),
         rotates=full(rotates, torch.bool),
         max_speed=full(math.inf if max_speed is None else max_speed),
+        friction=full(friction),
     )
 
 
@@ -127,11 +131,13 @@ def circles(
     collidable: bool = True,
     rotates: bool = False,
     max_speed: float | None = None,
+    friction: float = 0.0,
 ) -> BodySpec:
     """``n`` identical discs. ``rotates`` enables heading dynamics (torque, angular velocity)."""
+    _check_friction(friction)
     return _spec(
         n, ShapeKind.CIRCLE, radius, 0.0, 0.0, mass, disc_inertia(mass, radius),
-        movable, collidable, rotates, max_speed,
+        movable, collidable, rotates, max_speed, friction,
     )
 
 
@@ -143,12 +149,20 @@ def boxes(
     movable: bool = True,
     collidable: bool = True,
     max_speed: float | None = None,
+    friction: float = 0.0,
 ) -> BodySpec:
     """``n`` identical oriented boxes; boxes always rotate (off-centre pushes turn them)."""
+    _check_friction(friction)
     spec = _spec(
         n, ShapeKind.BOX, 0.0, half_width, half_height, mass, box_inertia(mass, half_width, half_height),
-        movable, collidable, True, max_speed,
+        movable, collidable, True, max_speed, friction,
     )
     r = bounding_radius(ShapeKind.BOX, 0.0, half_width, half_height)
     values = {f.name: getattr(spec, f.name) for f in fields(spec)}
     return BodySpec(**{**values, "radius": torch.full((n,), r)})
+
+
+def _check_friction(friction: float) -> None:
+    if isinstance(friction, bool) or not isinstance(friction, int | float) or not math.isfinite(friction) \
+            or friction < 0:
+        raise ValueError(f"friction: expected a finite deceleration >= 0 (mu * g), got {friction!r}.")
