@@ -115,17 +115,18 @@ def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env
     actor, use_id = load_actor(payload, obs_dim, len(agents), env.action_space(agents[0]))
     ids = torch.eye(len(agents))
     teams = agent_teams(agents)  # team-vs-team envs: the first team's return, and each team's
-    returns, frames, per_team = [], [], {name: [] for name in teams}
+    returns, frames, per_team, successes = [], [], {name: [] for name in teams}, []
     for episode in range(episodes):
         obs, _ = env.reset(seed=seed + episode)
         totals = dict.fromkeys(teams, 0.0)
+        infos = {}
         while env.agents:
             x = torch.as_tensor(np.stack([obs.get(a, np.zeros(obs_dim, np.float32)) for a in agents]))
             if use_id:
                 x = torch.cat([x, ids], -1)
             dist = actor.distribution(x)
             act = (dist.sample() if stochastic else Actor.deterministic(dist)).numpy()
-            obs, rewards, _, _, _ = env.step({a: act[i] for i, a in enumerate(agents) if a in env.agents})
+            obs, rewards, _, _, infos = env.step({a: act[i] for i, a in enumerate(agents) if a in env.agents})
             for name, members in teams.items():
                 totals[name] += float(sum(rewards.get(agents[i], 0.0) for i in members))
             if video:
@@ -133,10 +134,15 @@ def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env
         returns.append(totals[next(iter(teams))])
         for name, value in totals.items():
             per_team[name].append(value)
+        last_info = next(iter(infos.values()), {})  # the episode's last step (Gymnasium's "is_success")
+        if "is_success" in last_info:
+            successes.append(bool(last_info["is_success"]))
     env.close()
     result = _summary(env_id, episodes, returns, frames, video)
     if len(teams) > 1:
         result["teams"] = {name: float(np.mean(values)) for name, values in per_team.items()}
+    if successes:
+        result["success_rate"] = float(np.mean(successes))
     return result
 
 
@@ -170,6 +176,8 @@ def main(argv: list[str] | None = None) -> None:
           f"over {args.episodes} episodes (95% CI ± {half:.2f})")
     if "teams" in result:
         print("per team: " + ", ".join(f"{name} {value:.2f}" for name, value in result["teams"].items()))
+    if "success_rate" in result:
+        print(f"success rate {result['success_rate']:.1%} over {args.episodes} episodes")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(result, fh, indent=2)

@@ -1,4 +1,4 @@
-"""Plot learning curves (episodic return vs env steps) from run directories, mean ± min/max over seeds.
+"""Plot learning curves (episodic return or another metrics.csv column vs env steps), mean ± min/max over seeds.
 
     python examples/plot_learning_curves.py --runs "MAPPO=runs/mappo_spread_s*" "IPPO=runs/ippo_spread_s*" \\
         --out assets/spread_v0_learning_curves.png --csv assets/spread_v0_learning_curves.csv
@@ -13,14 +13,16 @@ import glob
 import numpy as np
 
 
-def read_curve(run_dir: str) -> tuple[np.ndarray, np.ndarray]:
-    steps, returns = [], []
+def read_curve(run_dir: str, metric: str = "episodic_return") -> tuple[np.ndarray, np.ndarray]:
+    steps, values = [], []
     with open(f"{run_dir}/metrics.csv", newline="") as fh:
         for row in csv.DictReader(fh):
-            if row["episodic_return"] not in ("", "nan"):
+            if metric not in row:
+                raise SystemExit(f"{run_dir}/metrics.csv has no column {metric!r}")
+            if row[metric] not in ("", "nan"):
                 steps.append(float(row["global_step"]))
-                returns.append(float(row["episodic_return"]))
-    return np.asarray(steps), np.asarray(returns)
+                values.append(float(row[metric]))
+    return np.asarray(steps), np.asarray(values)
 
 
 def trailing_mean(x: np.ndarray, window: int) -> np.ndarray:
@@ -38,6 +40,7 @@ def main() -> None:
     parser.add_argument("--csv", default=None, help="also write the mean curves as CSV")
     parser.add_argument("--points", type=int, default=100, help="resolution of the interpolated curves")
     parser.add_argument("--hline", action="append", default=[], help="LABEL=VALUE reference line")
+    parser.add_argument("--metric", default="episodic_return", help="metrics.csv column to plot (e.g. success_rate)")
     args = parser.parse_args()
 
     import matplotlib
@@ -49,7 +52,7 @@ def main() -> None:
     table = {}
     for spec in args.runs:
         label, pattern = spec.split("=", 1)
-        curves = [read_curve(d) for d in sorted(glob.glob(pattern))]
+        curves = [read_curve(d, args.metric) for d in sorted(glob.glob(pattern))]
         if not curves:
             raise SystemExit(f"no run directory matches {pattern!r}")
         end = min(c[0][-1] for c in curves)
@@ -63,7 +66,7 @@ def main() -> None:
         ax.axhline(float(value), ls="--", lw=1, color="grey")
         ax.text(0, float(value), f" {label}", va="bottom", fontsize=8, color="grey")
     ax.set_xlabel("env steps")
-    ax.set_ylabel("team episodic return")
+    ax.set_ylabel("team episodic return" if args.metric == "episodic_return" else args.metric)
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -71,7 +74,7 @@ def main() -> None:
     if args.csv:
         with open(args.csv, "w", newline="") as fh:
             writer = csv.writer(fh)
-            writer.writerow(["label", "global_step", "mean_episodic_return"])
+            writer.writerow(["label", "global_step", f"mean_{args.metric}"])
             for label, (grid, mean) in table.items():
                 writer.writerows([label, int(g), round(float(m), 3)] for g, m in zip(grid, mean, strict=True))
 

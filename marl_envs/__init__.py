@@ -20,7 +20,7 @@ _LAZY = {
     "BatchedEnv": ("marl_envs.api.batched", "BatchedEnv"),
     "list_envs": ("marl_envs.registry", "list_envs"),
 }
-_ENV_MODULES = ("spread_v0", "hide_and_seek_v0")
+_ENV_MODULES = ("spread_v0", "hide_and_seek_v0", "transport_v0")
 
 
 def __getattr__(name: str):

@@ -123,7 +123,8 @@ def bench_vmas(num_envs: int, device: str, seconds: float) -> float | None:
     return calls * num_envs / elapsed
 
 
-DEFAULT_BATCH_SIZES = {"spread_v0": [1, 64, 4096, 32768], "hide_and_seek_v0": [1, 64, 4096]}
+DEFAULT_BATCH_SIZES = {"spread_v0": [1, 64, 4096, 32768], "transport_v0": [1, 64, 4096, 32768],
+                       "hide_and_seek_v0": [1, 64, 4096]}
 
 
 def _bench_env(env_id: str, args, devices: list[str], batch_sizes: list[int], row) -> None:
@@ -164,7 +165,7 @@ def _bench_env(env_id: str, args, devices: list[str], batch_sizes: list[int], ro
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env-id", nargs="+", default=list(DEFAULT_BATCH_SIZES),
-                        help="env ids to time (default: spread_v0 and hide_and_seek_v0)")
+                        help="env ids to time (default: spread_v0, transport_v0 and hide_and_seek_v0)")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=None,
                         help="default: 1 64 4096 32768 for spread_v0, 1 64 4096 for hide_and_seek_v0")
     parser.add_argument("--pz-compile", action="store_true",

@@ -5,10 +5,12 @@ from __future__ import annotations
 from marl_envs.scenarios.base import Scenario
 from marl_envs.scenarios.hide_and_seek import HideAndSeek
 from marl_envs.scenarios.spread import Spread
+from marl_envs.scenarios.transport import Transport
 
 REGISTRY: dict[str, type[Scenario]] = {
     "spread_v0": Spread,
     "hide_and_seek_v0": HideAndSeek,
+    "transport_v0": Transport,
 }
 
 

@@ -34,15 +34,21 @@ class EpisodeStats:
 
     ``episodic_return`` is the first team's return (summed over its agents: the team return of a
     cooperative task); with several teams each also gets an ``episodic_return_<team>`` column.
+    Envs that report ``info["is_success"]`` (Gymnasium's convention) also get ``success_rate``:
+    the fraction of the finished episodes that ended in success.
     """
 
     teams: dict[str, list[int]] = field(default_factory=dict)
     return_sums: dict[str, float] = field(default_factory=dict)
     length_sum: float = 0.0
     count: int = 0
+    successes: float | None = None
 
-    def add(self, world_done: torch.Tensor, episode_return: torch.Tensor, length: torch.Tensor) -> None:
-        """Add the worlds where ``world_done`` (B,): per-agent returns (B, A), lengths (B,)."""
+    def add(self, world_done: torch.Tensor, episode_return: torch.Tensor, length: torch.Tensor,
+            success: torch.Tensor | None = None) -> None:
+        """Add the worlds where ``world_done`` (B,): per-agent returns (B, A), lengths (B,), success (B,) or None."""
+        if success is not None and self.successes is None:
+            self.successes = 0.0  # the env reports success: the column exists from the first row
         n = int(world_done.sum())
         if not n:
             return
@@ -52,6 +58,8 @@ class EpisodeStats:
             self.return_sums[name] = self.return_sums.get(name, 0.0) + float(finished[:, members].sum())
         self.length_sum += float(length[world_done].float().sum())
         self.count += n
+        if success is not None:
+            self.successes = (self.successes or 0.0) + float(success[world_done].sum())
 
     def pop(self) -> dict[str, float]:
         """Means over the episodes since the last pop (NaN if none), as log columns."""
@@ -62,7 +70,10 @@ class EpisodeStats:
                "episodic_length": self.length_sum / self.count if self.count else float("nan")}
         if len(names) > 1:
             out |= {f"episodic_return_{name}": value for name, value in means.items()}
+        if self.successes is not None:
+            out["success_rate"] = self.successes / self.count if self.count else float("nan")
         self.return_sums, self.length_sum, self.count = {}, 0.0, 0
+        self.successes = 0.0 if self.successes is not None else None
         return out
 
 
@@ -92,7 +103,7 @@ def collect(env, agent, num_steps: int, obs: torch.Tensor, state: torch.Tensor, 
         ended = terminated | truncated
         active = info.get("active", torch.ones_like(ended))
         world_done = (ended | ~active).all(dim=1) & ended.any(dim=1)
-        stats.add(world_done, info["episode_return"], info["episode_length"])
+        stats.add(world_done, info["episode_return"], info["episode_length"], info.get("is_success"))
         steps.append({
             "actor_in": actor_in, "critic_in": critic_in,
             "next_critic_in": agent.critic_input(info["final_obs"], info["final_state"]),

@@ -26,7 +26,8 @@ from baselines.common.logger import RunLogger
 
 #: command-line arguments that a resumed run takes from the new invocation, not the checkpoint
 RESUME_OVERRIDES = ("resume", "stop_after_updates", "progress", "torch_threads", "tensorboard", "checkpoint_every")
-NAMESPACES = {"episodic_return": "charts", "episodic_length": "charts", "SPS": "charts", "learning_rate": "charts"}
+NAMESPACES = {"episodic_return": "charts", "episodic_length": "charts", "success_rate": "charts", "SPS": "charts",
+              "learning_rate": "charts"}
 
 
 def resolve_device(name: str) -> torch.device:
@@ -123,6 +124,8 @@ class _Progress:
     def update(self, step: int, row: dict[str, float]) -> None:
         ret = row["episodic_return"]
         info = f"SPS {row['SPS']:,.0f}" + ("" if math.isnan(ret) else f"  return {ret:.2f}")
+        if not math.isnan(row.get("success_rate", math.nan)):
+            info += f"  success {row['success_rate']:.0%}"
         self._bar.update(self._task, completed=step, info=info)
 
     def close(self) -> None:

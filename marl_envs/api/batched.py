@@ -9,6 +9,8 @@ of the next episode and ``info`` holds what a learner needs to bootstrap:
     info["final_state"]     (B, state_dim)  global state reached by this step, before any reset
     info["episode_return"]  (B, A) return of the current episode up to and including this step
     info["episode_length"]  (B,)   length of the current episode including this step
+    info["is_success"]      (B,)   bool, the task is achieved (only for scenarios that define
+                                   success, e.g. transport_v0); read it where an episode ends
 
 Select the finished worlds with ``terminated | truncated``. Worlds that can only end by
 truncation stay in lockstep, so the env knows on the host when they end and never pays
@@ -113,7 +115,7 @@ class BatchedEnv:
         self._check_steppable()
         if self.check_inputs:
             actions = validate_actions(actions, self.action_spec, self.num_envs, self.agents, self.device)
-        obs, reward, terminated, truncated, done = self._advance(actions)
+        obs, reward, terminated, truncated, done, success = self._advance(actions)
         self._ep_return = self._ep_return + reward
         info = {
             "final_obs": obs,
@@ -121,6 +123,8 @@ class BatchedEnv:
             "episode_return": self._ep_return,
             "episode_length": self._t,
         }
+        if success is not None:
+            info["is_success"] = success
         if self.autoreset and done is not None:
             obs = self._reset_finished(done)
         if self.render_mode == "human":
@@ -166,10 +170,11 @@ class BatchedEnv:
     def _advance(self, actions: torch.Tensor):
         """Physics + rules for validated actions.
 
-        Returns obs, reward, terminated (B, A), truncated (B, A), and ``done``: None when
-        no world can have ended, True when all have (lockstep), else a (B,) mask.
+        Returns obs, reward, terminated (B, A), truncated (B, A), ``done``: None when
+        no world can have ended, True when all have (lockstep), else a (B,) mask, and
+        ``success`` (B,) bool for scenarios that define success, else None.
         """
-        obs, reward, term = self._transition(actions)
+        obs, reward, term, success = self._transition(actions)
         shape = (self.num_envs, self.num_agents)
         self._elapsed += 1
         self._t = self._t + 1
@@ -179,22 +184,23 @@ class BatchedEnv:
                 self._needs_reset = True
             terminated = torch.zeros(shape, dtype=torch.bool, device=self.device)
             truncated = torch.full(shape, ended, dtype=torch.bool, device=self.device)
-            return obs, reward, terminated, truncated, (True if ended else None)
+            return obs, reward, terminated, truncated, (True if ended else None), success
         trunc = (self._t >= self.max_cycles) & ~term
         done = term | trunc
         if not self.autoreset and bool(done.any()):
             self._needs_reset = True
-        return obs, reward, term[:, None].expand(shape), trunc[:, None].expand(shape), done
+        return obs, reward, term[:, None].expand(shape), trunc[:, None].expand(shape), done, success
 
     def _eager_transition(self, actions: torch.Tensor):
-        """One step of the rules: actions -> physics -> observations, rewards, terminations (B,) or None."""
+        """One step of the rules: actions -> physics -> obs, rewards, terminations and successes (B,) or None."""
         sc = self.scenario
         force, torque = sc.apply_actions(actions)
         sc.step_physics(force, torque)
         sc.post_physics()
         sensed = sc.sense()
         terminated = sc.terminated(sensed) if sc.can_terminate else None
-        return sc.observe(sensed), sc.reward(sensed), terminated
+        success = sc.success(sensed) if sc.has_success else None
+        return sc.observe(sensed), sc.reward(sensed), terminated, success
 
     def _reset_finished(self, done: torch.Tensor | bool) -> torch.Tensor:
         """Reset the worlds that ended; return the observation after the resets."""

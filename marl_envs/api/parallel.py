@@ -69,19 +69,22 @@ class ParallelEnv(PZParallelEnv):
         if self._env._needs_reset:
             raise RuntimeError("step() called before reset() or after the episode ended: call reset()")
         tensor = self._stack(actions)
-        obs, reward, terminated, truncated, _ = self._env._advance(tensor)
+        obs, reward, terminated, truncated, _, success = self._env._advance(tensor)
         agents = self.agents
         rew = reward[0].tolist()
         term = terminated[0].tolist()
         trunc = truncated[0].tolist()
+        ended = term[0] or trunc[0]
+        # Gymnasium's (and SB3's) convention: "is_success" in the info of an episode's last step.
+        info = {"is_success": bool(success[0])} if success is not None and ended else {}
         out = (
             self._obs_dict(obs),
             {a: rew[i] for i, a in enumerate(agents)},
             {a: term[i] for i, a in enumerate(agents)},
             {a: trunc[i] for i, a in enumerate(agents)},
-            {a: {} for a in agents},
+            {a: dict(info) for a in agents},
         )
-        if term[0] or trunc[0]:
+        if ended:
             self.agents = []
         if self.render_mode == "human":
             self._env.render()

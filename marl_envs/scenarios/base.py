@@ -16,6 +16,8 @@ Optional hooks:
     post_physics()              game rules after physics (timers, grabs, locks)
     render_extras(index)        extra Snapshot fields (vision cones, lidar rays, HUD) for the renderer
     terminated(sensed)          -> (B,) bool; only called when ``can_terminate`` is true
+    success(sensed)             -> (B,) bool, the task is achieved (read at an episode's end as
+                                   ``info["is_success"]``); only called when ``has_success`` is true
     heuristic_action(sensed)    -> a reasonable scripted action (tests, manual play)
 
 Example (the smallest complete scenario is ``examples/custom_scenario.py``)::
@@ -67,6 +69,8 @@ class Scenario(ABC):
     config_cls: ClassVar[type[ScenarioConfig]]
     #: True if ``terminated`` can ever be true; false lets the api keep worlds in lockstep.
     can_terminate: bool = False
+    #: True if the scenario defines ``success`` (reported as ``info["is_success"]``).
+    has_success: bool = False
 
     world: World
     agents: list[str]
@@ -112,6 +116,10 @@ class Scenario(ABC):
     def terminated(self, sensed: Any) -> torch.Tensor:
         """(B,) bool; never true by default."""
         return torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
+
+    def success(self, sensed: Any) -> torch.Tensor:
+        """(B,) bool; only called when ``has_success`` is true."""
+        raise NotImplementedError(f"{type(self).__name__} sets has_success but does not define success()")
 
     @abstractmethod
     def global_state(self) -> torch.Tensor: ...

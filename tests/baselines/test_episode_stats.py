@@ -27,3 +27,14 @@ def test_a_cooperative_team_has_no_per_team_columns():
     stats = EpisodeStats(agent_teams(["agent_0", "agent_1"]))
     stats.add(torch.tensor([True]), torch.tensor([[-1.0, -2.0]]), torch.tensor([25]))
     assert stats.pop() == {"episodic_return": -3.0, "episodic_length": 25.0}
+
+
+def test_success_rate_counts_finished_episodes_that_succeeded():
+    stats = EpisodeStats(agent_teams(["agent_0"]))
+    returns, lengths = torch.zeros(4, 1), torch.full((4,), 7)
+    stats.add(torch.zeros(4, dtype=torch.bool), returns, lengths, torch.ones(4, dtype=torch.bool))
+    assert math.isnan(stats.pop()["success_rate"])  # the column exists before any episode ends
+    stats.add(torch.tensor([True, True, True, False]), returns, lengths, torch.tensor([True, False, True, True]))
+    stats.add(torch.tensor([True, False, False, False]), returns, lengths, torch.tensor([False, True, True, True]))
+    assert stats.pop()["success_rate"] == 0.5  # 2 of 4 finished; the unfinished world's flag is ignored
+    assert "success_rate" not in EpisodeStats().pop()  # envs without is_success get no column
