@@ -125,7 +125,8 @@ class BatchedEnv:
         }
         if success is not None:
             info["is_success"] = success
-        if self.autoreset and done is not None:
+        # Skip the reset draw when no world ended (one host sync; a draw for all B worlds costs far more).
+        if self.autoreset and done is not None and (done is True or bool(done.any())):
             obs = self._reset_finished(done)
         if self.render_mode == "human":
             self.render()
