@@ -1,68 +1,26 @@
 """transport_v0 through every public API: PettingZoo's conformance utilities, pettingzoo.make, is_success."""
 
-import functools
-import types
-
 import numpy as np
 import pettingzoo
 import pytest
 
 from marl_envs import transport_v0
-from tests.api.pettingzoo_suite import (
-    StepReturnsObservation,
-    api_test,
-    bombardment_test,
-    max_cycles_test,
-    parallel_api_test,
-    parallel_seed_test,
-    render_test,
-    seed_test,
-    state_test,
-)
+from tests.api.pettingzoo_suite import check_conformance, check_max_cycles_and_render
 
 CONFIGS = {
     "default": {},
     "N1_continuous": {"N": 1, "continuous_actions": True, "max_cycles": 30},
     "N5_penalty": {"N": 5, "collision_penalty": 0.1, "max_cycles": 30},
 }
-CONFIG_IDS = list(CONFIGS)
 
 
-@pytest.mark.parametrize("name", CONFIG_IDS)
-def test_api_test(name):
-    api_test(transport_v0.env(**CONFIGS[name]), num_cycles=40)
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_pettingzoo_test_utilities(name):
+    check_conformance(transport_v0, num_cycles=40, **CONFIGS[name])
 
 
-@pytest.mark.parametrize("name", CONFIG_IDS)
-def test_parallel_api_test(name):
-    parallel_api_test(transport_v0.parallel_env(**CONFIGS[name]), num_cycles=40)
-
-
-@pytest.mark.parametrize("name", CONFIG_IDS)
-def test_seed_tests(name):
-    seed_test(functools.partial(transport_v0.env, **CONFIGS[name]), num_cycles=20)
-    parallel_seed_test(functools.partial(transport_v0.parallel_env, **CONFIGS[name]), num_cycles=20)
-
-
-def test_max_cycles_test():
-    mod = types.SimpleNamespace(env=transport_v0.env, parallel_env=transport_v0.parallel_env,
-                                raw_env=transport_v0.raw_env)
-    max_cycles_test(mod)
-
-
-def test_render_test():
-    render_test(transport_v0.env)
-
-
-@pytest.mark.parametrize("name", CONFIG_IDS)
-def test_state_test(name):
-    kwargs = CONFIGS[name]
-    state_test(transport_v0.env(**kwargs), transport_v0.parallel_env(**kwargs), num_cycles=10)
-
-
-@pytest.mark.parametrize("name", CONFIG_IDS)
-def test_bombardment_test(name):
-    bombardment_test(StepReturnsObservation(transport_v0.env(**CONFIGS[name])), cycles=20)
+def test_max_cycles_and_render_tests():
+    check_max_cycles_and_render(transport_v0)
 
 
 def test_pettingzoo_make_spaces_and_is_success_at_the_end():
