@@ -376,17 +376,19 @@ def draw_hud(
     text: str,
     color: palette.RGB = palette.HUD_TEXT,
 ) -> None:
-    """Draws one line of text at the top-left corner; an empty string draws nothing.
+    """Draws text at the top-left corner, one row per ``\n``-separated line; an empty string draws nothing.
 
     Text is anti-aliased (unlike fills) because it is read by people, never checked pixel by pixel.
 
     Args:
         surface: target surface.
         font: a ``pygame.font.Font``; the renderer owns it, so this function stays stateless.
-        text: one line, no newlines.
+        text: lines separated by ``\n``.
         color: float RGB in [0, 1].
     """
     if not text:
         return
-    image = font.render(text, True, palette.to_rgb255(color).tolist())
-    surface.blit(image, (_HUD_MARGIN_PX, _HUD_MARGIN_PX))
+    rgb = palette.to_rgb255(color).tolist()
+    for row, line in enumerate(text.split("\n")):
+        if line:
+            surface.blit(font.render(line, True, rgb), (_HUD_MARGIN_PX, _HUD_MARGIN_PX + row * font.get_linesize()))

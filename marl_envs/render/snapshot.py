@@ -56,7 +56,7 @@ class Snapshot:
             axis (``angle``). Only boxes can be ramps. ``None`` becomes all False.
         elevated: (N,) bool: the body stands on a ramp or box; a white-and-black ring shows it.
             ``None`` becomes all False.
-        hud: one line of text drawn at the top-left (step, phase, rewards); ``""`` draws nothing.
+        hud: text drawn at the top-left (step, phase, rewards), lines separated by ``\\n``; ``""`` draws nothing.
 
     Raises:
         ValueError: naming the field, the expected and the received shape or range.
@@ -173,7 +173,7 @@ class Snapshot:
             ray_hit: () or (R,) bool: dot at the ray's end point.
             ramp: () or (N,) bool: the box is a ramp (uphill = local +x).
             elevated: () or (N,) bool: the body stands on a ramp or box.
-            hud: one line of text for the top-left corner; default none.
+            hud: text for the top-left corner (``\\n`` separates lines); default none.
 
         Returns:
             The validated snapshot.
@@ -280,9 +280,9 @@ class Snapshot:
                 f"Snapshot.ramp: only boxes (kind {BOX}) can be ramps, received ramp=True for "
                 f"non-box bodies {circles.tolist()}."
             )
-        if not isinstance(self.hud, str) or "\n" in self.hud or "\r" in self.hud:
+        if not isinstance(self.hud, str) or "\r" in self.hud:
             raise ValueError(
-                f"Snapshot.hud: expected one line of text (a str without newlines), received {self.hud!r}."
+                f"Snapshot.hud: expected text (a str, lines separated by \\n, no \\r), received {self.hud!r}."
             )
 
 

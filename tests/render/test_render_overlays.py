@@ -149,6 +149,16 @@ def test_hud_text_draws_in_the_top_left_only_and_empty_hud_draws_nothing():
     assert not diff[H_PX // 4 :].any() and not diff[:, W_PX - 20 :].any()
 
 
+def test_hud_lines_draw_one_below_the_other():
+    snapshot = {"pos": [[0.0, 0.0]], "arena_half_size": H, "radius": 0.3}
+    without = render(Snapshot.build(**snapshot))
+    one = changed(render(Snapshot.build(**snapshot, hud="step 12/80")), without)
+    two = changed(render(Snapshot.build(**snapshot, hud="step 12/80\nhider_0 sees seeker_1")), without)
+    rows_one, rows_two = np.flatnonzero(one.any(axis=1)), np.flatnonzero(two.any(axis=1))
+    assert rows_two.max() > rows_one.max() + 5  # the second line lies below the first
+    np.testing.assert_array_equal(two[: rows_one.max() + 1], one[: rows_one.max() + 1])
+
+
 def test_hud_renders_headless_in_human_mode():
     pygame = pytest.importorskip("pygame")
     renderer = PygameRenderer("human", render_fps=1000, width=64, height=48)
@@ -226,7 +236,7 @@ def test_overlay_defaults_and_broadcasting():
         ({"ramp": [True, False, True]}, "ramp"),
         ({"ramp": True}, "Snapshot.ramp: only boxes"),
         ({"elevated": [True, False, True]}, "elevated"),
-        ({"hud": "two\nlines"}, "Snapshot.hud"),
+        ({"hud": "carriage\rreturn"}, "Snapshot.hud"),
         ({"hud": 12}, "Snapshot.hud"),
     ],
 )

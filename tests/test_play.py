@@ -1,0 +1,88 @@
+"""marl_envs.play: keys become actions in every action space; the loop runs headless on posted key events."""
+
+import numpy as np
+import pytest
+
+from marl_envs.play import PLAYER_COLOR, Intent, Play, keyboard_action, main
+from marl_envs.scenarios.specs import ActionSpec
+
+pygame = pytest.importorskip("pygame")
+
+
+def post(key, up=False):
+    pygame.event.post(pygame.event.Event(pygame.KEYUP if up else pygame.KEYDOWN, key=key))
+
+
+@pytest.fixture
+def display():
+    pygame.display.init()  # the dummy SDL driver (tests/conftest.py): no window, real event queue
+    pygame.event.clear()
+    yield
+    pygame.display.quit()
+
+
+def test_keyboard_actions_in_each_action_space():
+    mpe = ActionSpec("discrete", n=5)
+    assert [int(keyboard_action(Intent(x, y), mpe)) for x, y in [(0, 0), (-1, 0), (1, 1), (0, -1), (0, 1)]] == \
+        [0, 1, 2, 3, 4]  # MPE order; x wins over y
+    cont = ActionSpec("continuous", shape=(5,), low=0.0, high=1.0)
+    assert keyboard_action(Intent(x=1, y=-1), cont).tolist() == [0.0, 0.0, 1.0, 1.0, 0.0]
+    hns = ActionSpec("multi_discrete", nvec=(11, 11, 11, 2, 2))
+    assert keyboard_action(Intent(), hns).tolist() == [5, 5, 5, 0, 0]
+    assert keyboard_action(Intent(x=-1, y=1, turn=1, grab=True, lock=True), hns).tolist() == [0, 10, 10, 1, 1]
+
+
+def test_right_arrow_moves_the_driven_agent_right_and_tab_switches_agent(display):
+    play = Play("spread_v0", others="random", render_mode="rgb_array", fps=1000)
+    start = play.env.scenario.world.state.pos[0, 0].clone()
+    post(pygame.K_RIGHT)
+    play.run_events(8)
+    moved = play.env.scenario.world.state.pos[0, 0] - start
+    assert moved[0] > 0.3 and abs(moved[1]) < 1e-6  # 8 steps pushing +x, nothing else acts on agent 0
+    post(pygame.K_RIGHT, up=True)
+    post(pygame.K_TAB)
+    play.run_events(1)
+    assert play.controlled == 1
+    frame = play.last_frame
+    gold = np.array([round(c * 255) for c in PLAYER_COLOR])
+    assert (np.abs(frame.astype(int) - gold).sum(-1) <= 3).sum() > 50  # the driven agent is drawn in gold
+    play.close()
+
+
+def test_reset_pause_and_escape(display):
+    play = Play("transport_v0", others="scripted", render_mode="rgb_array", fps=1000)
+    play.run_events(5)
+    assert play.steps == 5
+    post(pygame.K_r)
+    play.run_events(1)
+    assert play.steps == 1  # reset, then one step
+    post(pygame.K_p)
+    play.run_events(3)
+    assert play.steps == 1 and "[paused]" in play.hud()
+    post(pygame.K_ESCAPE)
+    assert not play.run_events(100)  # quits at once
+    play.close()
+
+
+def test_hide_and_seek_hud_shows_prep_and_who_sees_whom(display):
+    play = Play("hide_and_seek_v0", agent="seeker_0", others="scripted", render_mode="rgb_array", fps=1000)
+    post(pygame.K_SPACE)
+    play.run_events(3)
+    hud = play.hud(play.env.snapshot(0).hud)
+    assert "you: seeker_0" in hud and "prep" in hud and "sees:" in hud and "hider" in hud
+    assert play.keys.intent().grab  # space is held until released
+    play.close()
+
+
+def test_cli_runs_headless_for_a_few_frames(display, capsys):
+    main(["transport_v0", "--others", "random", "--max-steps", "3", "--fps", "1000", "--env-kwargs", '{"N": 2}'])
+    assert "Tab" in capsys.readouterr().out
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="unknown agent"):
+        Play("spread_v0", agent="agent_9", render_mode="rgb_array")
+    with pytest.raises(ValueError, match="others"):
+        Play("spread_v0", others="nobody", render_mode="rgb_array")
+    with pytest.raises(SystemExit):
+        main(["not_an_env"])
