@@ -21,9 +21,9 @@ for algo in mappo ippo; do
       --json "runs/${algo}_spread_s$seed/eval_mpe2.json"
   done
 done
-python examples/plot_learning_curves.py --runs "MAPPO=runs/mappo_spread_s*" "IPPO=runs/ippo_spread_s*" \
+python -m baselines.plot runs/mappo_spread_s* runs/ippo_spread_s* \
   --hline "scripted controller=-30" --hline "random=-81" \
   --out assets/spread_v0_learning_curves.png --csv assets/spread_v0_learning_curves.csv
-python examples/plot_learning_curves.py --runs "MAPPO=runs/mappo_spread_20M_s*" \
+python -m baselines.plot runs/mappo_spread_20M_s* \
   --hline "scripted controller=-30" --hline "random=-81" \
   --out assets/spread_v0_mappo_20M.png --csv assets/spread_v0_mappo_20M.csv

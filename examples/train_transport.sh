@@ -9,5 +9,5 @@ for seed in 1 2 3; do
     --run-dir "runs/mappo_transport_s$seed" --torch-threads 1 --no-progress
   python -m baselines.evaluate "runs/mappo_transport_s$seed" --episodes 500 --json "runs/mappo_transport_s$seed/eval.json"
 done
-python examples/plot_learning_curves.py --runs "MAPPO=runs/mappo_transport_s*" --metric success_rate \
+python -m baselines.plot runs/mappo_transport_s* --metric success_rate \
   --out assets/transport_v0_learning_curves.png --csv assets/transport_v0_learning_curves.csv

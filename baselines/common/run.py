@@ -159,9 +159,10 @@ def start_run(args: CommonArgs, algo: str, make_agent: Callable[[Any, Any], torc
     obs, info = env.reset(seed=args.seed)
     agent = make_agent(env, args).to(device)
     optimizers = (make_optimizers or _adam_pair)(agent, args)
+    hparams = {"algo": algo, **dataclasses.asdict(args)}
+    logger = RunLogger(run_dir, hparams, args.tensorboard, resume=payload is not None)
     run = Run(args=args, algo=algo, run_dir=run_dir, env=env, agent=agent, optimizers=optimizers, obs=obs,
-              state=info["state"], logger=RunLogger(run_dir, dataclasses.asdict(args), args.tensorboard,
-                                                    resume=payload is not None))
+              state=info["state"], logger=logger)
     if payload is not None:
         agent.load_state_dict(payload["actor"])
         for opt, state in zip(optimizers, payload["optimizers"], strict=True):
