@@ -39,7 +39,7 @@ from baselines.common.config import CommonArgs
 from baselines.common.gae import compute_gae
 from baselines.common.networks import Actor, Critic
 from baselines.common.normalization import ValueNormalizer
-from baselines.common.rollout import EpisodeStats, agent_teams, collect
+from baselines.common.rollout import EpisodeStats, agent_teams
 from baselines.common.run import Run, start_run
 
 
@@ -213,8 +213,7 @@ def train(args: Args, algo: str = "mappo") -> Run:
                 run.optimizers[0].param_groups[0]["lr"] = frac * args.learning_rate
                 run.optimizers[1].param_groups[0]["lr"] = frac * args.critic_learning_rate
             tick = time.perf_counter()
-            rollout, run.obs, run.state, next_values = collect(
-                env, agent, args.num_steps, run.obs, run.state, stats, agent.value)
+            rollout, next_values = run.collector.collect(agent, args.num_steps, stats)
             advantages, returns = compute_gae(rollout.rewards, rollout.values, next_values, rollout.terminated,
                                               rollout.ended, args.gamma, args.gae_lambda)
             batch = flatten_rows({**rollout.as_dict(), "advantages": advantages, "returns": returns})

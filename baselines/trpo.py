@@ -52,7 +52,7 @@ from baselines.common.natural_gradient import (
     flat_grad,
 )
 from baselines.common.networks import Actor, Critic
-from baselines.common.rollout import EpisodeStats, collect
+from baselines.common.rollout import EpisodeStats
 from baselines.common.run import Run, start_run
 
 
@@ -223,7 +223,7 @@ def train(args: Args, algo: str = "trpo", update_fn: UpdateFn = update) -> Run:
     run = start_run(args, algo, lambda env, a: Policy(env.single_observation_space.shape[0],
                                                       env.single_action_space, a),
                     _critic_adam, make_single_agent_vec_env)
-    agent, env, args = run.agent, run.env, run.args
+    agent, args = run.agent, run.args
     batch_steps = args.num_envs * args.num_steps
     num_updates = max(1, args.total_timesteps // batch_steps)
     stats, done_this_call = EpisodeStats(), 0
@@ -232,8 +232,7 @@ def train(args: Args, algo: str = "trpo", update_fn: UpdateFn = update) -> Run:
             step_args = _annealed(args, 1.0 - run.update / num_updates) if args.anneal_lr else args
             run.optimizers[0].param_groups[0]["lr"] = step_args.critic_learning_rate
             tick = time.perf_counter()
-            rollout, run.obs, run.state, next_values = collect(
-                env, agent, args.num_steps, run.obs, run.state, stats, agent.value)
+            rollout, next_values = run.collector.collect(agent, args.num_steps, stats)
             advantages, returns = compute_gae(rollout.rewards, rollout.values, next_values, rollout.terminated,
                                               rollout.ended, args.gamma, args.gae_lambda)
             batch = flatten_rows({**rollout.as_dict(), "advantages": advantages, "returns": returns})

@@ -38,3 +38,11 @@ class CommonArgs:
     """show a progress bar with SPS and the latest return"""
     tensorboard: bool = True
     """write TensorBoard event files to the run directory"""
+    backend: str = "local"
+    """where rollouts are collected: local (this process) or ray (Ray actors; pip install "marl-envs[ray]")"""
+    num_workers: int = 2
+    """ray backend: rollout worker actors, num_envs split between them"""
+    worker_device: str = "cpu"
+    """ray backend: device of the workers' envs and policy copies (cpu or cuda)"""
+    ray_address: str | None = None
+    """ray backend: a Ray cluster to join (auto or HOST:PORT); default: start Ray on this machine"""

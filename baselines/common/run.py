@@ -12,6 +12,7 @@ import dataclasses
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,12 +21,15 @@ from typing import Any
 import torch
 
 from baselines.common.checkpoint import load_checkpoint, save_checkpoint
+from baselines.common.collector import LocalCollector
 from baselines.common.config import CommonArgs
 from baselines.common.envs import make_vec_env, parse_env_kwargs
 from baselines.common.logger import RunLogger
 
 #: command-line arguments that a resumed run takes from the new invocation, not the checkpoint
-RESUME_OVERRIDES = ("resume", "stop_after_updates", "progress", "torch_threads", "tensorboard", "checkpoint_every")
+RESUME_OVERRIDES = ("resume", "stop_after_updates", "progress", "torch_threads", "tensorboard", "checkpoint_every",
+                    "backend", "num_workers", "worker_device", "ray_address")
+BACKENDS = ("local", "ray")
 NAMESPACES = {"episodic_return": "charts", "episodic_length": "charts", "success_rate": "charts", "SPS": "charts",
               "learning_rate": "charts"}
 
@@ -47,8 +51,7 @@ class Run:
     env: Any
     agent: torch.nn.Module
     optimizers: tuple
-    obs: torch.Tensor
-    state: torch.Tensor
+    collector: Any  # LocalCollector or RayCollector: where rollouts come from
     logger: RunLogger
     update: int = 0
     global_step: int = 0
@@ -75,8 +78,7 @@ class Run:
             "optimizers": [opt.state_dict() for opt in self.optimizers],
             "rng": {"torch": torch.get_rng_state(),
                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
-            "env": self.env.state_dict() if hasattr(self.env, "state_dict") else None,
-            "obs": self.obs.cpu(), "state": self.state.cpu(), "wall_time": time.time() - self._start,
+            "collector": self.collector.state_dict(), "wall_time": time.time() - self._start,
         }
         return save_checkpoint(self.run_dir, payload, self.update)
 
@@ -84,8 +86,9 @@ class Run:
         if self.progress is not None:
             self.progress.close()
         self.logger.close()
-        if hasattr(self.env, "close"):
-            self.env.close()
+        self.collector.close()
+        if self.collector.__class__.__name__ != "LocalCollector" and hasattr(self.env, "close"):
+            self.env.close()  # the ray backend's metadata env (the local collector closes its own)
 
     def end_update(self, num_updates: int, done_this_call: int) -> bool:
         """Checkpoint on the ``checkpoint_every`` cadence and at the last update; True (after saving)
@@ -148,6 +151,8 @@ def start_run(args: CommonArgs, algo: str, make_agent: Callable[[Any, Any], torc
         saved = {k: v for k, v in payload["args"].items() if k not in RESUME_OVERRIDES}
         args = dataclasses.replace(args, **saved)
         args.run_dir = args.resume if os.path.isdir(args.resume) else os.path.dirname(os.path.dirname(args.resume))
+    if args.backend not in BACKENDS:
+        raise ValueError(f"--backend must be one of {list(BACKENDS)}, got {args.backend!r}")
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
     device = resolve_device(args.device)
@@ -155,14 +160,26 @@ def start_run(args: CommonArgs, algo: str, make_agent: Callable[[Any, Any], torc
     default_dir = f"{args.env_id.replace(':', '_')}__{algo}__{args.seed}__{int(time.time())}"
     run_dir = args.run_dir or os.path.join("runs", default_dir)
     args.run_dir = run_dir
-    env = make_env(args.env_id, args.num_envs, device, args.seed, **parse_env_kwargs(args.env_kwargs))
+    env_kwargs = parse_env_kwargs(args.env_kwargs)
+    # The ray backend's workers own the envs; here one world is enough to read the spaces and agents.
+    local_worlds = args.num_envs if args.backend == "local" else 1
+    env = make_env(args.env_id, local_worlds, device, args.seed, **env_kwargs)
     obs, info = env.reset(seed=args.seed)
     agent = make_agent(env, args).to(device)
     optimizers = (make_optimizers or _adam_pair)(agent, args)
+    if args.backend == "local":
+        collector = LocalCollector(env, obs, info["state"], args.seed, device)
+    else:
+        from baselines.common.ray_backend import RayCollector
+
+        if args.worker_device not in ("cpu", "cuda"):
+            raise ValueError(f"--worker-device must be cpu or cuda, got {args.worker_device!r}")
+        collector = RayCollector(make_env, args.env_id, env_kwargs, args.num_envs, args.num_workers, args.seed,
+                                 agent, device, args.worker_device, args.ray_address, args.torch_threads or 1)
     hparams = {"algo": algo, **dataclasses.asdict(args)}
     logger = RunLogger(run_dir, hparams, args.tensorboard, resume=payload is not None)
-    run = Run(args=args, algo=algo, run_dir=run_dir, env=env, agent=agent, optimizers=optimizers, obs=obs,
-              state=info["state"], logger=logger)
+    run = Run(args=args, algo=algo, run_dir=run_dir, env=env, agent=agent, optimizers=optimizers,
+              collector=collector, logger=logger)
     if payload is not None:
         agent.load_state_dict(payload["actor"])
         for opt, state in zip(optimizers, payload["optimizers"], strict=True):
@@ -170,14 +187,25 @@ def start_run(args: CommonArgs, algo: str, make_agent: Callable[[Any, Any], torc
         torch.set_rng_state(payload["rng"]["torch"])
         if payload["rng"]["cuda"] is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(payload["rng"]["cuda"])
-        if payload["env"] is not None:  # our envs resume mid-episode; other envs restart their episodes
-            env.load_state_dict(payload["env"])
-            run.obs, run.state = payload["obs"].to(device), payload["state"].to(device)
+        _restore_collector(collector, payload)
         run.update, run.global_step = payload["update"], payload["global_step"]
         run._start -= payload.get("wall_time", 0.0)
     if args.progress:
         run.progress = _Progress(args.total_timesteps, run.global_step, algo)
     return run
+
+
+def _restore_collector(collector, payload: dict) -> None:
+    """Continue the episodes of a checkpoint where the layout allows (our envs resume mid-episode)."""
+    saved = payload.get("collector")
+    if saved is None and payload.get("env") is not None:  # checkpoints before the collectors
+        saved = {"env": payload["env"], "obs": payload["obs"], "state": payload["state"], "rng": None}
+    if saved is None:
+        return
+    if ("workers" in saved) != (collector.__class__.__name__ == "RayCollector"):
+        warnings.warn("resuming with another --backend: the envs start new episodes", stacklevel=3)
+        return
+    collector.load_state_dict(saved)
 
 
 def _adam_pair(agent: torch.nn.Module, args: Any) -> tuple:

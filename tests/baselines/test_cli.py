@@ -24,7 +24,7 @@ def _run(*args, timeout=120, check=True):
 
 @pytest.mark.parametrize("algo", ["mappo", "ippo"])
 def test_help_documents_every_argument(algo):
-    out = _run(f"baselines.{algo}", "--help").stdout
+    out = " ".join(_run(f"baselines.{algo}", "--help").stdout.replace("│", " ").split())  # undo the wrapping
     for flag, words in [("--env-id", "PettingZoo"), ("--total-timesteps", "env steps"), ("--num-envs", "worlds"),
                         ("--seed", "seed"), ("--device", "cuda"), ("--run-dir", "metrics.csv"),
                         ("--resume", "latest checkpoint"), ("--clip-coef", "clip"), ("--gae-lambda", "λ")]:
