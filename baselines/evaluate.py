@@ -13,6 +13,18 @@ rewards (MPE's scale).
 Single-agent runs (TRPO, NPG) are evaluated through Gymnasium instead: ``gymnasium.make``
 for Gymnasium ids, and the joint-control view (``marl_envs.api.joint.JointControlEnv``,
 team reward) for ours, so the printed return is on the same scale as MAPPO's team return.
+
+Rendering. ``--render human`` shows the episodes in a window paced at the env's
+``metadata["render_fps"]`` (works headless with ``SDL_VIDEODRIVER=dummy``). ``--video PATH``
+records them instead (the two are exclusive) and is checked before any episode runs: the
+extension must be ``.mp4`` (H.264 through imageio-ffmpeg) or ``.gif``; missing directories
+are created. Frame rule: one frame after each reset plus one after each step, the
+episodes' frames concatenated, so an episode of T steps gives T + 1 frames (``--episodes 3``
+with ``max_cycles`` 5 and no early end: 18 frames). Frames are played at
+``metadata["render_fps"]`` (10 when the env has none) and keep the env's frame size (an
+mp4 of an odd-sized render gets one replicated edge row/column, as H.264 needs even sizes;
+never a resize). GIFs keep every frame, identical ones too, each with its own palette
+(GIF delays are in 1/100 s, at least 2: 50 fps at most).
 """
 
 from __future__ import annotations
@@ -20,6 +32,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -28,6 +42,7 @@ from baselines.common.checkpoint import load_checkpoint
 from baselines.common.envs import load_factory, parse_env_kwargs
 from baselines.common.networks import Actor
 from baselines.common.rollout import agent_teams
+from baselines.common.video import VideoWriter, check_video_path
 
 
 def make_parallel_env(env_id: str, render_mode: str | None, **kwargs):
@@ -57,8 +72,6 @@ def load_actor(payload: dict, obs_dim: int, num_agents: int, action_space) -> tu
 
 
 SINGLE_AGENT_ALGOS = ("trpo", "npg")
-
-
 def make_single_agent_env(env_id: str, render_mode: str | None, **kwargs):
     """A Gymnasium env: a Gymnasium id, or the joint-control view of our id / a ``module:function`` env."""
     from marl_envs.api.joint import JointControlEnv
@@ -75,11 +88,18 @@ def make_single_agent_env(env_id: str, render_mode: str | None, **kwargs):
     return gym.make(env_id, render_mode=render_mode, **kwargs)
 
 
-def _episodes_single_agent(payload: dict, env, episodes: int, seed: int, stochastic: bool, video: str | None):
+def _episodes_single_agent(payload: dict, env, episodes: int, seed: int, stochastic: bool,
+                           record: Callable[[np.ndarray], None] | None, render: str | None) -> dict:
+    from marl_envs.api.joint import JointControlEnv
+
     actor, _ = load_actor(payload, env.observation_space.shape[0], 1, env.action_space)
-    returns, frames = [], []
+    returns = []
     for episode in range(episodes):
         obs, _ = env.reset(seed=seed + episode)
+        if record:
+            record(env.render())
+        elif render == "human" and isinstance(env, JointControlEnv):
+            env.render()  # Gymnasium envs show their reset themselves; the joint view shows only steps
         total, over = 0.0, False
         while not over:
             dist = actor.distribution(torch.as_tensor(obs, dtype=torch.float32)[None])
@@ -88,36 +108,24 @@ def _episodes_single_agent(payload: dict, env, episodes: int, seed: int, stochas
                 act = np.clip(act, env.action_space.low, env.action_space.high)
             obs, reward, terminated, truncated, _ = env.step(act)
             total, over = total + float(reward), terminated or truncated
-            if video:
-                frames.append(env.render())
+            if record:
+                record(env.render())
         returns.append(total)
-    return returns, frames
+    return {"returns": returns}
 
 
-@torch.no_grad()
-def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env_kwargs: str | None = None,
-             render: str | None = None, video: str | None = None, seed: int = 0, stochastic: bool = False) -> dict:
-    """Run ``episodes`` episodes; return {"mean": ..., "std": ..., "returns": [...]}."""
-    payload = load_checkpoint(checkpoint)
-    saved = payload["args"]
-    env_id = env_id or saved["env_id"]
-    kwargs = parse_env_kwargs(env_kwargs if env_kwargs is not None else saved.get("env_kwargs", "{}"))
-    render_mode = "rgb_array" if video else render
-    torch.manual_seed(seed)
-    if payload["algo"] in SINGLE_AGENT_ALGOS:
-        env = make_single_agent_env(env_id, render_mode, **kwargs)
-        returns, frames = _episodes_single_agent(payload, env, episodes, seed, stochastic, video)
-        env.close()
-        return _summary(env_id, episodes, returns, frames, video)
-    env = make_parallel_env(env_id, render_mode, **kwargs)
+def _episodes_multi_agent(payload: dict, env, episodes: int, seed: int, stochastic: bool,
+                          record: Callable[[np.ndarray], None] | None) -> dict:
     agents = list(env.possible_agents)
     obs_dim = env.observation_space(agents[0]).shape[0]
     actor, use_id = load_actor(payload, obs_dim, len(agents), env.action_space(agents[0]))
     ids = torch.eye(len(agents))
     teams = agent_teams(agents)  # team-vs-team envs: the first team's return, and each team's
-    returns, frames, per_team, successes = [], [], {name: [] for name in teams}, []
+    returns, per_team, successes = [], {name: [] for name in teams}, []
     for episode in range(episodes):
-        obs, _ = env.reset(seed=seed + episode)
+        obs, _ = env.reset(seed=seed + episode)  # "human": the env shows its reset and steps itself
+        if record:
+            record(env.render())
         totals = dict.fromkeys(teams, 0.0)
         infos = {}
         while env.agents:
@@ -129,16 +137,15 @@ def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env
             obs, rewards, _, _, infos = env.step({a: act[i] for i, a in enumerate(agents) if a in env.agents})
             for name, members in teams.items():
                 totals[name] += float(sum(rewards.get(agents[i], 0.0) for i in members))
-            if video:
-                frames.append(env.render())
+            if record:
+                record(env.render())
         returns.append(totals[next(iter(teams))])
         for name, value in totals.items():
             per_team[name].append(value)
         last_info = next(iter(infos.values()), {})  # the episode's last step (Gymnasium's "is_success")
         if "is_success" in last_info:
             successes.append(bool(last_info["is_success"]))
-    env.close()
-    result = _summary(env_id, episodes, returns, frames, video)
+    result: dict = {"returns": returns}
     if len(teams) > 1:
         result["teams"] = {name: float(np.mean(values)) for name, values in per_team.items()}
     if successes:
@@ -146,13 +153,68 @@ def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env
     return result
 
 
-def _summary(env_id: str, episodes: int, returns: list[float], frames: list, video: str | None) -> dict:
-    if video:
-        import imageio.v2 as imageio
+def render_fps(env, default: float = 10.0) -> float:
+    """The env's ``metadata["render_fps"]``, else ``default``."""
+    fps = (getattr(env, "metadata", None) or {}).get("render_fps")
+    return float(fps) if isinstance(fps, int | float) and fps > 0 else default
 
-        imageio.mimsave(video, frames, fps=10) if video.endswith(".gif") else imageio.mimwrite(video, frames, fps=10)
-    mean, std = float(np.mean(returns)), float(np.std(returns))
-    return {"env_id": env_id, "episodes": episodes, "mean": mean, "std": std, "returns": returns}
+
+@torch.no_grad()
+def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env_kwargs: str | None = None,
+             render: str | None = None, video: str | None = None, seed: int = 0, stochastic: bool = False,
+             on_frame: Callable[[np.ndarray], None] | None = None) -> dict:
+    """Run ``episodes`` episodes; return {"env_id", "episodes", "mean", "std", "returns"} (plus "teams",
+    "success_rate" where they apply, and "video", "frames", "fps" when recording).
+
+    Args:
+        render: None or "human" (a window).
+        video: record to this .mp4 or .gif file (frame rule in the module docstring); checked before anything runs.
+        on_frame: also called with each recorded (H, W, 3) uint8 frame, in the same order (rendering in
+            "rgb_array" mode even without ``video``).
+    """
+    if render not in (None, "human"):
+        raise ValueError(f"render must be None or 'human', got {render!r}")
+    recording = video is not None or on_frame is not None
+    if render and recording:
+        raise ValueError("render='human' and recording a video are exclusive (one render mode per env)")
+    if video is not None:
+        check_video_path(video)
+    payload = load_checkpoint(checkpoint)
+    saved = payload["args"]
+    env_id = env_id or saved["env_id"]
+    kwargs = parse_env_kwargs(env_kwargs if env_kwargs is not None else saved.get("env_kwargs", "{}"))
+    render_mode = "rgb_array" if recording else render
+    single = payload["algo"] in SINGLE_AGENT_ALGOS
+    if single and render_mode and ":" in env_id:
+        raise ValueError(f"cannot render a {payload['algo']} run on {env_id!r}: the joint view of a PettingZoo "
+                         "factory env does not render; evaluate without --render/--video")
+    torch.manual_seed(seed)
+    env = make_single_agent_env(env_id, render_mode, **kwargs) if single else make_parallel_env(
+        env_id, render_mode, **kwargs)
+    fps = render_fps(env)
+    writer = VideoWriter(video, fps) if video is not None else None
+    record = None
+    if recording:
+        def record(frame: np.ndarray) -> None:
+            if writer is not None:
+                writer.append(frame)
+            if on_frame is not None:
+                on_frame(frame)
+    try:
+        if single:
+            result = _episodes_single_agent(payload, env, episodes, seed, stochastic, record, render)
+        else:
+            result = _episodes_multi_agent(payload, env, episodes, seed, stochastic, record)
+    finally:
+        env.close()
+        if writer is not None:
+            writer.close()
+    returns = result.pop("returns")
+    summary = {"env_id": env_id, "episodes": episodes, "mean": float(np.mean(returns)),
+               "std": float(np.std(returns)), "returns": returns, **result}
+    if writer is not None:
+        summary.update(video=video, frames=writer.count, fps=fps)
+    return summary
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -161,14 +223,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--env-id", default=None, help="evaluate on another env with the same spaces")
     parser.add_argument("--env-kwargs", default=None, help="JSON env arguments (default: the training run's)")
-    parser.add_argument("--render", choices=["human"], default=None, help="show the episodes in a window")
-    parser.add_argument("--video", default=None, help="record the episodes to this .mp4 or .gif file")
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument("--render", choices=["human"], default=None, help="show the episodes in a window")
+    shown.add_argument("--video", default=None,
+                       help="record the episodes to this .mp4 or .gif file (one frame per reset and per step)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--stochastic", action="store_true", help="sample actions instead of the most likely")
     parser.add_argument("--json", default=None, help="also write the result to this JSON file")
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error("--episodes must be >= 1")
+    if args.video is not None:
+        try:
+            check_video_path(args.video)
+        except ValueError as err:
+            parser.error(f"--video: {err}")
     result = evaluate(args.checkpoint, args.episodes, args.env_id, args.env_kwargs, args.render, args.video,
                       args.seed, args.stochastic)
     half = 1.96 * result["std"] / math.sqrt(args.episodes)
@@ -178,7 +247,10 @@ def main(argv: list[str] | None = None) -> None:
         print("per team: " + ", ".join(f"{name} {value:.2f}" for name, value in result["teams"].items()))
     if "success_rate" in result:
         print(f"success rate {result['success_rate']:.1%} over {args.episodes} episodes")
+    if "video" in result:
+        print(f"saved {result['frames']} frames ({result['fps']:g} fps) to {result['video']}")
     if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as fh:
             json.dump(result, fh, indent=2)
 
