@@ -50,6 +50,19 @@ def import_ray():
     return ray
 
 
+def start_ray(address: str | None = None) -> bool:
+    """Start (or join, with ``address``) Ray unless it is running; True if this call started it."""
+    ray = import_ray()
+    if ray.is_initialized():
+        return False
+    # runtime_env: the workers import this project from the driver's working directory when it is a
+    # checkout rather than an installed package.
+    path = os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH", "")) if p)
+    ray.init(address=address, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": path}})
+    return True
+
+
 class RolloutWorker:
     """The body of a worker actor: a ``LocalCollector`` over its own env and agent copy."""
 
@@ -111,13 +124,7 @@ class RayCollector:
             raise ValueError(f"--num-envs ({num_envs}) must be >= --num-workers ({num_workers}): each worker "
                              "needs at least one world")
         self._ray = ray
-        self._started_ray = not ray.is_initialized()
-        if self._started_ray:
-            # runtime_env: the workers import this project from the driver's working directory when it is a
-            # checkout rather than an installed package.
-            ray.init(address=ray_address, include_dashboard=False, log_to_driver=False,
-                     runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(
-                         p for p in (os.getcwd(), os.environ.get("PYTHONPATH", "")) if p)}})
+        self._started_ray = start_ray(ray_address)
         share, extra = divmod(num_envs, num_workers)
         self.sizes = [share + (i < extra) for i in range(num_workers)]
         self.seeds = [seed + SEED_STRIDE * i for i in range(num_workers)]

@@ -112,3 +112,13 @@ def test_without_ray_the_backend_says_how_to_install_it(tmp_path, monkeypatch):
 def test_unknown_backend_is_named(tmp_path):
     with pytest.raises(ValueError, match="--backend"):
         mappo.train(mappo.Args(**TINY, run_dir=str(tmp_path / "run"), backend="spark"))
+
+
+def test_backend_benchmark_reports_every_rollout_size(one_torch_thread):
+    from baselines import backend_benchmark
+
+    rows = backend_benchmark.main(["--env-kwargs", '{"N": 2}', "--steps", "20", "60", "--num-steps", "5",
+                                   "--repeats", "1", "--num-workers", "2"])
+    assert [row["env_steps"] for row in rows] == [20, 60]
+    assert all(row["local_s"] > 0 and row["ray_s"] > 0 and row["rollout_mb"] > 0 for row in rows)
+    assert ray.is_initialized()  # a Ray it did not start is left running
