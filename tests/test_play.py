@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from marl_envs.play import PLAYER_COLOR, Intent, Play, keyboard_action, main
 from marl_envs.scenarios.specs import ActionSpec
@@ -86,3 +87,21 @@ def test_bad_arguments_are_named():
         Play("spread_v0", others="nobody", render_mode="rgb_array")
     with pytest.raises(SystemExit):
         main(["not_an_env"])
+
+
+def test_teammates_from_a_trained_checkpoint(display, tmp_path):
+    from baselines import mappo
+
+    run_dir = tmp_path / "run"
+    mappo.train(mappo.Args(env_id="transport_v0", env_kwargs='{"N": 2}', num_envs=4, num_steps=5, update_epochs=1,
+                           total_timesteps=20, progress=False, tensorboard=False, torch_threads=1,
+                           run_dir=str(run_dir)))
+    play = Play("transport_v0", checkpoint=str(run_dir), render_mode="rgb_array", fps=1000, N=2)
+    assert play.others == "checkpoint"
+    greedy = play._policy(play.obs)
+    assert greedy.shape == (1, 2) and torch.equal(greedy, play._policy(play.obs))  # deterministic actions
+    play.run_events(3)
+    assert play.steps == 3
+    play.close()
+    with pytest.raises(ValueError, match="IPPO/MAPPO"):
+        Play("transport_v0", others="checkpoint", render_mode="rgb_array")
