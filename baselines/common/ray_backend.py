@@ -184,13 +184,22 @@ class RayCollector:
         self.workers[i] = self._spawn(i)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"workers": self._ray.get([w.state_dict.remote() for w in self.workers]), "sizes": self.sizes}
+        """Every worker's env, observation and action stream; None for a worker that is gone (Ctrl-C can
+        reach the workers first), whose worlds then start new episodes on resume."""
+        states = []
+        for worker in self.workers:
+            try:
+                states.append(self._ray.get(worker.state_dict.remote(), timeout=60))
+            except (self._ray.exceptions.RayActorError, self._ray.exceptions.GetTimeoutError):
+                states.append(None)
+        return {"workers": states, "sizes": self.sizes}
 
     def load_state_dict(self, saved: dict[str, Any]) -> None:
         if saved.get("sizes") != self.sizes:
             warnings.warn("resuming with another worker layout: the workers start new episodes", stacklevel=2)
             return
-        self._ray.get([w.load_state_dict.remote(s) for w, s in zip(self.workers, saved["workers"], strict=True)])
+        self._ray.get([w.load_state_dict.remote(s) for w, s in zip(self.workers, saved["workers"], strict=True)
+                       if s is not None])
 
     def close(self) -> None:
         for worker in self.workers:

@@ -72,6 +72,8 @@ def test_a_dead_worker_is_replaced_and_its_share_collected_again(one_torch_threa
         assert rollout.rewards.shape == (5, 5, 2) and collector.restarts == 1  # a full batch, not a partial one
         collector.max_restarts = 1
         ray.kill(collector.workers[1])
+        saved = collector.state_dict()  # a checkpoint still saves; the dead worker's worlds will start anew
+        assert saved["workers"][0] is not None and saved["workers"][1] is None
         with pytest.raises(RuntimeError, match="giving up"):
             collector.collect(agent, 5, stats)
     finally:
