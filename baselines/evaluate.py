@@ -90,7 +90,6 @@ def make_single_agent_env(env_id: str, render_mode: str | None, **kwargs):
 
 def _episodes_single_agent(payload: dict, env, episodes: int, seed: int, stochastic: bool,
                            record: Callable[[np.ndarray], None] | None, render: str | None) -> dict:
-    from marl_envs.api.joint import JointControlEnv
 
     actor, _ = load_actor(payload, env.observation_space.shape[0], 1, env.action_space)
     returns = []
@@ -98,8 +97,6 @@ def _episodes_single_agent(payload: dict, env, episodes: int, seed: int, stochas
         obs, _ = env.reset(seed=seed + episode)
         if record:
             record(env.render())
-        elif render == "human" and isinstance(env, JointControlEnv):
-            env.render()  # Gymnasium envs show their reset themselves; the joint view shows only steps
         total, over = 0.0, False
         while not over:
             dist = actor.distribution(torch.as_tensor(obs, dtype=torch.float32)[None])

@@ -31,26 +31,32 @@ def main() -> None:
     parser.add_argument("--no-render", action="store_true")
     args = parser.parse_args()
     mode = None if args.no_render else ("rgb_array" if args.video else "human")
-    env = make_batched("hide_and_seek_v0", num_envs=args.worlds, seed=args.seed, map=args.map, render_mode=mode)
-    env.reset(seed=args.seed)
-    frames, wins, returns = [], [], []
-    for _ in range(args.episodes):
+    env = make_batched("hide_and_seek_v0", num_envs=args.worlds, seed=args.seed, map=args.map, render_mode=mode,
+                       autoreset=False)  # every episode's last frame is shown before the next reset
+    writer = None
+    if args.video:
+        from baselines.common.video import VideoWriter
+
+        writer = VideoWriter(args.video, fps=env.metadata["render_fps"])  # every frame, never resized
+    wins, returns = [], []
+    for episode in range(args.episodes):
+        env.reset(seed=args.seed if episode == 0 else None)
+        if writer is not None:
+            writer.append(env.render())
         total = torch.zeros(args.worlds)
         for _ in range(env.max_cycles):
-            if mode == "rgb_array":
-                frames.append(env.render())
             _, reward, _, truncated, _ = env.step(heuristic_actions(env.scenario, block_doors=not args.open_doors))
             total += reward[:, 0]
+            if writer is not None:
+                writer.append(env.render())
         wins.append((total > 0).float().mean().item())
         returns.append(total.mean().item())
     seeking = env.max_cycles - env.config.prep_steps
     print(f"hider return per episode {sum(returns) / len(returns):+.1f} (of +/-{seeking}),"
           f" hiders won {100 * sum(wins) / len(wins):.0f}% of {args.worlds * args.episodes} games")
-    if args.video:
-        import imageio.v2 as imageio
-
-        imageio.mimsave(args.video, frames, **({"fps": 10} if args.video.endswith(".mp4") else {"duration": 100}))
-        print(f"saved {len(frames)} frames to {args.video}")
+    if writer is not None:
+        writer.close()
+        print(f"saved {writer.count} frames to {args.video}")
     env.close()
 
 

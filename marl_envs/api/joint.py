@@ -141,6 +141,8 @@ class JointControlEnv(gymnasium.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         obs, _ = self._joint.reset(seed=seed)
+        if self.render_mode == "human":  # Gymnasium's convention: human mode shows resets as well as steps
+            self._joint.render()
         return self._to_numpy(obs), {}
 
     def step(self, action):
