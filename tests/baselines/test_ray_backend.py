@@ -124,3 +124,15 @@ def test_backend_benchmark_reports_every_rollout_size(one_torch_thread):
     assert [row["env_steps"] for row in rows] == [20, 60]
     assert all(row["local_s"] > 0 and row["ray_s"] > 0 and row["rollout_mb"] > 0 for row in rows)
     assert ray.is_initialized()  # a Ray it did not start is left running
+
+
+def test_third_party_pettingzoo_env_on_ray_workers(tmp_path, one_torch_thread):
+    pytest.importorskip("mpe2")
+    from baselines import ippo
+
+    args = ippo.Args(env_id="mpe2.simple_spread_v3:parallel_env", env_kwargs='{"N": 2, "max_cycles": 5}', num_envs=4,
+                     num_steps=5, update_epochs=1, total_timesteps=40, progress=False, tensorboard=False,
+                     torch_threads=1, run_dir=str(tmp_path / "run"), backend="ray", num_workers=2)
+    run = ippo.train(args)
+    assert [row["global_step"] for row in run.history] == [20, 40]
+    assert all(row["episodic_length"] == 5 for row in run.history)  # every world ran whole 5-step episodes
