@@ -138,3 +138,18 @@ def test_example_script_trains_reproducibly():
         assert torch.equal(a, b)
     assert runs[0].num_timesteps >= 128
     assert "total-timesteps" in EXAMPLE.read_text() and example.__doc__
+
+
+def test_sb3_vec_env_on_transport_reports_success_at_episode_ends():
+    from marl_envs import transport_v0
+
+    venv = ss.concat_vec_envs_v1(ss.pettingzoo_env_to_vec_env_v1(transport_v0.parallel_env(max_cycles=6)),
+                                 num_vec_envs=2, num_cpus=0, base_class="stable_baselines3")
+    assert venv.num_envs == 6 and venv.observation_space.shape == (17,) and venv.action_space == spaces.Discrete(5)
+    venv.reset()
+    for t in range(1, 13):
+        obs, rew, dones, infos = venv.step(np.zeros(6, dtype=np.int64))
+        assert obs.shape == (6, 17) and np.isfinite(rew).all()
+        assert dones.all() == (t % 6 == 0)
+        if t % 6 == 0:  # standing still never delivers the package: truncated, not a success
+            assert all(info["is_success"] is False and info["terminal_observation"].shape == (17,) for info in infos)
