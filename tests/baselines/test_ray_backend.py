@@ -136,3 +136,10 @@ def test_third_party_pettingzoo_env_on_ray_workers(tmp_path, one_torch_thread):
     run = ippo.train(args)
     assert [row["global_step"] for row in run.history] == [20, 40]
     assert all(row["episodic_length"] == 5 for row in run.history)  # every world ran whole 5-step episodes
+
+
+@pytest.mark.parametrize("workers, worlds, match", [(0, 4, "--num-workers"), (3, 2, "--num-envs")])
+def test_bad_worker_layouts_are_named(tmp_path, workers, worlds, match):
+    with pytest.raises(ValueError, match=match):
+        mappo.train(mappo.Args(**dict(TINY, num_envs=worlds), run_dir=str(tmp_path / "run"), backend="ray",
+                               num_workers=workers))
