@@ -11,3 +11,5 @@ for seed in 1 2 3; do
 done
 python -m baselines.plot runs/mappo_transport_s* --metric success_rate \
   --out assets/transport_v0_learning_curves.png --csv assets/transport_v0_learning_curves.csv
+python examples/make_media.py --checkpoint transport_v0=runs/mappo_transport_s1 --env transport_v0 --episodes 3 \
+  --seed 0 --out-dir runs/media && cp runs/media/transport_v0.gif assets/transport_v0_mappo.gif
