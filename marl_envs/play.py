@@ -174,6 +174,7 @@ class Play:
         self.obs, _ = self.env.reset()
         self.returns = torch.zeros(self.env.num_agents)
         self.steps, self.paused, self.last_frame = 0, False, None
+        self.last_episode: dict[str, float] | None = None
 
     def step(self) -> bool:
         """Apply the pending key presses and advance one env step (unless paused); False once asked to quit."""
@@ -193,6 +194,7 @@ class Play:
             self.returns += reward[0].cpu()
             self.steps += 1
             if bool((terminated | truncated).any()):  # the world was reset in the same step
+                self.last_episode = self._team_returns()
                 self.returns.zero_()
                 self.steps = 0
         self.last_frame = self.draw()
@@ -234,14 +236,15 @@ class Play:
     def hud(self, scenario_line: str = "") -> str:
         """Env, step, who is driven, team returns, the scenario's own line, and who sees whom."""
         agents = self.env.agents
-        teams: dict[str, float] = {}
-        for i, name in enumerate(agents):
-            team = name.rsplit("_", 1)[0]
-            teams[team] = teams.get(team, 0.0) + float(self.returns[i])
+
+        def show(teams: dict[str, float]) -> str:
+            return "  ".join(f"{team} {value:+.2f}" for team, value in teams.items())
+
         lines = [
             f"{self.env_id}  step {self.steps}/{self.env.max_cycles}  you: {agents[self.controlled]}  "
             f"others: {self.others}" + ("  [paused]" if self.paused else ""),
-            "return  " + "  ".join(f"{team} {value:+.2f}" for team, value in teams.items()),
+            "return  " + show(self._team_returns())
+            + ("" if self.last_episode is None else "   last episode  " + show(self.last_episode)),
         ]
         if scenario_line:
             lines.append(scenario_line)
@@ -251,6 +254,14 @@ class Play:
                      if i != j and agents[i].split("_")[0] != agents[j].split("_")[0]]
             lines.append("sees: " + (", ".join(pairs) if pairs else "nobody"))
         return "\n".join(lines)
+
+    def _team_returns(self) -> dict[str, float]:
+        """This episode's return per team (agent ids' prefixes), summed over the team's agents."""
+        teams: dict[str, float] = {}
+        for i, name in enumerate(self.env.agents):
+            team = name.rsplit("_", 1)[0]
+            teams[team] = teams.get(team, 0.0) + float(self.returns[i])
+        return teams
 
     # -- the other agents ---------------------------------------------------------------
     def _others_policy(self, checkpoint: str | None) -> Callable[[torch.Tensor], torch.Tensor]:

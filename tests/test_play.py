@@ -60,6 +60,9 @@ def test_reset_pause_and_escape(display):
     post(pygame.K_p)
     play.run_events(3)
     assert play.steps == 1 and "[paused]" in play.hud()
+    post(pygame.K_p)
+    play.run_events(200)  # the 200-step episode ends: its return stays on the HUD
+    assert play.last_episode is not None and "last episode  agent" in play.hud()
     post(pygame.K_ESCAPE)
     assert not play.run_events(100)  # quits at once
     play.close()
