@@ -44,11 +44,13 @@ class Integrator:
         friction = spec.friction * movable
         self.has_friction = bool((friction > 0).any())
         self.friction_h = (friction * h).view(-1, 1).to(device)  # (N, 1) speed friction can remove per substep
-        host = spec.to("cpu")
-        shapes = zip(host.kind.tolist(), host.radius.tolist(), host.half_extents.tolist(), strict=True)
-        lever = torch.tensor([mean_footprint_radius(ShapeKind(k), r, hx, hy) for k, r, (hx, hy) in shapes],
-                             device=spec.mass.device)
-        self.spin_friction_h = (friction * rot * lever * spec.mass / spec.inertia.clamp_min(1e-12) * h).to(device)
+        self.spin_friction_h = None  # (N,) spin friction can remove per substep; only worlds with friction
+        if self.has_friction:
+            host = spec.to("cpu")
+            shapes = zip(host.kind.tolist(), host.radius.tolist(), host.half_extents.tolist(), strict=True)
+            lever = torch.tensor([mean_footprint_radius(ShapeKind(k), r, hx, hy) for k, r, (hx, hy) in shapes])
+            spin = host.friction * (host.rotates & host.movable) * lever * host.mass
+            self.spin_friction_h = (spin / host.inertia.clamp_min(1e-12) * h).to(device)
 
     def __call__(
         self, state: BodyState, force: torch.Tensor, torque: torch.Tensor | None, free: torch.Tensor | None = None
