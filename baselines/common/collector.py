@@ -27,6 +27,9 @@ import torch
 from baselines.common.buffer import Rollout
 from baselines.common.rollout import EpisodeStats, collect
 
+MakeEnv = Callable[..., Any]
+"""``make_env(env_id, num_envs, device, seed, **env_kwargs)``: builds a collector's env (also in Ray workers)."""
+
 
 class RolloutRNG:
     """torch's global random state for action sampling, kept apart from the learner's."""
@@ -115,6 +118,3 @@ def merge_stats(into: EpisodeStats, part: EpisodeStats) -> None:
     into.count += part.count
     if part.successes is not None:
         into.successes = (into.successes or 0.0) + part.successes
-
-
-MakeEnv = Callable[..., Any]

@@ -179,7 +179,7 @@ class RayCollector:
         self.seeds[i] += 1  # the replacement plays new episodes, reproducibly
         try:
             self._ray.kill(self.workers[i])
-        except Exception:  # noqa: BLE001  (already gone)
+        except Exception:  # already gone
             pass
         self.workers[i] = self._spawn(i)
 
@@ -205,7 +205,7 @@ class RayCollector:
         for worker in self.workers:
             try:
                 self._ray.kill(worker)
-            except Exception:  # noqa: BLE001  (a worker already gone)
+            except Exception:  # a worker already gone
                 pass
         self.workers = []
         if self._started_ray and self._ray.is_initialized():

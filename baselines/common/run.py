@@ -87,7 +87,7 @@ class Run:
             self.progress.close()
         self.logger.close()
         self.collector.close()
-        if self.collector.__class__.__name__ != "LocalCollector" and hasattr(self.env, "close"):
+        if not isinstance(self.collector, LocalCollector) and hasattr(self.env, "close"):
             self.env.close()  # the ray backend's metadata env (the local collector closes its own)
 
     def end_update(self, num_updates: int, done_this_call: int) -> bool:
@@ -202,7 +202,7 @@ def _restore_collector(collector, payload: dict) -> None:
         saved = {"env": payload["env"], "obs": payload["obs"], "state": payload["state"], "rng": None}
     if saved is None:
         return
-    if ("workers" in saved) != (collector.__class__.__name__ == "RayCollector"):
+    if ("workers" in saved) == isinstance(collector, LocalCollector):
         warnings.warn("resuming with another --backend: the envs start new episodes", stacklevel=3)
         return
     collector.load_state_dict(saved)
