@@ -192,17 +192,18 @@ class Transport(Scenario):
                                     device=self.device).view(n, max(n - 1, 0))
         self._still = torch.zeros(num_envs, 2, 2, device=self.device)  # no applied force on goal and package
         self._start_distance = torch.zeros(num_envs, device=self.device)
+        # Placement order: package (its bounding radius: no overlap at any angle), goal zone, agents.
+        self._spawn_radii = [PACKAGE_HALF * math.sqrt(2.0), GOAL_RADIUS] + [AGENT_RADIUS] * n
+        self._spawn_regions = torch.tensor(
+            [[-PACKAGE_REGION, -PACKAGE_REGION, PACKAGE_REGION, PACKAGE_REGION],
+             [-GOAL_REGION, -GOAL_REGION, GOAL_REGION, GOAL_REGION]]
+            + [[-ARENA, -ARENA, ARENA, ARENA]] * n, device=self.device)
 
     # -- reset ----------------------------------------------------------------------------
     def reset(self, mask: torch.Tensor | None, generator: torch.Generator) -> None:
         n, b, dev = self.config.N, self.num_envs, self.device
-        package_clearance = PACKAGE_HALF * math.sqrt(2.0)  # bounding radius: no overlap at any angle
-        regions = torch.tensor(
-            [[-PACKAGE_REGION, -PACKAGE_REGION, PACKAGE_REGION, PACKAGE_REGION],
-             [-GOAL_REGION, -GOAL_REGION, GOAL_REGION, GOAL_REGION]]
-            + [[-ARENA, -ARENA, ARENA, ARENA]] * n, device=dev)
-        radii = [package_clearance, GOAL_RADIUS] + [AGENT_RADIUS] * n
-        placed = sample_positions(generator, b, radii, regions, walls=self.world.walls, device=dev)
+        placed = sample_positions(generator, b, self._spawn_radii, self._spawn_regions, walls=self.world.walls,
+                                  device=dev)
         pos = torch.cat((placed[:, 2:], placed[:, 1:2], placed[:, :1]), dim=1)  # agents, goal, package
         angle = torch.zeros(b, n + 2, device=dev)
         angle[:, self.package] = sample_angles(generator, b, 1, dev)[:, 0]
