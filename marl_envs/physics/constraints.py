@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
-from marl_envs.physics.geometry import rotate
+from marl_envs.physics import masks
 from marl_envs.physics.state import BodyState
 
 
@@ -60,32 +60,38 @@ def apply_grabs(state: BodyState, grabs: Grabs, mass: torch.Tensor, h: float, be
         h: the substep length (for the drift correction).
         beta: fraction of the pose error removed per substep.
     """
-    b, n = state.pos.shape[:2]
-    holding = grabs.target >= 0  # (B, A)
-    held = grabs.target.clamp_min(0)
-    incidence = torch.nn.functional.one_hot(held, n).to(state.pos.dtype) * holding.unsqueeze(-1)  # (B, A, N)
-    holder_mass = mass.index_select(0, grabs.holders)  # (A,)
-    holder_vel = state.vel.index_select(1, grabs.holders)  # (B, A, 2)
+    n, dtype = state.pos.shape[1], state.pos.dtype
+    # Batch-minor rows (bodies or holders first, worlds contiguous), as in ``contacts.RigidContacts``.
+    vx, vy = state.vel[..., 0].t(), state.vel[..., 1].t()  # (N, B)
+    px, py = state.pos[..., 0].t(), state.pos[..., 1].t()
+    angle, spin = state.angle.t(), state.ang_vel.t()
+    target = grabs.target.t()  # (A, B)
+    holding = masks.ge(target.to(dtype), 0.0)
+    held = target.clamp_min(0)
+    bodies = torch.arange(n, device=target.device, dtype=dtype).view(1, n, 1)
+    incidence = masks.eq(target.to(dtype).unsqueeze(1), bodies)  # (A, N, B): holder a holds body n
+    holder_mass = mass.index_select(0, grabs.holders).view(-1, 1)  # (A, 1)
+    hvx, hvy = vx.index_select(0, grabs.holders), vy.index_select(0, grabs.holders)  # (A, B)
     # Momentum sharing: per body, its own momentum plus that of everyone holding it.
-    cluster_mass = mass + torch.matmul(holder_mass, incidence)  # (B, N)
-    momentum = state.vel * mass.view(1, n, 1) + torch.matmul(incidence.transpose(1, 2),
-                                                             holder_vel * holder_mass.view(1, -1, 1))
-    common = momentum / cluster_mass.unsqueeze(-1)  # (B, N, 2); unchanged for bodies nobody holds
+    weighted = incidence * holder_mass.unsqueeze(-1)
+    cluster_mass = mass.view(n, 1) + weighted.sum(0)  # (N, B)
+    common_x = (vx * mass.view(n, 1) + (weighted * hvx.unsqueeze(1)).sum(0)) / cluster_mass
+    common_y = (vy * mass.view(n, 1) + (weighted * hvy.unsqueeze(1)).sum(0)) / cluster_mass
     # Drift correction towards the welded pose, averaged over a body's holders.
-    holder_pos = state.pos.index_select(1, grabs.holders)
-    holder_angle = state.angle.index_select(1, grabs.holders)
-    target_pos = holder_pos + rotate(grabs.offset, holder_angle)
-    held_pos = torch.gather(state.pos, 1, held.unsqueeze(-1).expand(b, -1, 2))
-    held_angle = torch.gather(state.angle, 1, held)
-    count = incidence.sum(1).clamp_min(1.0)  # (B, N)
-    pos_error = torch.matmul(incidence.transpose(1, 2), target_pos - held_pos) / count.unsqueeze(-1)
-    holder_spin = state.ang_vel.index_select(1, grabs.holders)
-    angle_error = wrap_angle(holder_angle + grabs.rel_angle - held_angle)
-    spin = torch.matmul((holder_spin + beta * angle_error / h).unsqueeze(1), incidence).squeeze(1) / count
-    is_held = incidence.sum(1) > 0  # (B, N)
-    vel = torch.where(is_held.unsqueeze(-1), common + beta * pos_error / h, state.vel)
-    holder_common = torch.gather(common, 1, held.unsqueeze(-1).expand(b, -1, 2))
-    holder_new = torch.where(holding.unsqueeze(-1), holder_common, holder_vel)
-    vel = vel.index_copy(1, grabs.holders, holder_new)
-    ang_vel = torch.where(is_held, spin, state.ang_vel)
-    return BodyState(pos=state.pos, vel=vel, angle=state.angle, ang_vel=ang_vel)
+    holder_angle = angle.index_select(0, grabs.holders)
+    cos, sin = holder_angle.cos(), holder_angle.sin()
+    ox, oy = grabs.offset[..., 0].t(), grabs.offset[..., 1].t()
+    error_x = px.index_select(0, grabs.holders) + cos * ox - sin * oy - px.gather(0, held)  # (A, B)
+    error_y = py.index_select(0, grabs.holders) + sin * ox + cos * oy - py.gather(0, held)
+    holders_of = incidence.sum(0)  # (N, B)
+    count = holders_of.clamp_min(1.0)
+    angle_error = wrap_angle(holder_angle + grabs.rel_angle.t() - angle.gather(0, held))
+    turn = spin.index_select(0, grabs.holders) + beta * angle_error / h
+    is_held = masks.gt(holders_of, 0.0)
+    new_vx = masks.select(is_held, common_x + (incidence * error_x.unsqueeze(1)).sum(0) * (beta / h) / count, vx)
+    new_vy = masks.select(is_held, common_y + (incidence * error_y.unsqueeze(1)).sum(0) * (beta / h) / count, vy)
+    new_vx = new_vx.index_copy(0, grabs.holders, masks.select(holding, common_x.gather(0, held), hvx))
+    new_vy = new_vy.index_copy(0, grabs.holders, masks.select(holding, common_y.gather(0, held), hvy))
+    ang_vel = masks.select(is_held, (incidence * turn.unsqueeze(1)).sum(0) / count, spin)
+    vel = torch.stack((new_vx.t(), new_vy.t()), dim=-1)
+    return BodyState(pos=state.pos, vel=vel, angle=state.angle, ang_vel=ang_vel.t().contiguous())

@@ -1,0 +1,46 @@
+"""``compile=``: which part of the step is compiled, and the compiled physics matches the eager one."""
+
+import copy
+import shutil
+
+import pytest
+import torch
+
+from marl_envs.api.batched import _compile_mode, make_batched
+
+needs_compiler = pytest.mark.skipif(shutil.which("g++") is None and shutil.which("c++") is None,
+                                    reason="torch.compile on CPU needs a C++ compiler")
+
+
+def test_true_picks_physics_for_large_cpu_batches_and_the_whole_step_otherwise():
+    cpu = torch.device("cpu")
+    assert _compile_mode(True, cpu, 4096) == "physics"
+    assert _compile_mode(True, cpu, 1) == "step"
+    assert _compile_mode(True, torch.device("cuda"), 4096) == "step"
+    assert _compile_mode(False, cpu, 4096) is None
+    assert _compile_mode("step", cpu, 4096) == "step"
+
+
+def test_an_unknown_mode_is_named():
+    with pytest.raises(ValueError, match="'fast'"):
+        make_batched("spread_v0", num_envs=2, compile="fast")
+
+
+@needs_compiler
+def test_compiled_physics_follows_the_eager_trajectory():
+    eager = make_batched("hide_and_seek_v0", num_envs=4, seed=3, check_inputs=False)
+    compiled = make_batched("hide_and_seek_v0", num_envs=4, seed=3, check_inputs=False, compile="physics")
+    assert compiled.scenario.world.compiled and not eager.scenario.world.compiled
+    eager.reset(seed=3)
+    compiled.reset(seed=3)
+    eager.action_space.seed(0)
+    for _ in range(6):
+        actions = torch.as_tensor(eager.action_space.sample())
+        obs_e, rew_e, *_ = eager.step(actions)
+        obs_c, rew_c, *_ = compiled.step(actions)
+        torch.testing.assert_close(compiled.scenario.world.state.pos, eager.scenario.world.state.pos,
+                                   atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(obs_c, obs_e, atol=1e-3, rtol=1e-3)
+        torch.testing.assert_close(rew_c, rew_e)
+    twin = copy.deepcopy(compiled)  # vector wrappers copy envs by pickling
+    assert twin.scenario.world.compiled
