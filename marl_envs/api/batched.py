@@ -55,7 +55,9 @@ class BatchedEnv:
             on GPU. ``"physics"``: only the physics substeps (``World.compile``), whose
             kernels run across worlds; sensors and rules stay eager, whose CPU kernels are
             already blocked for the cache and beat inductor's: best for large batches on
-            CPU. ``True`` picks ``"physics"`` on CPU with ``num_envs >= 256``, else ``"step"``.
+            CPU when the sensors compile badly. ``True`` picks the scenario's
+            ``large_cpu_compile`` on CPU with ``num_envs >= 256`` (``"physics"`` for
+            hide_and_seek_v0), else ``"step"``.
         **kwargs: the scenario's arguments (its config dataclass fields).
     """
 
@@ -73,7 +75,7 @@ class BatchedEnv:
             raise ValueError(f"render_env_index must be in [0, {num_envs}), got {render_env_index}")
         config = scenario_cls.config_cls.from_kwargs(**kwargs)
         self.device = torch.device(device)
-        self.compile_mode = _compile_mode(compile, self.device, num_envs)
+        self.compile_mode = _compile_mode(compile, self.device, num_envs, scenario_cls)
         if self.device.type == "cpu" and num_envs >= 64:
             tune_cpu_allocator()  # large batches: reuse heap blocks for step temporaries (see api.allocator)
         self.scenario = scenario_cls(config, num_envs, self.device)
@@ -297,12 +299,13 @@ class BatchedEnv:
 COMPILE_MODES = ("step", "physics")
 
 
-def _compile_mode(compile: bool | str, device: torch.device, num_envs: int) -> str | None:
+def _compile_mode(compile: bool | str, device: torch.device, num_envs: int,
+                  scenario_cls: type[Scenario] = Scenario) -> str | None:
     """The ``compile`` argument resolved to None, "step" or "physics" (see ``BatchedEnv``)."""
     if compile is False or compile is None:
         return None
     if compile is True:
-        return "physics" if device.type == "cpu" and num_envs >= 256 else "step"
+        return scenario_cls.large_cpu_compile if device.type == "cpu" and num_envs >= 256 else "step"
     if compile not in COMPILE_MODES:
         raise ValueError(f"compile must be True, False or one of {COMPILE_MODES}, got {compile!r}")
     return compile

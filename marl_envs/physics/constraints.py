@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import torch
 
 from marl_envs.physics import masks
+from marl_envs.physics.layout import batch_major, rows
 from marl_envs.physics.state import BodyState
 
 
@@ -62,10 +63,10 @@ def apply_grabs(state: BodyState, grabs: Grabs, mass: torch.Tensor, h: float, be
     """
     n, dtype = state.pos.shape[1], state.pos.dtype
     # Batch-minor rows (bodies or holders first, worlds contiguous), as in ``contacts.RigidContacts``.
-    vx, vy = state.vel[..., 0].t(), state.vel[..., 1].t()  # (N, B)
-    px, py = state.pos[..., 0].t(), state.pos[..., 1].t()
-    angle, spin = state.angle.t(), state.ang_vel.t()
-    target = grabs.target.t()  # (A, B)
+    vx, vy = rows(state.vel[..., 0]), rows(state.vel[..., 1])  # (N, B)
+    px, py = rows(state.pos[..., 0]), rows(state.pos[..., 1])
+    angle, spin = rows(state.angle), rows(state.ang_vel)
+    target = rows(grabs.target)  # (A, B)
     holding = masks.ge(target.to(dtype), 0.0)
     held = target.clamp_min(0)
     bodies = torch.arange(n, device=target.device, dtype=dtype).view(1, n, 1)
@@ -80,12 +81,12 @@ def apply_grabs(state: BodyState, grabs: Grabs, mass: torch.Tensor, h: float, be
     # Drift correction towards the welded pose, averaged over a body's holders.
     holder_angle = angle.index_select(0, grabs.holders)
     cos, sin = holder_angle.cos(), holder_angle.sin()
-    ox, oy = grabs.offset[..., 0].t(), grabs.offset[..., 1].t()
+    ox, oy = rows(grabs.offset[..., 0]), rows(grabs.offset[..., 1])
     error_x = px.index_select(0, grabs.holders) + cos * ox - sin * oy - px.gather(0, held)  # (A, B)
     error_y = py.index_select(0, grabs.holders) + sin * ox + cos * oy - py.gather(0, held)
     holders_of = incidence.sum(0)  # (N, B)
     count = holders_of.clamp_min(1.0)
-    angle_error = wrap_angle(holder_angle + grabs.rel_angle.t() - angle.gather(0, held))
+    angle_error = wrap_angle(holder_angle + rows(grabs.rel_angle) - angle.gather(0, held))
     turn = spin.index_select(0, grabs.holders) + beta * angle_error / h
     is_held = masks.gt(holders_of, 0.0)
     new_vx = masks.select(is_held, common_x + (incidence * error_x.unsqueeze(1)).sum(0) * (beta / h) / count, vx)
@@ -94,4 +95,4 @@ def apply_grabs(state: BodyState, grabs: Grabs, mass: torch.Tensor, h: float, be
     new_vy = new_vy.index_copy(0, grabs.holders, masks.select(holding, common_y.gather(0, held), hvy))
     ang_vel = masks.select(is_held, (incidence * turn.unsqueeze(1)).sum(0) / count, spin)
     vel = torch.stack((new_vx.t(), new_vy.t()), dim=-1)
-    return BodyState(pos=state.pos, vel=vel, angle=state.angle, ang_vel=ang_vel.t().contiguous())
+    return BodyState(pos=state.pos, vel=vel, angle=state.angle, ang_vel=batch_major(ang_vel))

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from marl_envs.physics.geometry import box_local_corners, point_box_query_xy
+from marl_envs.physics.layout import batch_major, rows
 from marl_envs.physics.params import WorldParams
 from marl_envs.physics.shapes import ShapeKind
 from marl_envs.physics.state import BodySpec, BodyState
@@ -178,13 +179,13 @@ class RigidContacts:
         wall_table = torch.eye(n)[:, [p[1] for p in points]]  # (N, P)
         self.w_table, self.w_table_t = wall_table.to(device), wall_table.T.contiguous().to(device)
         self.neg_inv_margin = -1.0 / params.contact_margin
-        self._offset, self._half_thickness = self.q_base_offset.view(-1, 1), 0.0
         # The step works batch-minor (see the class docstring): constants as columns against (., B) rows.
         self.corner_x = self.local_corners[..., 0].reshape(-1, 1)  # (4X, 1)
         self.corner_y = self.local_corners[..., 1].reshape(-1, 1)
         self.corner_box = torch.arange(len(boxes), device=device).repeat_interleave(4)  # (4X,) box slot of a corner
         self.q_hx, self.q_hy = self.q_half[:, :1].contiguous(), self.q_half[:, 1:].contiguous()  # (Q, 1)
         self.q_gain_col = self.q_gain.view(-1, 1)
+        self.q_base_offset_col, self.q_is_tip_col = self.q_base_offset.view(-1, 1), self.q_is_tip.view(-1, 1)
         self.w_offset_col = self.w_offset.view(-1, 1, 1)  # (P, 1, 1)
         self.scatter = torch.cat((self.q_table, self.w_table), dim=1)  # (N, Q + P)
         self.is_box_col = self.is_box.view(-1, 1)
@@ -204,13 +205,13 @@ class RigidContacts:
         if walls is None and self.needs_walls:
             raise ValueError("RigidContacts: built for a world with walls, called without them.")
         # Batch-minor from here: rows of B values, the world index contiguous (see the class docstring).
-        pos_x, pos_y = state.pos[..., 0].t().contiguous(), state.pos[..., 1].t().contiguous()  # (N, B)
-        solid_t = None if solid is None else solid.t().contiguous()
+        pos_x, pos_y = rows(state.pos[..., 0]), rows(state.pos[..., 1])  # (N, B)
+        solid_t = None if solid is None else rows(solid)
         # The point table [body centres | box corners | wall endpoints], x and y, (T, B).
         rows_x, rows_y = [pos_x], [pos_y]
         if len(self.boxes):
             box_x, box_y = pos_x.index_select(0, self.boxes), pos_y.index_select(0, self.boxes)  # (X, B)
-            box_angle = state.angle.t().index_select(0, self.boxes)
+            box_angle = rows(state.angle).index_select(0, self.boxes)
             cos, sin = box_angle.cos(), box_angle.sin()
             c, s_ = cos.index_select(0, self.corner_box), sin.index_select(0, self.corner_box)  # (4X, B)
             rows_x.append(box_x.index_select(0, self.corner_box) + c * self.corner_x - s_ * self.corner_y)
@@ -218,9 +219,6 @@ class RigidContacts:
         if self.has_tips:
             rows_x.append(walls.tips_x)
             rows_y.append(walls.tips_y)
-            if walls.half_thickness != self._half_thickness:  # a float compare, once per wall change
-                self._offset = (self.q_base_offset + self.q_is_tip * walls.half_thickness).view(-1, 1)
-                self._half_thickness = walls.half_thickness
         table_x = torch.cat(rows_x) if len(rows_x) > 1 else pos_x
         table_y = torch.cat(rows_y) if len(rows_y) > 1 else pos_y
         push_x, push_y, at_x, at_y = [], [], [], []  # per query (rows): force on its point's body, the point
@@ -230,7 +228,9 @@ class RigidContacts:
                                             qy - box_y.index_select(0, self.q_box),
                                             cos.index_select(0, self.q_box), sin.index_select(0, self.q_box),
                                             self.q_hx, self.q_hy)
-            magnitude = F.softplus((sd - self._offset) * self.neg_inv_margin) * self.q_gain_col
+            offset = self.q_base_offset_col if walls is None else self.q_base_offset_col + self.q_is_tip_col * \
+                walls.half_thickness  # a wall endpoint's contact starts at the wall's surface
+            magnitude = F.softplus((sd - offset) * self.neg_inv_margin) * self.q_gain_col
             if solid_t is not None:
                 solid_ext = torch.cat((solid_t, solid_t.new_ones(1, solid_t.shape[1])))
                 magnitude = magnitude * solid_ext.index_select(0, self.q_owner) * solid_t.index_select(0, self.q_body)
@@ -263,7 +263,7 @@ class RigidContacts:
         if not len(self.boxes):
             return force, None
         moment = torch.matmul(scatter, torch.cat(at_x) * fy - torch.cat(at_y) * fx)  # about the origin
-        return force, ((moment - (pos_x * force_y - pos_y * force_x)) * self.is_box_col).t()
+        return force, batch_major((moment - (pos_x * force_y - pos_y * force_x)) * self.is_box_col)
 
 
 class Contacts:

@@ -71,6 +71,9 @@ class Scenario(ABC):
     can_terminate: bool = False
     #: True if the scenario defines ``success`` (reported as ``info["is_success"]``).
     has_success: bool = False
+    #: What ``compile=True`` compiles for large CPU batches: "step" (the whole transition), or
+    #: "physics" (the world's substeps only) when the scenario's sensors run faster eager.
+    large_cpu_compile: ClassVar[str] = "step"
 
     world: World
     agents: list[str]

@@ -24,3 +24,18 @@ def test_the_step_traces_without_graph_breaks(env_id):
     reasons = [reason.reason.splitlines()[0] for reason in explained.break_reasons]
     assert explained.graph_break_count == 0, reasons
     assert explained.graph_count == 1
+
+
+@pytest.mark.parametrize("num_envs", [1, 3])
+@pytest.mark.parametrize("env_id", list_envs())
+def test_the_compiled_step_does_not_recompile(env_id, num_envs, monkeypatch):
+    """Guards hold from step to step and across resets (a stride that changes after the first step,
+    e.g. a transposed one-world tensor, would recompile every step: tens of seconds each)."""
+    env = make_batched(env_id, num_envs=num_envs, seed=0, check_inputs=False, max_cycles=4)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    torch._dynamo.reset()
+    env._transition = torch.compile(env._eager_transition, backend="eager", dynamic=False)  # guards, no codegen
+    monkeypatch.setattr(torch._dynamo.config, "error_on_recompile", True)
+    for _ in range(9):  # two episode ends, so two autoresets
+        env.step(torch.as_tensor(env.action_space.sample()))
