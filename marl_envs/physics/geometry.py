@@ -161,12 +161,7 @@ def point_box_query_xy(
     Returns:
         sd: signed distance (negative inside); nx, ny: the unit outward normal, world frame.
     """
-    lx = torch.addcmul(cos * rx, sin, ry)  # R^T (rx, ry)
-    ly = torch.addcmul(cos * ry, sin, -rx)
-    dx = lx.abs() - hx
-    dy = ly.abs() - hy
-    ox, oy = dx.clamp_min(0.0), dy.clamp_min(0.0)
-    out_dist = torch.addcmul(ox * ox, oy, oy).sqrt_()
+    lx, ly, dx, dy, ox, oy, out_dist = _box_frame_xy(rx, ry, cos, sin, hx, hy)
     sd = out_dist + torch.maximum(dx, dy).clamp_max_(0.0)
     outside = masks.gt(out_dist, EPS)
     inv = out_dist.clamp_min(EPS).reciprocal_()
@@ -174,6 +169,25 @@ def point_box_query_xy(
     nlx = masks.select(outside, ox * inv, x_face) * masks.sign_ge0(lx)
     nly = masks.select(outside, oy * inv, 1.0 - x_face) * masks.sign_ge0(ly)
     return sd, torch.addcmul(cos * nlx, sin, -nly), torch.addcmul(sin * nlx, cos, nly)
+
+
+def box_signed_distance_xy(
+    rx: torch.Tensor, ry: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, hx: torch.Tensor, hy: torch.Tensor
+) -> torch.Tensor:
+    """The signed distance of ``point_box_query_xy`` alone (no normal): the exact box SDF."""
+    _, _, dx, dy, _, _, out_dist = _box_frame_xy(rx, ry, cos, sin, hx, hy)
+    return out_dist + torch.maximum(dx, dy).clamp_max_(0.0)
+
+
+def _box_frame_xy(rx, ry, cos, sin, hx, hy):
+    """The point in the box frame (lx, ly), its excess over the half extents (dx, dy), the
+    positive parts (ox, oy) and their length (the distance outside the box)."""
+    lx = torch.addcmul(cos * rx, sin, ry)  # R^T (rx, ry)
+    ly = torch.addcmul(cos * ry, sin, -rx)
+    dx = lx.abs() - hx
+    dy = ly.abs() - hy
+    ox, oy = dx.clamp_min(0.0), dy.clamp_min(0.0)
+    return lx, ly, dx, dy, ox, oy, torch.addcmul(ox * ox, oy, oy).sqrt_()
 
 
 def closest_point_on_segment(

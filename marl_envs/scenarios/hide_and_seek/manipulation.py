@@ -26,8 +26,7 @@ from __future__ import annotations
 import torch
 
 from marl_envs.physics.constraints import Grabs
-from marl_envs.physics.geometry import apply_inverse_rotation, point_box_distance, point_segment_distance, rotate
-from marl_envs.physics.geometry import rotation as rotation_of
+from marl_envs.physics.geometry import EPS, box_signed_distance_xy, rotate
 from marl_envs.physics.walls import Walls
 
 LEVELS = 11
@@ -63,8 +62,10 @@ def reach_distance(
     agent_pos: torch.Tensor, radius: float, obj_pos: torch.Tensor, obj_angle: torch.Tensor, obj_half: torch.Tensor
 ) -> torch.Tensor:
     """(B, A, K) gap between each agent's surface and each object's surface (negative if touching deeply)."""
-    sd, _, _ = point_box_distance(agent_pos.unsqueeze(2), obj_pos.unsqueeze(1), obj_angle.unsqueeze(1), obj_half)
-    return sd - radius
+    rx = agent_pos[..., 0].unsqueeze(2) - obj_pos[..., 0].unsqueeze(1)  # (B, A, K), as components (faster)
+    ry = agent_pos[..., 1].unsqueeze(2) - obj_pos[..., 1].unsqueeze(1)
+    cos, sin = obj_angle.cos().unsqueeze(1), obj_angle.sin().unsqueeze(1)
+    return box_signed_distance_xy(rx, ry, cos, sin, obj_half[..., 0], obj_half[..., 1]) - radius
 
 
 def closest(candidates: torch.Tensor, distance: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -133,12 +134,6 @@ def update_grabs(
     )
 
 
-def ramp_frame(agent_pos: torch.Tensor, ramp_pos: torch.Tensor, ramp_angle: torch.Tensor) -> torch.Tensor:
-    """(B, A, Q, 2) agent centres in each ramp's frame (the slope rises along local +x)."""
-    rot = rotation_of(ramp_angle).unsqueeze(1)
-    return apply_inverse_rotation(rot, agent_pos.unsqueeze(2) - ramp_pos.unsqueeze(1))
-
-
 def update_elevation(
     elevated: torch.Tensor, agent_pos: torch.Tensor, agent_force: torch.Tensor, radius: float,
     ramp_pos: torch.Tensor, ramp_angle: torch.Tensor, ramp_half: torch.Tensor,
@@ -148,14 +143,23 @@ def update_elevation(
 
     ``box_sd`` (B, A, K): signed distance from each agent's centre to each box (negative inside).
     """
-    local = ramp_frame(agent_pos, ramp_pos, ramp_angle)  # (B, A, Q, 2)
+    # In components, (B, A, Q) and (B, A, W): contiguous elementwise ops, no (..., 2) tensors.
+    ax, ay = agent_pos[..., 0].unsqueeze(2), agent_pos[..., 1].unsqueeze(2)  # (B, A, 1)
+    cos, sin = ramp_angle.cos().unsqueeze(1), ramp_angle.sin().unsqueeze(1)  # (B, 1, Q)
+    rx, ry = ax - ramp_pos[..., 0].unsqueeze(1), ay - ramp_pos[..., 1].unsqueeze(1)
+    lx, ly = cos * rx + sin * ry, cos * ry - sin * rx  # agent centres in each ramp's frame
     hx, hy = ramp_half[..., 0], ramp_half[..., 1]
-    uphill = (agent_force.unsqueeze(2) * rotation_of(ramp_angle).unsqueeze(1)).sum(-1) > 0
-    at_foot = (local[..., 1].abs() <= hy) & (local[..., 0] >= -hx - radius - FOOT_BAND) & (local[..., 0] <= -hx)
+    uphill = agent_force[..., 0].unsqueeze(2) * cos + agent_force[..., 1].unsqueeze(2) * sin > 0
+    at_foot = (ly.abs() <= hy) & (lx >= -hx - radius - FOOT_BAND) & (lx <= -hx)
     climbs = (at_foot & uphill).any(dim=-1)
-    on_ramp = ((local.abs() <= ramp_half + SUPPORT_TOLERANCE).all(-1)).any(-1)
+    on_ramp = ((lx.abs() <= hx + SUPPORT_TOLERANCE) & (ly.abs() <= hy + SUPPORT_TOLERANCE)).any(-1)
     on_box = ((box_sd <= SUPPORT_TOLERANCE) & box_present.unsqueeze(1)).any(-1)
-    wall_dist = point_segment_distance(agent_pos.unsqueeze(2), walls.start.unsqueeze(1), walls.end.unsqueeze(1))
-    on_wall = ((wall_dist <= walls.half_thickness + WALL_TOP) & walls.mask.unsqueeze(1)).any(-1)
+    sx, sy = walls.start[..., 0].unsqueeze(1), walls.start[..., 1].unsqueeze(1)  # (B, 1, W)
+    ux, uy = walls.end[..., 0].unsqueeze(1) - sx, walls.end[..., 1].unsqueeze(1) - sy
+    px, py = ax - sx, ay - sy
+    t = ((px * ux + py * uy) / (ux * ux + uy * uy).clamp_min(EPS * EPS)).clamp(0.0, 1.0)  # closest point
+    gap_x, gap_y = px - t * ux, py - t * uy
+    top = walls.half_thickness + WALL_TOP
+    on_wall = ((gap_x * gap_x + gap_y * gap_y <= top * top) & walls.mask.unsqueeze(1)).any(-1)
     supported = on_ramp | on_box | on_wall
     return torch.where(elevated, supported, climbs)
