@@ -7,8 +7,8 @@ on a 2-core AVX-512 machine with torch 2.13 on (4096, 16, 8) float tensors: ``a 
 contact and sensor queries therefore build their masks as float tensors of 0.0 / 1.0 and
 select with ``lerp``, which for a 0/1 weight returns one of its finite inputs exactly.
 
-Under ``torch.compile`` the plain forms are used (inductor fuses both the same way, and
-``out=`` arguments do not trace).
+Under ``torch.compile`` and for small tensors the plain comparisons are used (inductor fuses
+both the same way, ``out=`` arguments do not trace, and small ops are dispatch-bound).
 """
 
 from __future__ import annotations
@@ -16,8 +16,13 @@ from __future__ import annotations
 import torch
 
 
+SMALL = 1 << 15
+"""Below this many elements the plain form is used: ``out=`` saves nothing there, and the shape
+broadcast costs more (13 us of Python) than the op."""
+
+
 def _compare(op, a: torch.Tensor, b: torch.Tensor | float) -> torch.Tensor:
-    if torch.compiler.is_compiling():
+    if torch.compiler.is_compiling() or a.numel() < SMALL:
         return op(a, b).to(a.dtype)
     shape = a.shape if not isinstance(b, torch.Tensor) else torch.broadcast_shapes(a.shape, b.shape)
     return op(a, b, out=torch.empty(shape, dtype=a.dtype, device=a.device))
