@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import torch
 
-
 SMALL = 1 << 15
 """Below this many elements the plain form is used: ``out=`` saves nothing there, and the shape
 broadcast costs more (13 us of Python) than the op."""

@@ -4,6 +4,9 @@ Struct-of-arrays, batch first: every dynamic field is one tensor shaped ``(B, N,
 so that a step is a handful of whole-batch tensor ops, never a loop over bodies or
 worlds. The static ``BodySpec`` is ``(N, ...)``: every world of a batch has the same
 bodies (hide-and-seek varies its walls per world, not its bodies).
+
+Batch first is the state's layout, the one scenarios index. The contact queries and grab joints
+transpose to batch-minor rows for their own work and hand back batch-first tensors (``layout``).
 """
 
 from __future__ import annotations
