@@ -28,7 +28,7 @@ def test_the_step_traces_without_graph_breaks(env_id):
 
 @pytest.mark.parametrize("num_envs", [1, 3])
 @pytest.mark.parametrize("env_id", list_envs())
-def test_the_compiled_step_does_not_recompile(env_id, num_envs, monkeypatch):
+def test_the_compiled_step_does_not_recompile(env_id, num_envs):
     """Guards hold from step to step and across resets (a stride that changes after the first step,
     e.g. a transposed one-world tensor, would recompile every step: tens of seconds each)."""
     env = make_batched(env_id, num_envs=num_envs, seed=0, check_inputs=False, max_cycles=4)
@@ -36,6 +36,6 @@ def test_the_compiled_step_does_not_recompile(env_id, num_envs, monkeypatch):
     env.action_space.seed(0)
     torch._dynamo.reset()
     env._transition = torch.compile(env._eager_transition, backend="eager", dynamic=False)  # guards, no codegen
-    monkeypatch.setattr(torch._dynamo.config, "error_on_recompile", True)
-    for _ in range(9):  # two episode ends, so two autoresets
-        env.step(torch.as_tensor(env.action_space.sample()))
+    with torch._dynamo.config.patch(error_on_recompile=True):
+        for _ in range(9):  # two episode ends, so two autoresets
+            env.step(torch.as_tensor(env.action_space.sample()))
