@@ -171,13 +171,13 @@ class RigidContacts:
                 table[owner, q] += 1.0
             if movable[box]:
                 table[box, q] -= 1.0
-        self.q_table, self.q_table_t = table.to(device), table.T.contiguous().to(device)
+        self.q_table = table.to(device)  # (N, Q)
         self.w_point = column([p[0] for p in points])
         self.w_owner = column([p[1] for p in points])
         self.w_offset = column([p[2] for p in points], torch.float32).view(1, -1, 1)
         self.w_gain = k_wall * params.contact_margin
         wall_table = torch.eye(n)[:, [p[1] for p in points]]  # (N, P)
-        self.w_table, self.w_table_t = wall_table.to(device), wall_table.T.contiguous().to(device)
+        self.w_table = wall_table.to(device)  # (N, P)
         self.neg_inv_margin = -1.0 / params.contact_margin
         # The step works batch-minor (see the class docstring): constants as columns against (., B) rows.
         self.corner_x = self.local_corners[..., 0].reshape(-1, 1)  # (4X, 1)
