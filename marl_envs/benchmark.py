@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from marl_envs.api.batched import _compile_mode, make_batched
+from marl_envs.api.batched import make_batched, resolve_compile_mode
 from marl_envs.api.parallel import ParallelEnv
 from marl_envs.registry import get_scenario_class
 
@@ -152,7 +152,7 @@ def _bench_env(env_id: str, args, devices: list[str], batch_sizes: list[int], ro
             row(f"{env_id} batched B={b} {device}", ours)
             if args.compile and b >= 1024:
                 compiled = bench_batched(env_id, b, device, args.seconds, args.continuous, compile=True)
-                mode = _compile_mode(True, torch.device(device), b, get_scenario_class(env_id))
+                mode = resolve_compile_mode(True, torch.device(device), b, get_scenario_class(env_id))
                 row(f"{env_id} batched B={b} {device} compiled ({mode})", compiled)
                 ours = max(ours, compiled)
             if compare:

@@ -75,7 +75,7 @@ class BatchedEnv:
             raise ValueError(f"render_env_index must be in [0, {num_envs}), got {render_env_index}")
         config = scenario_cls.config_cls.from_kwargs(**kwargs)
         self.device = torch.device(device)
-        self.compile_mode = _compile_mode(compile, self.device, num_envs, scenario_cls)
+        self.compile_mode = resolve_compile_mode(compile, self.device, num_envs, scenario_cls)
         if self.device.type == "cpu" and num_envs >= 64:
             tune_cpu_allocator()  # large batches: reuse heap blocks for step temporaries (see api.allocator)
         self.scenario = scenario_cls(config, num_envs, self.device)
@@ -299,7 +299,7 @@ class BatchedEnv:
 COMPILE_MODES = ("step", "physics")
 
 
-def _compile_mode(compile: bool | str, device: torch.device, num_envs: int,
+def resolve_compile_mode(compile: bool | str, device: torch.device, num_envs: int,
                   scenario_cls: type[Scenario] = Scenario) -> str | None:
     """The ``compile`` argument resolved to None, "step" or "physics" (see ``BatchedEnv``)."""
     if compile is False or compile is None:

@@ -207,15 +207,29 @@ def closest_point_on_segment(
         t: (...) their parameter in [0, 1] along ``start -> end``.
     """
     seg = end - start
-    length2 = (seg * seg).sum(-1).clamp_min(EPS * EPS)
-    t = (((points - start) * seg).sum(-1) / length2).clamp(0.0, 1.0)
+    t = segment_parameter_xy(points[..., 0] - start[..., 0], points[..., 1] - start[..., 1], seg[..., 0], seg[..., 1])
     return start + seg * t.unsqueeze(-1), t
+
+
+def segment_parameter_xy(rx: torch.Tensor, ry: torch.Tensor, ux: torch.Tensor, uy: torch.Tensor) -> torch.Tensor:
+    """Parameter in [0, 1] of the closest point on segments ``start + t u`` to points ``start + r``
+    (components, broadcast); 0 for a zero-length segment."""
+    return ((rx * ux + ry * uy) / (ux * ux + uy * uy).clamp_min(EPS * EPS)).clamp(0.0, 1.0)
 
 
 def point_segment_distance(points: torch.Tensor, start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
     """Euclidean distance from points to segments. Shapes as ``closest_point_on_segment``; returns (...)."""
     closest, _ = closest_point_on_segment(points, start, end)
     return torch.linalg.vector_norm(points - closest, dim=-1)
+
+
+def point_segment_distance_xy(
+    rx: torch.Tensor, ry: torch.Tensor, ux: torch.Tensor, uy: torch.Tensor
+) -> torch.Tensor:
+    """``point_segment_distance`` on components: points ``start + r`` and segments ``start + t u``, broadcast."""
+    t = segment_parameter_xy(rx, ry, ux, uy)
+    gap_x, gap_y = rx - t * ux, ry - t * uy
+    return torch.addcmul(gap_x * gap_x, gap_y, gap_y).sqrt_()
 
 
 def segment_normal(start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:

@@ -54,4 +54,4 @@ def select(mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor
 
 def sign_ge0(a: torch.Tensor) -> torch.Tensor:
     """+1.0 where ``a >= 0`` (zeros of either sign included), else -1.0."""
-    return ge(a, 0.0).mul_(2.0).sub_(1.0) if not torch.compiler.is_compiling() else ge(a, 0.0) * 2.0 - 1.0
+    return ge(a, 0.0).mul_(2.0).sub_(1.0)

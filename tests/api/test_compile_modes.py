@@ -6,7 +6,7 @@ import shutil
 import pytest
 import torch
 
-from marl_envs.api.batched import _compile_mode, make_batched
+from marl_envs.api.batched import make_batched, resolve_compile_mode
 from marl_envs.registry import get_scenario_class
 
 needs_compiler = pytest.mark.skipif(shutil.which("g++") is None and shutil.which("c++") is None,
@@ -16,12 +16,12 @@ needs_compiler = pytest.mark.skipif(shutil.which("g++") is None and shutil.which
 def test_true_picks_the_scenarios_large_cpu_choice_and_the_whole_step_otherwise():
     cpu = torch.device("cpu")
     hide_and_seek, spread = get_scenario_class("hide_and_seek_v0"), get_scenario_class("spread_v0")
-    assert _compile_mode(True, cpu, 4096, hide_and_seek) == "physics"
-    assert _compile_mode(True, cpu, 4096, spread) == "step"
-    assert _compile_mode(True, cpu, 1, hide_and_seek) == "step"
-    assert _compile_mode(True, torch.device("cuda"), 4096, hide_and_seek) == "step"
-    assert _compile_mode(False, cpu, 4096) is None
-    assert _compile_mode("step", cpu, 4096) == "step"
+    assert resolve_compile_mode(True, cpu, 4096, hide_and_seek) == "physics"
+    assert resolve_compile_mode(True, cpu, 4096, spread) == "step"
+    assert resolve_compile_mode(True, cpu, 1, hide_and_seek) == "step"
+    assert resolve_compile_mode(True, torch.device("cuda"), 4096, hide_and_seek) == "step"
+    assert resolve_compile_mode(False, cpu, 4096) is None
+    assert resolve_compile_mode("step", cpu, 4096) == "step"
 
 
 def test_an_unknown_mode_is_named():

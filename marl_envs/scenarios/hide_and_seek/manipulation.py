@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 
 from marl_envs.physics.constraints import Grabs
-from marl_envs.physics.geometry import EPS, box_signed_distance_xy, rotate
+from marl_envs.physics.geometry import box_signed_distance_xy, point_segment_distance_xy, rotate
 from marl_envs.physics.walls import Walls
 
 LEVELS = 11
@@ -156,10 +156,7 @@ def update_elevation(
     on_box = ((box_sd <= SUPPORT_TOLERANCE) & box_present.unsqueeze(1)).any(-1)
     sx, sy = walls.start[..., 0].unsqueeze(1), walls.start[..., 1].unsqueeze(1)  # (B, 1, W)
     ux, uy = walls.end[..., 0].unsqueeze(1) - sx, walls.end[..., 1].unsqueeze(1) - sy
-    px, py = ax - sx, ay - sy
-    t = ((px * ux + py * uy) / (ux * ux + uy * uy).clamp_min(EPS * EPS)).clamp(0.0, 1.0)  # closest point
-    gap_x, gap_y = px - t * ux, py - t * uy
-    top = walls.half_thickness + WALL_TOP
-    on_wall = ((gap_x * gap_x + gap_y * gap_y <= top * top) & walls.mask.unsqueeze(1)).any(-1)
+    wall_dist = point_segment_distance_xy(ax - sx, ay - sy, ux, uy)
+    on_wall = ((wall_dist <= walls.half_thickness + WALL_TOP) & walls.mask.unsqueeze(1)).any(-1)
     supported = on_ramp | on_box | on_wall
     return torch.where(elevated, supported, climbs)
