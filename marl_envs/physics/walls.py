@@ -213,22 +213,16 @@ class WallGeometry:
     per-substep mask.
 
     Attributes:
-        axes: (B, 2, 2W) columns ``[n_1 .. n_W, u_1 .. u_W]`` of each wall's frame (see
-            ``WallFrames``), for projections of (B, t, 2) points (spawn checks).
-        origin: (B, 1, 2W) the projections of the wall starts on those axes.
-        length: (B, 1, W) segment lengths.
+        frames: each wall's frame, batch-minor (``WallFrames``), for the contact queries and
+            the spawn checks.
         tips_x, tips_y: (2W, B) all endpoints (starts, then ends), batch-minor, for the
             endpoint-vs-box contacts.
-        frames: the same frames, batch-minor, for the contact queries.
         half_thickness: of every wall.
     """
 
-    axes: torch.Tensor
-    origin: torch.Tensor
-    length: torch.Tensor
+    frames: WallFrames
     tips_x: torch.Tensor
     tips_y: torch.Tensor
-    frames: WallFrames
     half_thickness: float
 
     @classmethod
@@ -237,28 +231,24 @@ class WallGeometry:
         start = torch.where(mask, walls.start, FAR)
         end = torch.where(mask, walls.end, FAR)
         seg = end - start
-        length = torch.linalg.vector_norm(seg, dim=-1, keepdim=True)
-        u = torch.where(length > EPS, seg / length.clamp_min(EPS), torch.tensor([1.0, 0.0], device=seg.device))
+        length = torch.linalg.vector_norm(seg, dim=-1)
+        u = torch.where(length.unsqueeze(-1) > EPS, seg / length.unsqueeze(-1).clamp_min(EPS),
+                        torch.tensor([1.0, 0.0], device=seg.device))
         n = perp(u)
-        rows = torch.cat((n, u), dim=1)  # (B, 2W, 2)
-        origin = (torch.cat((start, start), dim=1) * rows).sum(-1).unsqueeze(1)  # (B, 1, 2W)
-        w = walls.num_walls
 
         def minor(t: torch.Tensor) -> torch.Tensor:  # (B, W) -> (1, W, B)
             return t.t().contiguous().unsqueeze(0)
 
         tips = torch.cat((start, end), dim=1)  # (B, 2W, 2)
         frames = WallFrames(nx=minor(n[..., 0]), ny=minor(n[..., 1]), ux=minor(u[..., 0]), uy=minor(u[..., 1]),
-                            n0=minor(origin[:, 0, :w]), u0=minor(origin[:, 0, w:]), length=minor(length[..., 0]))
-        return cls(axes=rows.transpose(1, 2), origin=origin, length=length.transpose(1, 2),
-                   tips_x=tips[..., 0].t().contiguous(), tips_y=tips[..., 1].t().contiguous(), frames=frames,
+                            n0=minor((start * n).sum(-1)), u0=minor((start * u).sum(-1)), length=minor(length))
+        return cls(frames=frames, tips_x=tips[..., 0].t().contiguous(), tips_y=tips[..., 1].t().contiguous(),
                    half_thickness=walls.half_thickness)
 
     def take(self, rows: torch.Tensor) -> WallGeometry:
         """The walls of the worlds ``rows`` (an index or mask over B)."""
         frames = WallFrames(*(getattr(self.frames, f.name)[..., rows] for f in fields(WallFrames)))
-        return WallGeometry(self.axes[rows], self.origin[rows], self.length[rows], self.tips_x[:, rows],
-                            self.tips_y[:, rows], frames, self.half_thickness)
+        return WallGeometry(frames, self.tips_x[:, rows], self.tips_y[:, rows], self.half_thickness)
 
 
 def thick_segment_query(
