@@ -24,6 +24,7 @@ from baselines.common.checkpoint import load_checkpoint, save_checkpoint
 from baselines.common.collector import LocalCollector
 from baselines.common.config import CommonArgs
 from baselines.common.envs import make_vec_env, parse_env_kwargs
+from baselines.common.interrupt import StopRequest
 from baselines.common.logger import RunLogger
 
 #: command-line arguments that a resumed run takes from the new invocation, not the checkpoint
@@ -57,6 +58,7 @@ class Run:
     global_step: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
     progress: Any = None
+    stop: StopRequest = field(default_factory=StopRequest)
     _start: float = field(default_factory=time.time)
 
     def log(self, metrics: dict[str, float], namespaces: dict[str, str] | None = None) -> None:
@@ -92,22 +94,27 @@ class Run:
 
     def end_update(self, num_updates: int, done_this_call: int) -> bool:
         """Checkpoint on the ``checkpoint_every`` cadence and at the last update; True (after saving)
-        when ``--stop-after-updates`` says this call of ``train`` has done enough."""
-        if self.update % self.args.checkpoint_every == 0 or self.update == num_updates:
+        when ``--stop-after-updates`` says this call of ``train`` has done enough or Ctrl-C asked to stop."""
+        self.stop.update = self.update
+        enough = self.args.stop_after_updates is not None and done_this_call >= self.args.stop_after_updates
+        if self.stop.requested:
+            print(f"interrupted: saving a checkpoint at update {self.update} in {self.run_dir}", flush=True)
+        if (enough or self.stop.requested or self.update % self.args.checkpoint_every == 0
+                or self.update == num_updates):
             self.save()
-        if self.args.stop_after_updates is not None and done_this_call >= self.args.stop_after_updates:
-            self.save()
-            return True
-        return False
+        return enough or self.stop.requested
 
     @contextmanager
     def guard(self):
-        """Around a training loop: Ctrl-C saves a checkpoint (a resumable run), and the logs, progress
-        bar and env are closed whatever happens."""
+        """Around a training loop: Ctrl-C stops the run at the end of the update in progress with a
+        checkpoint (``interrupt.py`` says why not at once); a second Ctrl-C, or a ``KeyboardInterrupt``
+        raised by other code, saves where the loop stands. The logs, progress bar and env are
+        closed whatever happens."""
         try:
-            yield self
+            with self.stop.deferred():
+                yield self
         except KeyboardInterrupt:
-            print(f"\ninterrupted: saving a checkpoint at update {self.update} in {self.run_dir}")
+            print(f"\ninterrupted: saving a checkpoint at update {self.update} in {self.run_dir}", flush=True)
             self.save()
         finally:
             self.close()
