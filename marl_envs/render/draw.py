@@ -228,22 +228,28 @@ def draw_links(
         pygame.draw.line(surface, rgb, a, b, 2)
 
 
-def cone_polygons(cones: np.ndarray, segments: int = CONE_ARC_SEGMENTS) -> np.ndarray:
-    """World outlines of vision-cone sectors: the apex, then points along the arc.
+def cone_polygons(cones: np.ndarray, reach: np.ndarray | None = None,
+                  segments: int = CONE_ARC_SEGMENTS) -> np.ndarray:
+    """World outlines of vision cones: the apex, then points along the arc.
 
-    The arc runs from ``heading - half_angle`` to ``heading + half_angle`` at distance ``range``.
+    The arc runs from ``heading - half_angle`` to ``heading + half_angle`` at distance ``range``,
+    or, with ``reach``, at ``min(range, reach)`` along each of reach's directions (a cone cut off
+    where it meets an occluder).
 
     Args:
         cones: (C, 5) float rows ``(x, y, heading, half_angle, range)``.
-        segments: straight pieces approximating each arc.
+        reach: optional (C, S) clear distances along S directions spread evenly across each cone.
+        segments: straight pieces approximating each arc without ``reach`` (with it, S - 1).
 
     Returns:
         (C, segments + 2, 2) float world points.
     """
     cones = np.asarray(cones, dtype=np.float64).reshape(-1, 5)
     apex = cones[:, None, 0:2]
-    angles = cones[:, 2:3] + np.linspace(-1.0, 1.0, segments + 1)[None] * cones[:, 3:4]
-    arc = apex + cones[:, 4, None, None] * np.stack([np.cos(angles), np.sin(angles)], axis=-1)
+    samples = segments + 1 if reach is None else np.shape(reach)[1]
+    angles = cones[:, 2:3] + np.linspace(-1.0, 1.0, samples)[None] * cones[:, 3:4]
+    radius = cones[:, 4, None] if reach is None else np.minimum(cones[:, 4, None], np.asarray(reach, np.float64))
+    arc = apex + radius[..., None] * np.stack([np.cos(angles), np.sin(angles)], axis=-1)
     return np.concatenate([apex, arc], axis=1)
 
 
@@ -253,8 +259,9 @@ def draw_cones(
     cones: np.ndarray,
     color: np.ndarray,
     alpha: float = palette.CONE_ALPHA,
+    reach: np.ndarray | None = None,
 ) -> None:
-    """Alpha-blends each vision cone onto the surface as a filled sector.
+    """Alpha-blends each vision cone onto the surface as a filled sector (cut off by ``reach``).
 
     Each cone is drawn, alpha included, on its own small transparent surface (its pixel bounding
     box, clipped to the frame) and then blitted, because pygame's draw calls overwrite pixels
@@ -266,10 +273,11 @@ def draw_cones(
         cones: (C, 5) float rows ``(x, y, heading, half_angle, range)``.
         color: (C, 3) float RGB in [0, 1] per cone.
         alpha: opacity in [0, 1].
+        reach: optional (C, S) clear distances across each cone (``cone_polygons``).
     """
     import pygame
 
-    polygons = camera.to_pixels(cone_polygons(cones))
+    polygons = camera.to_pixels(cone_polygons(cones, reach))
     colors = palette.to_rgb255(np.asarray(color, dtype=np.float64).reshape(-1, 3))
     rgba = np.concatenate([colors, np.full((len(colors), 1), round(255 * alpha))], axis=1).tolist()
     size = np.array(surface.get_size())

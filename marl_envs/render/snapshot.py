@@ -48,6 +48,10 @@ class Snapshot:
             translucent sectors under the bodies; ``half_angle`` in [0, pi], ``range`` >= 0.
             ``None`` becomes (0, 5).
         cone_color: (C, 3) float64 RGB in [0, 1] per cone. ``None`` becomes ``palette.CONE``.
+        cone_reach: (C, S) float64, S >= 2: how far each cone is clear along S directions spread
+            evenly from ``heading - half_angle`` to ``heading + half_angle`` (e.g. ray-cast distances
+            to the nearest occluder), so that a cone is drawn cut off at walls and boxes rather than
+            through them; its outline takes ``min(range, reach)`` in each direction. ``None``: full sectors.
         rays: (R, 2, 2) float64 lidar rays as (origin, end point) pairs, drawn as 1-pixel lines
             under the bodies. ``None`` becomes (0, 2, 2).
         ray_hit: (R,) bool: mark the ray's end point with a dot (the ray hit something).
@@ -76,6 +80,7 @@ class Snapshot:
     links: np.ndarray | None = None
     cones: np.ndarray | None = None
     cone_color: np.ndarray | None = None
+    cone_reach: np.ndarray | None = None
     rays: np.ndarray | None = None
     ray_hit: np.ndarray | None = None
     ramp: np.ndarray | None = None
@@ -121,6 +126,14 @@ class Snapshot:
         if self.ray_hit is None:
             object.__setattr__(self, "ray_hit", np.zeros(r, dtype=bool))
         self._coerce("cone_color", np.float64, (c, 3), count=f"C = {c} cones, from cones")
+        if self.cone_reach is not None:
+            reach = self._coerce("cone_reach", np.float64, (c, None), count=f"C = {c} cones, from cones")
+            if (c and reach.shape[1] < 2) or not np.isfinite(reach).all() or (reach < 0).any():
+                raise ValueError(
+                    f"Snapshot.cone_reach: expected (C, S) finite distances >= 0 with S >= 2 directions per "
+                    f"cone, received shape {reach.shape}"
+                    + (f" with values in [{reach.min()}, {reach.max()}]." if reach.size else ".")
+                )
         self._coerce("ray_hit", np.bool_, (r,), count=f"R = {r} rays, from rays")
         self._coerce("ramp", np.bool_, (n,))
         self._coerce("elevated", np.bool_, (n,))
@@ -143,6 +156,7 @@ class Snapshot:
         links: ArrayLike | None = None,
         cones: ArrayLike | None = None,
         cone_color: ArrayLike = palette.CONE,
+        cone_reach: ArrayLike | None = None,
         rays: ArrayLike | None = None,
         ray_hit: ArrayLike = False,
         ramp: ArrayLike = False,
@@ -169,6 +183,7 @@ class Snapshot:
             links: (L, 2) body index pairs; default none.
             cones: (C, 5) rows ``(x, y, heading, half_angle, range)``; default none.
             cone_color: (3,) or (C, 3) RGB in [0, 1]; default ``palette.CONE``.
+            cone_reach: (C, S) clear distance along S directions across each cone; default full sectors.
             rays: (R, 2, 2) (origin, end point) pairs; default none.
             ray_hit: () or (R,) bool: dot at the ray's end point.
             ramp: () or (N,) bool: the box is a ramp (uphill = local +x).
@@ -204,6 +219,7 @@ class Snapshot:
             links=links,
             cones=cones,
             cone_color=_broadcast("cone_color", cone_color, (c, 3)),
+            cone_reach=cone_reach,
             rays=rays,
             ray_hit=_broadcast("ray_hit", ray_hit, (r,)),
             ramp=_broadcast("ramp", ramp, (n,)),

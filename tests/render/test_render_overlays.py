@@ -66,6 +66,22 @@ def test_cone_heading_turns_the_sector_and_overlapping_cones_blend():
     assert pixel(twice, [0.0, 1.0])[0] < once[0]  # a second cone darkens the overlap further
 
 
+def test_cone_reach_cuts_the_cone_off_where_it_is_blocked():
+    cone = [[0.0, 0.0, 0.0, np.pi / 6, 1.5]]
+    full = render(Snapshot.build(np.zeros((0, 2)), H, cones=cone, cone_color=RED))
+    reach = np.full((1, 9), 0.6)
+    reach[0, :4] = 5.0  # the lower half of the cone is clear past its range: range still bounds it
+    cut = render(Snapshot.build(np.zeros((0, 2)), H, cones=cone, cone_color=RED, cone_reach=reach))
+    background = rgb(palette.BACKGROUND)
+    assert pixel(cut, [0.4, 0.0]) == pixel(full, [0.4, 0.0]) != background  # before the occluder
+    assert pixel(cut, [1.2, 0.2]) == background != pixel(full, [1.2, 0.2])  # behind it
+    assert pixel(cut, [1.2, -0.2]) == pixel(full, [1.2, -0.2]) != background  # the clear side
+    assert pixel(cut, [1.8, -0.1]) == background  # never past the range
+    unlimited = render(Snapshot.build(np.zeros((0, 2)), H, cones=cone, cone_color=RED,
+                                      cone_reach=np.full((1, 33), 9.0)))
+    np.testing.assert_array_equal(unlimited, full)  # 33 directions = the default 32 arc pieces
+
+
 def test_ray_draws_a_thin_line_along_its_segment_only_and_marks_hits():
     ray = [[[-1.0, 0.5], [1.0, 0.5]]]
     plain = render(Snapshot.build(np.zeros((0, 2)), H, rays=ray))
@@ -231,6 +247,10 @@ def test_overlay_defaults_and_broadcasting():
         ({"cones": [[0, 0, 0, 4.0, 1]]}, "Snapshot.cones.*half_angle"),
         ({"cones": [[0, 0, 0, 1.0, -1]]}, "Snapshot.cones.*range >= 0"),
         ({"cones": [[np.nan, 0, 0, 1.0, 1]]}, "Snapshot.cones.*finite"),
+        ({"cones": [[0, 0, 0, 1, 1]], "cone_reach": [[1.0, 1.0]] * 2}, r"Snapshot.cone_reach: .*C = 1 cones"),
+        ({"cones": [[0, 0, 0, 1, 1]], "cone_reach": [[1.0]]}, r"Snapshot.cone_reach: .*S >= 2"),
+        ({"cones": [[0, 0, 0, 1, 1]], "cone_reach": [[1.0, -0.5]]}, r"Snapshot.cone_reach: .*>= 0"),
+        ({"cones": [[0, 0, 0, 1, 1]], "cone_reach": [[1.0, np.nan]]}, r"Snapshot.cone_reach: .*finite"),
         ({"rays": np.zeros((3, 2))}, r"Snapshot.rays: expected shape \(\*, 2, 2\), received \(3, 2\)"),
         ({"rays": np.zeros((3, 2, 2)), "ray_hit": [True, False]}, "ray_hit"),
         ({"ramp": [True, False, True]}, "ramp"),

@@ -28,7 +28,7 @@ from marl_envs.scenarios.hide_and_seek.rewards import rewards
 from marl_envs.scenarios.spawn import sample_angles, sample_positions
 from marl_envs.scenarios.specs import ActionSpec
 from marl_envs.sensors.lidar import lidar
-from marl_envs.sensors.raycast import Obstacles
+from marl_envs.sensors.raycast import Obstacles, ray_cast
 from marl_envs.sensors.vision import visible
 
 AGENT_RADIUS = 0.15
@@ -49,6 +49,8 @@ BOX_COLOR = (0.85, 0.65, 0.25)
 RAMP_COLOR = (0.55, 0.4, 0.25)
 LOCKED_COLORS = ((0.5, 0.58, 0.78), (0.78, 0.52, 0.56))  # locked by hiders, by seekers: team-tinted greys
 CONE_COLORS = (HIDER_COLOR, SEEKER_COLOR)  # blended translucent by the renderer
+CONE_RANGE = 1.0  # drawn length of a vision cone (sight itself has no range limit)
+CONE_SAMPLES = 33  # directions across a drawn cone at which it is cut off by walls and boxes
 
 
 @dataclass
@@ -273,12 +275,9 @@ class HideAndSeek(Scenario):
 
     def _refresh_visibility(self) -> None:
         """Vision cones with line of sight: walls and boxes occlude, unless viewer or target is elevated."""
-        c, a = self.config, self.config.num_agents
+        a = self.config.num_agents
         s = self.world.state
-        k = c.num_boxes
-        box_obstacles = Obstacles.from_boxes(s.pos[:, a:a + k], s.angle[:, a:a + k], self.box_half,
-                                             valid=self.present[:, :k])
-        occluders = Obstacles.cat(self._wall_obstacles, box_obstacles)
+        occluders = self._occluders()
         targets = s.pos  # agents, boxes, ramps
         ignore = self._ignore_mask(self._wall_obstacles.num_obstacles)
         up = self.elevated
@@ -288,6 +287,12 @@ class HideAndSeek(Scenario):
                        see_over=see_over)
         self.see_agents = seen[:, :, :a]
         self.see_objects = seen[:, :, a:] & self.present.unsqueeze(1)
+
+    def _occluders(self) -> Obstacles:
+        """What blocks sight lines: the walls, then the boxes present (ramps are low: they do not)."""
+        a, k, s = self.config.num_agents, self.config.num_boxes, self.world.state
+        boxes = Obstacles.from_boxes(s.pos[:, a:a + k], s.angle[:, a:a + k], self.box_half, valid=self.present[:, :k])
+        return Obstacles.cat(self._wall_obstacles, boxes)
 
     def _ignore_mask(self, num_walls: int) -> torch.Tensor:
         """(A, N, W + K) occluders each viewer-target pair ignores: a box does not hide itself. Cached per W."""
@@ -351,12 +356,13 @@ class HideAndSeek(Scenario):
             colors[a:][lock == team] = torch.tensor(color)
         pos, angle = s.pos[i, :a].cpu(), s.angle[i, :a].cpu()
         cones = torch.cat((pos, angle.unsqueeze(-1), torch.full((a, 1), self.half_angle),
-                           torch.full((a, 1), 1.0)), dim=-1)
+                           torch.full((a, 1), CONE_RANGE)), dim=-1)
         holders = (self.grabs.target[i] >= 0).cpu()
         links = torch.stack((torch.arange(a)[holders], self.grabs.target[i].cpu()[holders]), dim=-1)
         extras = {
             "color": colors.tolist(), "cones": cones.tolist(), "links": links.tolist(),
             "cone_color": [CONE_COLORS[int(t)] for t in self.team.tolist()],
+            "cone_reach": self._cone_reach(i).tolist(),
             "ramp": [False] * (a + c.num_boxes) + [True] * c.num_ramps,
             "elevated": self.elevated[i].cpu().tolist() + [False] * self.num_objects,
             "hud": self._hud(i),
@@ -368,6 +374,18 @@ class HideAndSeek(Scenario):
             extras["rays"] = torch.stack((pos.unsqueeze(1).expand_as(ends), ends), dim=2).flatten(0, 1).tolist()
             extras["ray_hit"] = (ranges < c.lidar_range - 1e-4).flatten().tolist()
         return extras
+
+    def _cone_reach(self, i: int) -> torch.Tensor:
+        """(A, CONE_SAMPLES) how far each agent's cone is clear, across it, in world ``i``: the drawn
+        cone stops at the walls and boxes that block sight (an elevated agent sees over them)."""
+        a, s = self.config.num_agents, self.world.state
+        occluders = self._occluders()
+        one = Obstacles(*(getattr(occluders, f)[i:i + 1] for f in ("center", "axis", "half", "valid")))
+        spread = torch.linspace(-self.half_angle, self.half_angle, CONE_SAMPLES, device=self.device)
+        angles = s.angle[i:i + 1, :a, None] + spread  # (1, A, S)
+        directions = torch.stack((angles.cos(), angles.sin()), dim=-1)
+        reach, _ = ray_cast(s.pos[i:i + 1, :a], directions, one, CONE_RANGE)
+        return torch.where(self.elevated[i, :, None], CONE_RANGE, reach[0]).cpu()
 
     def _hud(self, i: int) -> str:
         c = self.config

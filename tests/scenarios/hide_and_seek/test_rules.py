@@ -337,3 +337,22 @@ def test_quadrant_hiders_and_boxes_start_in_the_room_seekers_and_ramp_outside():
     inside = ((sc.world.state.pos >= room[..., :2]) & (sc.world.state.pos <= room[..., 2:])).all(-1)  # (B, N)
     assert inside[:, [0, 1, 4, 5]].all()  # hiders, boxes
     assert not inside[:, [2, 3, 6]].any()  # seekers, ramp
+
+
+# -- rendering: the drawn vision cone stops where sight is blocked ----------------------------------
+
+
+def test_drawn_cone_stops_at_a_wall_and_reaches_over_it_from_a_ramp():
+    from marl_envs.scenarios.hide_and_seek.scenario import CONE_RANGE, CONE_SAMPLES
+
+    env = scene(walls=[((0.5, -1.0), (0.5, 1.0))])  # a wall 0.5 m ahead of the hider, across its cone
+    body(env, 0, (0.0, 0.0), 0.0)
+    reach = torch.tensor(env.scenario.render_extras(0)["cone_reach"])
+    assert reach.shape == (2, CONE_SAMPLES)
+    ht = env.scenario.layout.walls.half_thickness
+    half = env.scenario.half_angle
+    angles = torch.linspace(-half, half, CONE_SAMPLES)
+    expected = ((0.5 - ht) / angles.cos()).clamp_max(CONE_RANGE)  # the wall's near face along each direction
+    torch.testing.assert_close(reach[0], expected, atol=1e-4, rtol=0)
+    env.scenario.elevated[0, 0] = True  # on a ramp it sees over walls: the whole cone is drawn
+    assert env.scenario.render_extras(0)["cone_reach"][0] == [CONE_RANGE] * CONE_SAMPLES
