@@ -110,6 +110,7 @@ class Run:
         checkpoint (``interrupt.py`` says why not at once); a second Ctrl-C, or a ``KeyboardInterrupt``
         raised by other code, saves where the loop stands. The logs, progress bar and env are
         closed whatever happens."""
+        self.stop.update = self.update  # a resumed run starts past update 0
         try:
             with self.stop.deferred():
                 yield self

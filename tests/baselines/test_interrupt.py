@@ -49,6 +49,16 @@ def test_resuming_after_ctrl_c_equals_an_uninterrupted_run(tmp_path, monkeypatch
         assert (a == b).all()
 
 
+def test_ctrl_c_in_the_first_update_of_a_resumed_run_names_that_update(tmp_path, monkeypatch, capfd):
+    _sigint_during_collect(monkeypatch, {2})
+    mappo.train(mappo.Args(**TINY, run_dir=str(tmp_path / "run")))
+    monkeypatch.undo()
+    _sigint_during_collect(monkeypatch, {1})  # in the resumed run's first update, update 3
+    resumed = mappo.train(mappo.Args(**TINY, resume=str(tmp_path / "run")))
+    assert resumed.update == 3 and load_checkpoint(str(tmp_path / "run"))["update"] == 3
+    assert "stopping after update 3 " in capfd.readouterr().err
+
+
 def test_second_ctrl_c_stops_at_once_and_still_saves(tmp_path, monkeypatch):
     calls = {"n": 0}
     real = LocalCollector.collect
