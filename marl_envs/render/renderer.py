@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from marl_envs.render import draw, palette
+from marl_envs.render import draw, palette, sensing
 from marl_envs.render.camera import Camera
 from marl_envs.render.snapshot import Snapshot
 
@@ -121,8 +121,8 @@ class PygameRenderer:
         bodies = (snapshot.pos, snapshot.angle, snapshot.kind, snapshot.radius, snapshot.half_extents)
         canvas.fill(palette.to_rgb255(palette.BACKGROUND).tolist())
         draw.draw_walls(canvas, camera, snapshot.walls, snapshot.wall_half_thickness)
-        draw.draw_cones(canvas, camera, snapshot.cones, snapshot.cone_color, reach=snapshot.cone_reach)
-        draw.draw_rays(canvas, camera, snapshot.rays, hit=snapshot.ray_hit)
+        sensing.draw_cones(canvas, camera, snapshot.cones, snapshot.cone_color, reach=snapshot.cone_reach)
+        sensing.draw_rays(canvas, camera, snapshot.rays, hit=snapshot.ray_hit)
         draw.draw_bodies(
             canvas,
             camera,
