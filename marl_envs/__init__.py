@@ -36,6 +36,17 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_LAZY, *_ENV_MODULES])
 
 
+def _register_native_kernels() -> None:
+    """Offer the numba CPU kernels to the torch core (``physics.accel``); imported on first use."""
+    from marl_envs.physics import accel
+
+    for name, module, attribute in (("lidar", "lidar", "lidar"), ("visible", "sight", "visible"),
+                                    ("physics", "physics", "advance")):
+        accel.register(name, f"marl_envs.native.{module}", attribute)
+
+
+_register_native_kernels()
+
 try:
     import pettingzoo as _pettingzoo  # noqa: F401
 except ImportError:  # physics/scenarios-only use without the API libraries

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from marl_envs.physics import accel
 from marl_envs.physics.constraints import Grabs, apply_grabs
 from marl_envs.physics.contacts import Contacts
 from marl_envs.physics.integrate import Integrator
@@ -109,6 +110,12 @@ class World:
             solid: (B, N) float, 0 for bodies that pass over boxes and walls (elevated agents).
             grabs: grab joints (``constraints.Grabs``).
         """
+        # Worlds with boxes or walls step through the fused CPU kernel where it applies (``physics.accel``);
+        # disc-only worlds (MPE's model) are a few ops already and keep the torch path.
+        native = accel.kernel("physics", force) if self.contacts.rigid is not None else None
+        if native is not None:
+            self.state = native(self, self.state, force, torque, free, solid, grabs)
+            return
         advance = self.advance if self._compiled_advance is None else self._compiled_advance
         self.state = advance(self.state, force, torque, free=free, solid=solid, grabs=grabs)
 

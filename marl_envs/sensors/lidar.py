@@ -18,6 +18,7 @@ import math
 import torch
 from torch import Tensor
 
+from marl_envs.physics import accel
 from marl_envs.sensors.raycast import Obstacles, WorldBlocks, cast_blocked
 
 
@@ -55,6 +56,9 @@ def lidar(origin: Tensor, heading: Tensor, obstacles: Obstacles, num_rays: int =
     Returns:
         (B, A, R) distances in [0, max_range]; 0 for every ray of an agent whose centre is in an obstacle.
     """
+    native = accel.kernel("lidar", origin)
+    if native is not None:  # the same algebra as one fused CPU kernel (``marl_envs.native.lidar``)
+        return native(origin, heading, obstacles, num_rays, max_range)
     b, a = heading.shape
     blocks = WorldBlocks.of(b, 3 * obstacles.num_obstacles * a * num_rays, origin.device)
     antipodal = num_rays % 2 == 0  # ray r + R/2 is minus ray r: the caster does half the work

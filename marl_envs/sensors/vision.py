@@ -20,6 +20,7 @@ import math
 import torch
 from torch import Tensor
 
+from marl_envs.physics import accel
 from marl_envs.sensors.raycast import Obstacles
 from marl_envs.sensors.segments import pairwise_blocked
 
@@ -78,6 +79,9 @@ def visible(
     see_over: Tensor | None = None,
 ) -> Tensor:
     """``in_cone & line_of_sight``: (B, A, T) bool (arguments as there)."""
+    native = accel.kernel("visible", viewer_pos)
+    if native is not None:  # both tests as one fused CPU kernel (``marl_envs.native.sight``)
+        return native(viewer_pos, heading, target_pos, obstacles, half_angle, ignore, see_over)
     return in_cone(viewer_pos, heading, target_pos, half_angle) & line_of_sight(
         viewer_pos, target_pos, obstacles, ignore, see_over
     )
