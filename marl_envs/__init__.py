@@ -41,7 +41,8 @@ def _register_native_kernels() -> None:
     from marl_envs.physics import accel
 
     for name, module, attribute in (("lidar", "lidar", "lidar"), ("visible", "sight", "visible"),
-                                    ("physics", "physics", "advance")):
+                                    ("physics", "physics", "advance"),
+                                    ("hide_and_seek_observe", "hide_and_seek_obs", "observe")):
         accel.register(name, f"marl_envs.native.{module}", attribute)
 
 

@@ -23,7 +23,7 @@ from marl_envs.physics.constraints import Grabs
 from marl_envs.physics.geometry import EPS
 from marl_envs.physics.state import BodyState
 
-CHUNK = 32
+CHUNK = 64
 CUT = np.float32(-17.0)
 """Penetration arguments below this are skipped: softplus is under 5e-8 there, a force below float32
 resolution next to any contact. This is what makes the kernel fast: most point-wall and point-box

@@ -75,8 +75,8 @@ def _visible_rows(lo, hi, viewer, heading, target, geometry, valid, ignore, see_
                     j = start + i
                     rx, ry = target[0, t, j] - viewer[0, a, j], target[1, t, j] - viewer[1, a, j]
                     along = rx * cos_h[a, i] + ry * sin_h[a, i]
-                    cone = all_around or along >= math.sqrt(rx * rx + ry * ry) * cos_half
-                    out[j, a, t] = cone and (see_over[a, t, j] or not blocked[i] > zero)
+                    cone = all_around | (along >= math.sqrt(rx * rx + ry * ry) * cos_half)
+                    out[j, a, t] = cone & (see_over[a, t, j] | (blocked[i] <= zero))  # no short circuits: no branches
 
 
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True, boundscheck=False, error_model="numpy")
