@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import torch
 
+from marl_envs.physics import accel
 from marl_envs.physics.constraints import Grabs
 from marl_envs.physics.geometry import box_signed_distance_xy, point_segment_distance_xy, rotate
 from marl_envs.physics.walls import Walls
@@ -62,6 +63,9 @@ def reach_distance(
     agent_pos: torch.Tensor, radius: float, obj_pos: torch.Tensor, obj_angle: torch.Tensor, obj_half: torch.Tensor
 ) -> torch.Tensor:
     """(B, A, K) gap between each agent's surface and each object's surface (negative if touching deeply)."""
+    native = accel.kernel("hide_and_seek_reach", agent_pos)
+    if native is not None:  # one loop per world (``marl_envs.native.hide_and_seek_rules``)
+        return native(agent_pos, radius, obj_pos, obj_angle, obj_half)
     rx = agent_pos[..., 0].unsqueeze(2) - obj_pos[..., 0].unsqueeze(1)  # (B, A, K), as components (faster)
     ry = agent_pos[..., 1].unsqueeze(2) - obj_pos[..., 1].unsqueeze(1)
     cos, sin = obj_angle.cos().unsqueeze(1), obj_angle.sin().unsqueeze(1)
@@ -143,6 +147,10 @@ def update_elevation(
 
     ``box_sd`` (B, A, K): signed distance from each agent's centre to each box (negative inside).
     """
+    native = accel.kernel("hide_and_seek_elevation", agent_pos)
+    if native is not None:  # one loop per world (``marl_envs.native.hide_and_seek_rules``)
+        return native(elevated, agent_pos, agent_force, radius, ramp_pos, ramp_angle, ramp_half, box_sd, box_present,
+                      walls)
     # In components, (B, A, Q) and (B, A, W): contiguous elementwise ops, no (..., 2) tensors.
     ax, ay = agent_pos[..., 0].unsqueeze(2), agent_pos[..., 1].unsqueeze(2)  # (B, A, 1)
     cos, sin = ramp_angle.cos().unsqueeze(1), ramp_angle.sin().unsqueeze(1)  # (B, 1, Q)
