@@ -44,7 +44,8 @@ def _register_native_kernels() -> None:
                                     ("physics", "physics", "advance"),
                                     ("hide_and_seek_observe", "hide_and_seek_obs", "observe"),
                                     ("hide_and_seek_reach", "hide_and_seek_rules", "reach_distance"),
-                                    ("hide_and_seek_elevation", "hide_and_seek_rules", "update_elevation")):
+                                    ("hide_and_seek_elevation", "hide_and_seek_rules", "update_elevation"),
+                                    ("spawn_round", "spawn", "place_round")):
         accel.register(name, f"marl_envs.native.{module}", attribute)
 
 
