@@ -43,6 +43,7 @@ def _register_native_kernels() -> None:
     for name, module, attribute in (("lidar", "lidar", "lidar"), ("visible", "sight", "visible"),
                                     ("physics", "physics", "advance"),
                                     ("hide_and_seek_observe", "hide_and_seek_obs", "observe"),
+                                    ("hide_and_seek_state", "hide_and_seek_obs", "global_state"),
                                     ("hide_and_seek_reach", "hide_and_seek_rules", "reach_distance"),
                                     ("hide_and_seek_elevation", "hide_and_seek_rules", "update_elevation"),
                                     ("spawn_round", "spawn", "place_round")):

@@ -1,4 +1,4 @@
-"""hide_and_seek_v0's observation (``scenarios.hide_and_seek.observations.observe``) as a CPU kernel.
+"""hide_and_seek_v0's observation and global state (``scenarios.hide_and_seek.observations``) as CPU kernels.
 
 Assembling the flat observation in torch is some thirty ops over small (B, A, K, f) tensors, each a
 pass over memory, for 6 MB of output at B=4096. Here one loop per world writes each agent's row
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from marl_envs.native.parallel import threads
-from marl_envs.scenarios.hide_and_seek.observations import OBJECT, OTHER, SELF, Scene
+from marl_envs.scenarios.hide_and_seek.observations import AGENT_STATE, OBJECT, OBJECT_STATE, OTHER, SELF, Scene
 
 CHUNK = 64
 
@@ -76,6 +76,48 @@ def _observe_parallel(parts, num_envs, agent, team, flags, prep_left, obj, obj_h
         lo, hi = min(chunks * k // parts * CHUNK, num_envs), min(chunks * (k + 1) // parts * CHUNK, num_envs)
         _observe_rows(lo, hi, agent, team, flags, prep_left, obj, obj_half, lock_team, see_agents, see_objects,
                       lidar, others, num_boxes, out)
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def _state_parallel(parts, num_envs, agent_pos, agent_vel, agent_cos, agent_sin, team, elevated, holding, obj_pos,
+                    obj_vel, obj_cos, obj_sin, obj_half, lock_team, present, prep_left, time_left, out):
+    """Rows of ``observations.global_state``; inputs are the scene's (possibly strided) views."""
+    num_agents, num_objects = agent_pos.shape[1], obj_pos.shape[1]
+    chunks = (num_envs + CHUNK - 1) // CHUNK
+    for k in numba.prange(parts):
+        for j in range(min(chunks * k // parts * CHUNK, num_envs), min(chunks * (k + 1) // parts * CHUNK, num_envs)):
+            for i in range(num_agents):
+                f = AGENT_STATE * i
+                out[j, f], out[j, f + 1], out[j, f + 2], out[j, f + 3] = (agent_pos[j, i, 0], agent_pos[j, i, 1],
+                                                                          agent_vel[j, i, 0], agent_vel[j, i, 1])
+                out[j, f + 4], out[j, f + 5], out[j, f + 6] = agent_cos[j, i], agent_sin[j, i], team[i]
+                out[j, f + 7], out[j, f + 8] = np.float32(elevated[j, i]), np.float32(holding[j, i])
+            for m in range(num_objects):
+                f = AGENT_STATE * num_agents + OBJECT_STATE * m
+                out[j, f], out[j, f + 1], out[j, f + 2], out[j, f + 3] = (obj_pos[j, m, 0], obj_pos[j, m, 1],
+                                                                          obj_vel[j, m, 0], obj_vel[j, m, 1])
+                out[j, f + 4], out[j, f + 5] = obj_cos[j, m], obj_sin[j, m]
+                out[j, f + 6], out[j, f + 7] = obj_half[m, 0], obj_half[m, 1]
+                out[j, f + 8] = np.float32(lock_team[j, m] == 0)
+                out[j, f + 9] = np.float32(lock_team[j, m] == 1)
+                out[j, f + 10] = np.float32(present[j, m])
+            f = AGENT_STATE * num_agents + OBJECT_STATE * num_objects
+            out[j, f], out[j, f + 1] = prep_left[j], time_left[j]
+
+
+def global_state(scene: Scene) -> torch.Tensor:
+    """``observations.global_state`` for CPU float32 scenes (same values)."""
+    b, a = scene.agent_angle.shape
+    m = scene.obj_angle.shape[1]
+    out = torch.empty(b, AGENT_STATE * a + OBJECT_STATE * m + 2)
+    _state_parallel(threads(b), b, scene.agent_pos.numpy(), scene.agent_vel.numpy(),
+                    torch.cos(scene.agent_angle).numpy(), torch.sin(scene.agent_angle).numpy(),
+                    scene.team.contiguous().numpy(), scene.elevated.numpy(), scene.holding.numpy(),
+                    scene.obj_pos.numpy(), scene.obj_vel.numpy(), torch.cos(scene.obj_angle).numpy(),
+                    torch.sin(scene.obj_angle).numpy(), scene.obj_half.contiguous().numpy(), scene.lock_team.numpy(),
+                    scene.present.numpy(), scene.prep_left.float().numpy(), scene.time_left.float().numpy(),
+                    out.numpy())
+    return out
 
 
 def _packed(scene: Scene) -> tuple[np.ndarray, ...]:

@@ -158,7 +158,7 @@ def test_the_reference_path_is_chosen_where_kernels_do_not_apply():
 
 @pytest.mark.parametrize("kwargs", [{}, {"map": "random_rooms", "num_hiders": 3, "num_seekers": 2},
                                     {"lidar_rays": 0, "num_ramps": 0, "num_hiders": 1, "num_seekers": 1}])
-def test_observation_kernel_is_bit_exact(kwargs):
+def test_observation_and_state_kernels_are_bit_exact(kwargs):
     env = make_batched("hide_and_seek_v0", num_envs=128, seed=2, **kwargs)
     env.reset(seed=2)
     scenario = env.scenario
@@ -166,7 +166,7 @@ def test_observation_kernel_is_bit_exact(kwargs):
         env.step(scenario.heuristic_action())
     sensed = scenario.sense()
     assert sensed.see_agents.any() and sensed.see_objects.any() and not sensed.see_objects.all()
-    native = scenario.observe(sensed)
+    native, native_state = scenario.observe(sensed), scenario.global_state()
     with accel.disabled():
-        reference = scenario.observe(sensed)
-    assert torch.equal(native, reference)
+        reference, reference_state = scenario.observe(sensed), scenario.global_state()
+    assert torch.equal(native, reference) and torch.equal(native_state, reference_state)
