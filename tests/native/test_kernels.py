@@ -170,3 +170,31 @@ def test_observation_and_state_kernels_are_bit_exact(kwargs):
     with accel.disabled():
         reference, reference_state = scenario.observe(sensed), scenario.global_state()
     assert torch.equal(native, reference) and torch.equal(native_state, reference_state)
+
+
+def test_reach_and_elevation_kernels_match_the_reference():
+    from marl_envs.scenarios.hide_and_seek import manipulation as rules
+
+    env = make_batched("hide_and_seek_v0", num_envs=256, seed=4, map="random_rooms")
+    env.reset(seed=4)
+    scenario = env.scenario
+    for _ in range(60):  # seekers fetch ramps and climb
+        env.step(scenario.heuristic_action())
+    c, s = scenario.config, scenario.world.state
+    a, k = c.num_agents, c.num_boxes
+    scenario.elevated[::4, 1] = True  # agents on top of boxes or walls, some of them left without support
+    s.pos[1::4, 2] = s.pos[1::4, a + k]  # an agent at a ramp's centre
+
+    def rules_now():
+        distance = rules.reach_distance(s.pos[:, :a], 0.15, s.pos[:, a:], s.angle[:, a:], scenario.obj_half)
+        elevated = rules.update_elevation(scenario.elevated, s.pos[:, :a], scenario.agent_force, 0.15,
+                                          s.pos[:, a + k:], s.angle[:, a + k:], scenario.ramp_half,
+                                          distance[..., :k] + 0.15, scenario.present[:, :k], scenario.layout.walls)
+        return distance, elevated
+
+    native = rules_now()
+    with accel.disabled():
+        reference = rules_now()
+    torch.testing.assert_close(native[0], reference[0], atol=1e-5, rtol=1e-5)
+    assert torch.equal(native[1], reference[1])
+    assert reference[1].any() and not reference[1].all()
