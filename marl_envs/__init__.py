@@ -46,6 +46,8 @@ def _register_native_kernels() -> None:
                                     ("hide_and_seek_state", "hide_and_seek_obs", "global_state"),
                                     ("hide_and_seek_reach", "hide_and_seek_rules", "reach_distance"),
                                     ("hide_and_seek_elevation", "hide_and_seek_rules", "update_elevation"),
+                                    ("hide_and_seek_locks", "hide_and_seek_rules", "update_locks"),
+                                    ("hide_and_seek_grabs", "hide_and_seek_rules", "update_grabs"),
                                     ("spawn_round", "spawn", "place_round")):
         accel.register(name, f"marl_envs.native.{module}", attribute)
 

@@ -1,9 +1,9 @@
-"""hide_and_seek_v0's reach and elevation rules (``scenarios.hide_and_seek.manipulation``) as CPU kernels.
+"""hide_and_seek_v0's reach, elevation, lock and grab rules (``scenarios.hide_and_seek.manipulation``) as CPU kernels.
 
-Both are a handful of arithmetic per (agent, object) or (agent, wall) pair, which torch spreads
-over some forty ops on (B, A, K) tensors; one loop per world does them in registers. Same
-formulas as the reference (box signed distance, ramp frames, point-segment distance), so the
-answers agree to float rounding.
+Each is a handful of arithmetic and choices per (agent, object) or (agent, wall) pair, which torch
+spreads over tens of ops on (B, A, K) tensors; one loop per world does them in registers. Same
+formulas and the same tie rules as the reference (the closest candidate, lowest index first;
+hiders' locks before seekers'), so the answers agree to float rounding.
 """
 
 from __future__ import annotations
@@ -15,9 +15,17 @@ import numpy as np
 import torch
 
 from marl_envs.native.parallel import threads
+from marl_envs.physics.constraints import Grabs
 from marl_envs.physics.geometry import EPS
 from marl_envs.physics.walls import Walls
-from marl_envs.scenarios.hide_and_seek.manipulation import FOOT_BAND, SUPPORT_TOLERANCE, WALL_TOP
+from marl_envs.scenarios.hide_and_seek.manipulation import (
+    FOOT_BAND,
+    HIDERS,
+    NO_TEAM,
+    SEEKERS,
+    SUPPORT_TOLERANCE,
+    WALL_TOP,
+)
 
 CHUNK = 64
 
@@ -103,3 +111,88 @@ def update_elevation(elevated: torch.Tensor, agent_pos: torch.Tensor, agent_forc
                         walls.end.contiguous().numpy(), walls.mask.contiguous().numpy(),
                         np.float32(walls.half_thickness + WALL_TOP), out.numpy())
     return out
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", inline="always")
+def _closest(candidates, distance, j, i):
+    """Index of the closest candidate object of agent i in world j (lowest index among ties), or -1."""
+    best, best_index = np.float32(np.inf), -1
+    for m in range(candidates.shape[2]):
+        if candidates[j, i, m] and (best_index < 0 or distance[j, i, m] < best):
+            best, best_index = distance[j, i, m], m
+    return best_index
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def _locks_parallel(parts, num_envs, lock_team, press, reachable, distance, agent_team, out):
+    num_agents, num_objects = reachable.shape[1], reachable.shape[2]
+    chunks = (num_envs + CHUNK - 1) // CHUNK
+    for k in numba.prange(parts):
+        by = np.empty((2, num_objects), np.bool_)  # pressed by hiders, by seekers
+        for j in range(min(chunks * k // parts * CHUNK, num_envs), min(chunks * (k + 1) // parts * CHUNK, num_envs)):
+            by[:] = False
+            for i in range(num_agents):
+                if press[j, i]:
+                    target = _closest(reachable, distance, j, i)
+                    if target >= 0:
+                        by[0 if agent_team[i] == HIDERS else 1, target] = True
+            for m in range(num_objects):
+                owner = lock_team[j, m]
+                if owner == NO_TEAM:
+                    out[j, m] = HIDERS if by[0, m] else (SEEKERS if by[1, m] else NO_TEAM)
+                elif (owner == HIDERS and by[0, m]) or (owner == SEEKERS and by[1, m]):
+                    out[j, m] = NO_TEAM  # only the owning team unlocks
+                else:
+                    out[j, m] = owner
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def _grabs_parallel(parts, num_envs, target, offset, rel_angle, want, grabbable, holdable, distance, first_object,
+                    agent_pos, agent_cos, agent_sin, agent_angle, obj_pos, obj_angle, out_target, out_offset,
+                    out_rel_angle):
+    num_agents = want.shape[1]
+    chunks = (num_envs + CHUNK - 1) // CHUNK
+    for k in numba.prange(parts):
+        for j in range(min(chunks * k // parts * CHUNK, num_envs), min(chunks * (k + 1) // parts * CHUNK, num_envs)):
+            for i in range(num_agents):
+                holding = target[j, i] >= 0
+                current = max(target[j, i] - first_object, 0)
+                keep = holding and want[j, i] and holdable[j, i, current]
+                best = _closest(grabbable, distance, j, i)
+                new = want[j, i] and not holding and best >= 0
+                out_target[j, i] = current + first_object if keep else (best + first_object if new else -1)
+                if new:  # the weld: the object's pose in the agent's frame
+                    dx, dy = obj_pos[j, best, 0] - agent_pos[j, i, 0], obj_pos[j, best, 1] - agent_pos[j, i, 1]
+                    c, s = agent_cos[j, i], agent_sin[j, i]
+                    out_offset[j, i, 0], out_offset[j, i, 1] = c * dx + s * dy, c * dy - s * dx
+                    out_rel_angle[j, i] = obj_angle[j, best] - agent_angle[j, i]
+                else:
+                    out_offset[j, i, 0], out_offset[j, i, 1] = offset[j, i, 0], offset[j, i, 1]
+                    out_rel_angle[j, i] = rel_angle[j, i]
+
+
+def update_locks(lock_team: torch.Tensor, press: torch.Tensor, reachable: torch.Tensor, distance: torch.Tensor,
+                 agent_team: torch.Tensor) -> torch.Tensor:
+    """``manipulation.update_locks`` for CPU tensors."""
+    b = lock_team.shape[0]
+    out = torch.empty_like(lock_team)
+    _locks_parallel(threads(b), b, lock_team.contiguous().numpy(), press.contiguous().numpy(),
+                    reachable.contiguous().numpy(), distance.contiguous().numpy(), agent_team.contiguous().numpy(),
+                    out.numpy())
+    return out
+
+
+def update_grabs(grabs: Grabs, want: torch.Tensor, grabbable: torch.Tensor, holdable: torch.Tensor,
+                 distance: torch.Tensor, first_object: int, agent_pos: torch.Tensor, agent_angle: torch.Tensor,
+                 obj_pos: torch.Tensor, obj_angle: torch.Tensor) -> Grabs:
+    """``manipulation.update_grabs`` for CPU float32 tensors."""
+    b = want.shape[0]
+    target, offset, rel_angle = torch.empty_like(grabs.target), torch.empty_like(grabs.offset), \
+        torch.empty_like(grabs.rel_angle)
+    _grabs_parallel(threads(b), b, grabs.target.contiguous().numpy(), grabs.offset.contiguous().numpy(),
+                    grabs.rel_angle.contiguous().numpy(), want.contiguous().numpy(), grabbable.contiguous().numpy(),
+                    holdable.contiguous().numpy(), distance.contiguous().numpy(), first_object,
+                    agent_pos.contiguous().numpy(), torch.cos(agent_angle).numpy(), torch.sin(agent_angle).numpy(),
+                    agent_angle.contiguous().numpy(), obj_pos.contiguous().numpy(), obj_angle.contiguous().numpy(),
+                    target.numpy(), offset.numpy(), rel_angle.numpy())
+    return Grabs(holders=grabs.holders, target=target, offset=offset, rel_angle=rel_angle)

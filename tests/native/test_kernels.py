@@ -198,3 +198,35 @@ def test_reach_and_elevation_kernels_match_the_reference():
     torch.testing.assert_close(native[0], reference[0], atol=1e-5, rtol=1e-5)
     assert torch.equal(native[1], reference[1])
     assert reference[1].any() and not reference[1].all()
+
+
+def test_lock_and_grab_kernels_match_the_reference():
+    from marl_envs.physics.constraints import Grabs
+    from marl_envs.scenarios.hide_and_seek import manipulation as rules
+
+    g = torch.Generator().manual_seed(9)
+    b, a, m = 2000, 4, 3
+    distance = torch.randint(0, 4, (b, a, m), generator=g).float() * 0.1  # ties: the lowest index wins
+    reachable = torch.rand(b, a, m, generator=g) < 0.5
+    holdable = reachable | (torch.rand(b, a, m, generator=g) < 0.3)
+    press, want = torch.rand(b, a, generator=g) < 0.5, torch.rand(b, a, generator=g) < 0.6
+    lock_team = torch.randint(-1, 2, (b, m), generator=g)
+    team = torch.tensor([0, 0, 1, 1])
+    grabs = Grabs(holders=torch.arange(a), target=torch.where(torch.rand(b, a, generator=g) < 0.4,
+                                                              torch.randint(a, a + m, (b, a), generator=g), -1),
+                  offset=torch.randn(b, a, 2, generator=g), rel_angle=torch.randn(b, a, generator=g))
+    pos, angle = torch.randn(b, a + m, 2, generator=g), torch.randn(b, a + m, generator=g)
+
+    def rules_now():
+        locks = rules.update_locks(lock_team, press, reachable, distance, team)
+        held = rules.update_grabs(grabs, want, reachable, holdable, distance, a, pos[:, :a], angle[:, :a], pos[:, a:],
+                                  angle[:, a:])
+        return locks, held
+
+    (locks, held) = rules_now()
+    with accel.disabled():
+        ref_locks, ref_held = rules_now()
+    assert torch.equal(locks, ref_locks) and (locks != lock_team).any()
+    assert torch.equal(held.target, ref_held.target) and (held.target != grabs.target).any()
+    torch.testing.assert_close(held.offset, ref_held.offset, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(held.rel_angle, ref_held.rel_angle, atol=1e-6, rtol=1e-6)

@@ -92,6 +92,9 @@ def update_locks(
         distance: (B, A, K) gaps, to pick the closest.
         agent_team: (A,) long team of each agent.
     """
+    native = accel.kernel("hide_and_seek_locks", distance)
+    if native is not None:  # one loop per world (``marl_envs.native.hide_and_seek_rules``)
+        return native(lock_team, press, reachable, distance, agent_team)
     target, has = closest(reachable, distance)
     pressed = torch.nn.functional.one_hot(target, lock_team.shape[1]).bool() & (press & has).unsqueeze(-1)
     by_hiders = (pressed & (agent_team == HIDERS).view(1, -1, 1)).any(dim=1)
@@ -118,6 +121,10 @@ def update_grabs(
         agent_pos, agent_angle: (B, A, 2), (B, A).
         obj_pos, obj_angle: (B, K, 2), (B, K).
     """
+    native = accel.kernel("hide_and_seek_grabs", distance)
+    if native is not None:  # one loop per world (``marl_envs.native.hide_and_seek_rules``)
+        return native(grabs, want, grabbable, holdable, distance, first_object, agent_pos, agent_angle, obj_pos,
+                      obj_angle)
     current = (grabs.target - first_object).clamp_min(0)
     holding = grabs.target >= 0
     still_ok = torch.gather(holdable, 2, current.unsqueeze(-1)).squeeze(-1)
