@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import warnings
 from collections.abc import Callable, Iterator
 
 import torch
@@ -44,6 +45,11 @@ def kernel(name: str, like: torch.Tensor) -> Callable | None:
         try:
             _LOADED[name] = getattr(importlib.import_module(module), attribute)
         except ImportError:  # numba (or numpy) missing: the torch reference serves
+            _LOADED[name] = None
+        except Exception as error:  # e.g. numba finds no writable cache directory: say so, keep running
+            warnings.warn(f"marl_envs: the CPU kernel {name!r} could not be loaded ({error}); using the torch "
+                          f"reference path (set NUMBA_CACHE_DIR to a writable folder to fix a cache error).",
+                          RuntimeWarning, stacklevel=2)
             _LOADED[name] = None
     return _LOADED[name]
 

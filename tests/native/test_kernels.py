@@ -230,3 +230,15 @@ def test_lock_and_grab_kernels_match_the_reference():
     assert torch.equal(held.target, ref_held.target) and (held.target != grabs.target).any()
     torch.testing.assert_close(held.offset, ref_held.offset, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(held.rel_angle, ref_held.rel_angle, atol=1e-6, rtol=1e-6)
+
+
+def test_a_kernel_that_fails_to_load_warns_and_the_reference_serves(monkeypatch):
+    monkeypatch.setitem(accel._SOURCES, "broken", ("marl_envs.native.no_such_module_here", "f"))
+    monkeypatch.setitem(accel._SOURCES, "raising", ("marl_envs.native.lidar", "no_such_attribute"))
+    monkeypatch.delitem(accel._LOADED, "broken", raising=False)
+    monkeypatch.delitem(accel._LOADED, "raising", raising=False)
+    assert accel.kernel("broken", torch.zeros(1)) is None  # ImportError: silent, as without numba
+    with pytest.warns(RuntimeWarning, match="could not be loaded"):
+        assert accel.kernel("raising", torch.zeros(1)) is None
+    for name in ("broken", "raising"):
+        accel._LOADED.pop(name)
