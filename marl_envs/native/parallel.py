@@ -30,9 +30,10 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 def threads(num_envs: int) -> int:
     """Threads for a kernel over ``num_envs`` worlds, up to ``torch.get_num_threads()``.
 
-    Sets numba's thread count for the coming ``prange`` when it is more than one.
+    Also sets numba's thread count for the coming ``prange``, to one as well: a parallel region
+    opened with more threads than it has work for still wakes them all, and they would spin on
+    cores that a single-threaded process (a rollout worker, say) leaves to its neighbours.
     """
-    count = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS, num_envs // MIN_WORLDS_PER_THREAD)
-    if count > 1:
-        numba.set_num_threads(count)
-    return max(count, 1)
+    count = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS, num_envs // MIN_WORLDS_PER_THREAD))
+    numba.set_num_threads(count)
+    return count
