@@ -12,7 +12,7 @@ import numba
 import numpy as np
 import torch
 
-from marl_envs.native.parallel import threads
+from marl_envs.native.parallel import thread_range, threads
 from marl_envs.scenarios.hide_and_seek.observations import AGENT_STATE, OBJECT, OBJECT_STATE, OTHER, SELF, Scene
 
 CHUNK = 64
@@ -71,9 +71,8 @@ def _observe_rows(lo, hi, agent, team, flags, prep_left, obj, obj_half, lock_tea
 @numba.njit(parallel=True, cache=True, error_model="numpy")
 def _observe_parallel(parts, num_envs, agent, team, flags, prep_left, obj, obj_half, lock_team, see_agents,
                       see_objects, lidar, others, num_boxes, out):
-    chunks = (num_envs + CHUNK - 1) // CHUNK
     for k in numba.prange(parts):
-        lo, hi = min(chunks * k // parts * CHUNK, num_envs), min(chunks * (k + 1) // parts * CHUNK, num_envs)
+        lo, hi = thread_range(k, parts, num_envs, CHUNK)
         _observe_rows(lo, hi, agent, team, flags, prep_left, obj, obj_half, lock_team, see_agents, see_objects,
                       lidar, others, num_boxes, out)
 
@@ -83,9 +82,8 @@ def _state_parallel(parts, num_envs, agent_pos, agent_vel, agent_cos, agent_sin,
                     obj_vel, obj_cos, obj_sin, obj_half, lock_team, present, prep_left, time_left, out):
     """Rows of ``observations.global_state``; inputs are the scene's (possibly strided) views."""
     num_agents, num_objects = agent_pos.shape[1], obj_pos.shape[1]
-    chunks = (num_envs + CHUNK - 1) // CHUNK
     for k in numba.prange(parts):
-        for j in range(min(chunks * k // parts * CHUNK, num_envs), min(chunks * (k + 1) // parts * CHUNK, num_envs)):
+        for j in range(*thread_range(k, parts, num_envs, CHUNK)):
             for i in range(num_agents):
                 f = AGENT_STATE * i
                 out[j, f], out[j, f + 1], out[j, f + 2], out[j, f + 3] = (agent_pos[j, i, 0], agent_pos[j, i, 1],

@@ -14,7 +14,7 @@ import numba
 import numpy as np
 import torch
 
-from marl_envs.native.parallel import threads
+from marl_envs.native.parallel import thread_range, threads
 from marl_envs.physics.constraints import Grabs
 from marl_envs.physics.geometry import EPS
 from marl_envs.physics.walls import Walls
@@ -43,9 +43,8 @@ def _box_gap(px, py, cx, cy, cos, sin, hx, hy):
 @numba.njit(parallel=True, cache=True, error_model="numpy")
 def _reach_parallel(parts, num_envs, agent_pos, radius, obj_pos, obj_cos, obj_sin, obj_half, out):
     num_agents, num_objects = agent_pos.shape[1], obj_pos.shape[1]
-    chunks = (num_envs + CHUNK - 1) // CHUNK
     for k in numba.prange(parts):
-        for j in range(min(chunks * k // parts * CHUNK, num_envs), min(chunks * (k + 1) // parts * CHUNK, num_envs)):
+        for j in range(*thread_range(k, parts, num_envs, CHUNK)):
             for i in range(num_agents):
                 for m in range(num_objects):
                     out[j, i, m] = _box_gap(agent_pos[j, i, 0], agent_pos[j, i, 1], obj_pos[j, m, 0], obj_pos[j, m, 1],
@@ -58,9 +57,8 @@ def _elevation_parallel(parts, num_envs, elevated, agent_pos, agent_force, radiu
     num_agents, num_ramps, num_boxes, num_walls = agent_pos.shape[1], ramp_pos.shape[1], box_sd.shape[2], \
         wall_start.shape[1]
     zero, tol, eps2 = np.float32(0.0), np.float32(SUPPORT_TOLERANCE), np.float32(EPS * EPS)
-    chunks = (num_envs + CHUNK - 1) // CHUNK
     for k in numba.prange(parts):
-        for j in range(min(chunks * k // parts * CHUNK, num_envs), min(chunks * (k + 1) // parts * CHUNK, num_envs)):
+        for j in range(*thread_range(k, parts, num_envs, CHUNK)):
             for i in range(num_agents):
                 ax, ay = agent_pos[j, i, 0], agent_pos[j, i, 1]
                 climbs, supported = False, False
@@ -126,10 +124,9 @@ def _closest(candidates, distance, j, i):
 @numba.njit(parallel=True, cache=True, error_model="numpy")
 def _locks_parallel(parts, num_envs, lock_team, press, reachable, distance, agent_team, out):
     num_agents, num_objects = reachable.shape[1], reachable.shape[2]
-    chunks = (num_envs + CHUNK - 1) // CHUNK
     for k in numba.prange(parts):
         by = np.empty((2, num_objects), np.bool_)  # pressed by hiders, by seekers
-        for j in range(min(chunks * k // parts * CHUNK, num_envs), min(chunks * (k + 1) // parts * CHUNK, num_envs)):
+        for j in range(*thread_range(k, parts, num_envs, CHUNK)):
             by[:] = False
             for i in range(num_agents):
                 if press[j, i]:
@@ -151,9 +148,8 @@ def _grabs_parallel(parts, num_envs, target, offset, rel_angle, want, grabbable,
                     agent_pos, agent_cos, agent_sin, agent_angle, obj_pos, obj_angle, out_target, out_offset,
                     out_rel_angle):
     num_agents = want.shape[1]
-    chunks = (num_envs + CHUNK - 1) // CHUNK
     for k in numba.prange(parts):
-        for j in range(min(chunks * k // parts * CHUNK, num_envs), min(chunks * (k + 1) // parts * CHUNK, num_envs)):
+        for j in range(*thread_range(k, parts, num_envs, CHUNK)):
             for i in range(num_agents):
                 holding = target[j, i] >= 0
                 current = max(target[j, i] - first_object, 0)

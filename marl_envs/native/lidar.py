@@ -17,7 +17,7 @@ import numba
 import numpy as np
 import torch
 
-from marl_envs.native.parallel import threads
+from marl_envs.native.parallel import thread_range, threads
 from marl_envs.sensors.raycast import CONE_SCALE, MIN_GAP, Obstacles
 
 CHUNK = 64
@@ -102,9 +102,8 @@ def _lidar_rows(lo, hi, origin, heading, geometry, valid, fan_cos, fan_sin, max_
 
 @numba.njit(parallel=True, cache=True, error_model="numpy")
 def _lidar_parallel(parts, num_envs, origin, heading, geometry, valid, fan_cos, fan_sin, max_range, antipodal, out):
-    chunks = (num_envs + CHUNK - 1) // CHUNK  # whole chunks per thread: every world sees the same code path
     for k in numba.prange(parts):
-        lo, hi = min(chunks * k // parts * CHUNK, num_envs), min(chunks * (k + 1) // parts * CHUNK, num_envs)
+        lo, hi = thread_range(k, parts, num_envs, CHUNK)
         _lidar_rows(lo, hi, origin, heading, geometry, valid, fan_cos,
                     fan_sin, max_range, antipodal, out)
 

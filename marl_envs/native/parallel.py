@@ -37,3 +37,11 @@ def threads(num_envs: int) -> int:
     count = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS, num_envs // MIN_WORLDS_PER_THREAD))
     numba.set_num_threads(count)
     return count
+
+
+@numba.njit(cache=True, inline="always")
+def thread_range(k: int, parts: int, num_envs: int, chunk: int) -> tuple[int, int]:
+    """Worlds ``[lo, hi)`` of thread ``k`` of ``parts``: whole chunks, so each world meets the same code path
+    (a block's SIMD body or its tail) whatever the thread count, and results do not depend on it."""
+    chunks = (num_envs + chunk - 1) // chunk
+    return min(chunks * k // parts * chunk, num_envs), min(chunks * (k + 1) // parts * chunk, num_envs)

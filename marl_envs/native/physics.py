@@ -18,7 +18,7 @@ import numba
 import numpy as np
 import torch
 
-from marl_envs.native.parallel import threads
+from marl_envs.native.parallel import thread_range, threads
 from marl_envs.physics.constraints import Grabs
 from marl_envs.physics.geometry import EPS
 from marl_envs.physics.state import BodyState
@@ -289,9 +289,8 @@ def _grab_joints(start, n, s, grab, grab_index, holders, mass, gv, gerr, beta, h
 @numba.njit(parallel=True, cache=True, error_model="numpy")
 def _advance_parallel(parts, num_envs, substeps, state, applied, rule, walls, tips, grab, grab_index, holders, body,
                       pairs, pair_f, corners, corner_box, boxes, q_index, q_f, w_index, w_f, scalars, out):
-    chunks = (num_envs + CHUNK - 1) // CHUNK  # whole chunks per thread: every world sees the same code path
     for k in numba.prange(parts):
-        lo, hi = min(chunks * k // parts * CHUNK, num_envs), min(chunks * (k + 1) // parts * CHUNK, num_envs)
+        lo, hi = thread_range(k, parts, num_envs, CHUNK)
         _advance_rows(lo, hi, substeps, state, applied, rule, walls, tips,
                       grab, grab_index, holders, body, pairs, pair_f, corners, corner_box, boxes, q_index, q_f,
                       w_index, w_f, scalars, out)
@@ -303,16 +302,13 @@ def _column(values, dtype=np.float32) -> np.ndarray:
 
 def _tables(world) -> dict:
     """The static tables of ``world``'s contact models and integrator, as kernel arrays (cached per model set)."""
-    from marl_envs.physics.contacts import _pairs
-    from marl_envs.physics.shapes import ShapeKind
-
     cached = getattr(world, "_native_tables", None)
     if cached is not None and cached["contacts"] is world.contacts:
         return cached
     spec, params, integ = world._host_spec, world.params, world.integrator
     n = spec.num_bodies
     movable = spec.movable.float().tolist()
-    pairs = _pairs(spec, ShapeKind.CIRCLE, ShapeKind.CIRCLE) if world.contacts.circles is not None else []
+    pairs = world.contacts.circles.pairs if world.contacts.circles is not None else []
     radius = spec.radius.tolist()
     pair_f = _column([[radius[a] + radius[b] for a, b in pairs], [movable[a] for a, _ in pairs],
                       [movable[b] for _, b in pairs]]).reshape(3, len(pairs))

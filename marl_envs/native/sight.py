@@ -17,11 +17,24 @@ import numpy as np
 import torch
 
 from marl_envs.native.lidar import planar_geometry
-from marl_envs.native.parallel import threads
+from marl_envs.native.parallel import thread_range, threads
 from marl_envs.sensors.raycast import Obstacles
 
 CHUNK = 64
 FASTMATH = {"contract", "arcp", "nsz"}
+
+
+@numba.njit(nogil=True, fastmath=FASTMATH, cache=True, error_model="numpy", inline="always")
+def _crossing(x0, y0, x1, y1, hx, hy):
+    """> 0 iff the open segment (x0, y0)-(x1, y1), in a rectangle's frame, crosses the open rectangle.
+
+    The min of the separating-axis margin (the rectangle's radius on the segment's normal minus the
+    line's distance, both times the length) and minus the outcode test (>= 0 where both ends lie
+    beyond one face; on the face counts as beyond).
+    """
+    margin = abs(y1 - y0) * hx + abs(x1 - x0) * hy - abs(x0 * y1 - y0 * x1)
+    apart = max(max(min(x0, x1) - hx, -hx - max(x0, x1)), max(min(y0, y1) - hy, -hy - max(y0, y1)))
+    return min(margin, -apart)
 
 
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True, boundscheck=False, error_model="numpy")
@@ -62,13 +75,9 @@ def _visible_rows(lo, hi, viewer, heading, target, geometry, valid, ignore, see_
                         continue
                     for i in range(n):
                         j = start + i
-                        x0, y0, x1, y1 = lx[m, a, i], ly[m, a, i], lx[m, q, i], ly[m, q, i]
-                        hx, hy = geometry[4, m, j], geometry[5, m, j]
-                        margin = abs(y1 - y0) * hx + abs(x1 - x0) * hy - abs(x0 * y1 - y0 * x1)
-                        # >= 0 where both ends lie beyond one face (on the face counts as beyond).
-                        apart = max(max(min(x0, x1) - hx, -hx - max(x0, x1)), max(min(y0, y1) - hy, -hy - max(y0, y1)))
-                        # Blocked: margin > 0 and not apart, in a valid slot.
-                        blocked[i] = max(blocked[i], min(margin, -apart) if valid[m, j] > zero else zero)
+                        crossing = _crossing(lx[m, a, i], ly[m, a, i], lx[m, q, i], ly[m, q, i], geometry[4, m, j],
+                                             geometry[5, m, j])
+                        blocked[i] = max(blocked[i], crossing if valid[m, j] > zero else zero)
                 if per_world_ignore:  # a second pass lifts the pairs' ignored hits (rare: per-world ignore)
                     _lift_ignored(start, n, a, t, q, lx, ly, geometry, valid, ignore, blocked)
                 for i in range(n):
@@ -87,20 +96,17 @@ def _lift_ignored(start, n, a, t, q, lx, ly, geometry, valid, ignore, blocked):
         j = start + i
         hit = False
         for m in range(geometry.shape[1]):
-            x0, y0, x1, y1 = lx[m, a, i], ly[m, a, i], lx[m, q, i], ly[m, q, i]
-            hx, hy = geometry[4, m, j], geometry[5, m, j]
-            margin = abs(y1 - y0) * hx + abs(x1 - x0) * hy - abs(x0 * y1 - y0 * x1)
-            beyond = (min(x0, x1) >= hx) | (max(x0, x1) <= -hx) | (min(y0, y1) >= hy) | (max(y0, y1) <= -hy)
-            hit = hit | ((margin > zero) & (not beyond) & (valid[m, j] > zero) & (not ignore[j, a, t, m]))
+            crossing = _crossing(lx[m, a, i], ly[m, a, i], lx[m, q, i], ly[m, q, i], geometry[4, m, j],
+                                 geometry[5, m, j])
+            hit = hit | ((crossing > zero) & (valid[m, j] > zero) & (not ignore[j, a, t, m]))
         blocked[i] = np.float32(1.0) if hit else zero
 
 
 @numba.njit(parallel=True, cache=True, error_model="numpy")
 def _visible_parallel(parts, num_envs, viewer, heading, target, geometry, valid, ignore, see_over, cos_half,
                       all_around, out):
-    chunks = (num_envs + CHUNK - 1) // CHUNK  # whole chunks per thread: every world sees the same code path
     for k in numba.prange(parts):
-        lo, hi = min(chunks * k // parts * CHUNK, num_envs), min(chunks * (k + 1) // parts * CHUNK, num_envs)
+        lo, hi = thread_range(k, parts, num_envs, CHUNK)
         _visible_rows(lo, hi, viewer, heading, target, geometry, valid,
                       ignore, see_over, cos_half, all_around, out)
 

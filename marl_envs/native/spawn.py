@@ -17,7 +17,8 @@ import numba
 import numpy as np
 import torch
 
-from marl_envs.native.parallel import threads
+from marl_envs.native.parallel import thread_range, threads
+from marl_envs.scenarios.spawn import SPAWN_GAP
 
 CHUNK = 16
 _GOLDEN, _MIX1, _MIX2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
@@ -40,10 +41,9 @@ def _round_parallel(parts, num_envs, seeds, radius, regions, exclude, has_exclud
     """regions, exclude (b, E, 4); walls (7, W, b) frames: nx, ny, ux, uy, n0, u0, length; pos (b, E, 2) out."""
     num_entities, num_walls = regions.shape[1], walls.shape[1]
     zero = np.float32(0.0)
-    chunks = (num_envs + CHUNK - 1) // CHUNK
     for k in numba.prange(parts):
         state = np.empty(1, np.uint64)
-        for j in range(min(chunks * k // parts * CHUNK, num_envs), min(chunks * (k + 1) // parts * CHUNK, num_envs)):
+        for j in range(*thread_range(k, parts, num_envs, CHUNK)):
             state[0] = seeds[j]
             first_fail[j] = num_entities
             for i in range(num_entities):
@@ -86,8 +86,6 @@ def _round_parallel(parts, num_envs, seeds, radius, regions, exclude, has_exclud
 
 def place_round(generator: torch.Generator, task) -> tuple[torch.Tensor, torch.Tensor]:
     """``spawn._place_round`` for CPU float32 tasks: positions (b, E, 2) and first failing entity (b,)."""
-    from marl_envs.scenarios.spawn import SPAWN_GAP
-
     b, e = task.regions.shape[:2]
     seeds = torch.randint(0, 2**62, (b,), generator=generator, device=task.regions.device)
     pos = torch.zeros(b, e, 2)

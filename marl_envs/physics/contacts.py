@@ -68,6 +68,7 @@ class CircleContacts:
 
     def __init__(self, spec: BodySpec, params: WorldParams, device: torch.device):
         pairs = _pairs(spec, ShapeKind.CIRCLE, ShapeKind.CIRCLE)
+        self.pairs = pairs  # (i, j) body indices, kept for the fused CPU kernel (marl_envs.native.physics)
         self.num_pairs = len(pairs)
         n, movable = spec.num_bodies, spec.movable.cpu().tolist()
         select = torch.zeros(len(pairs), n)  # (P, N): +1 at i, -1 at j
