@@ -11,10 +11,18 @@ of the next episode and ``info`` holds what a learner needs to bootstrap:
     info["episode_length"]  (B,)   length of the current episode including this step
     info["is_success"]      (B,)   bool, the task is achieved (only for scenarios that define
                                    success, e.g. transport_v0); read it where an episode ends
+    info["acted"]           (B, A) bool, whose action in this step had any effect (only for
+                                   scenarios that ignore some actions: hide-and-seek's seekers
+                                   during the preparation phase); mask the policy loss with it
+    info["behaviour"]       dict name -> (B,) float, the scenario's running figures of the
+                                   current episode (hide-and-seek: what agents did with boxes
+                                   and ramps); read them where an episode ends
 
 Select the finished worlds with ``terminated | truncated``. Worlds that can only end by
-truncation stay in lockstep, so the env knows on the host when they end and never pays
-for per-world resets or host syncs in between.
+truncation stay in lockstep (``env.lockstep``), so the env knows on the host when they end and
+never pays for per-world resets or host syncs in between. ``env.time_limit_observed`` says
+whether ``state()`` shows the time left: then the time limit is part of the task and a learner
+should treat truncation as terminal instead of bootstrapping past it.
 """
 
 from __future__ import annotations
@@ -100,6 +108,10 @@ class BatchedEnv:
         self.action_space = sp.batched_action_space(self.action_spec, num_envs, self.num_agents)
         self.state_space = sp.state_space(state_dim)
         self._lockstep = not self.scenario.can_terminate
+        #: all worlds start and end their episodes together (no scenario termination).
+        self.lockstep = self._lockstep
+        #: ``state()`` shows the time left: the time limit is part of the task (see the module doc).
+        self.time_limit_observed = bool(self.scenario.observes_time)
         self._generator = make_generator(self.device)
         self._seeded = seed is not None
         if seed is not None:
@@ -141,6 +153,12 @@ class BatchedEnv:
         }
         if success is not None:
             info["is_success"] = success
+        acted = self.scenario.acted()
+        if acted is not None:
+            info["acted"] = acted
+        behaviour = self.scenario.behaviour()
+        if behaviour:
+            info["behaviour"] = behaviour
         # Skip the reset draw when no world ended (one host sync; a draw for all B worlds costs far more).
         if self.autoreset and done is not None and (done is True or bool(done.any())):
             obs = self._reset_finished(done)

@@ -19,6 +19,10 @@ Optional hooks:
     success(sensed)             -> (B,) bool, the task is achieved (read at an episode's end as
                                    ``info["is_success"]``); only called when ``has_success`` is true
     heuristic_action(sensed)    -> a reasonable scripted action (tests, manual play)
+    acted()                     -> (B, A) bool or None: whose action of the step just taken had any
+                                   effect (``info["acted"]``); None (the default) means everyone's
+    behaviour()                 -> dict name -> (B,) float: running figures of each world's current
+                                   episode (``info["behaviour"]``), final at the episode's last step
 
 Example (the smallest complete scenario is ``examples/custom_scenario.py``)::
 
@@ -74,6 +78,10 @@ class Scenario(ABC):
     #: What ``compile=True`` compiles for large CPU batches: "step" (the whole transition), or
     #: "physics" (the world's substeps only) when the scenario's sensors run faster eager.
     large_cpu_compile: ClassVar[str] = "step"
+    #: True if ``global_state()`` shows the time left in the episode. The time limit is then part of
+    #: the task (the agents can plan for it), so a learner should treat it as terminal rather than
+    #: bootstrap past it (Pardo et al. 2018, "Time Limits in Reinforcement Learning").
+    observes_time: ClassVar[bool] = False
 
     world: World
     agents: list[str]
@@ -126,6 +134,18 @@ class Scenario(ABC):
 
     @abstractmethod
     def global_state(self) -> torch.Tensor: ...
+
+    def acted(self) -> torch.Tensor | None:
+        """(B, A) bool: whose action of the step just taken had an effect; None: everyone's.
+
+        A learner masks the policy loss of agents whose actions were ignored (hide-and-seek's
+        seekers frozen during the preparation phase): their log-probabilities carry no signal.
+        """
+        return None
+
+    def behaviour(self) -> dict[str, torch.Tensor]:
+        """Running per-episode figures, name -> (B,) float (none by default); see ``info["behaviour"]``."""
+        return {}
 
     def render_extras(self, index: int) -> dict[str, Any]:
         """Extra ``Snapshot`` fields for world ``index`` (overlays, colours, HUD); none by default."""

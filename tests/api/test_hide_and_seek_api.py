@@ -132,3 +132,21 @@ def test_bad_multidiscrete_action_is_rejected_with_the_agent_named():
         env.step(actions)
     actions["seeker_1"] = np.array([5, 5, 5, 0, 0])
     env.step(actions)  # the env is still usable
+
+
+def test_info_says_whose_actions_counted_and_the_env_says_the_time_limit_is_observed():
+    env = make_batched("hide_and_seek_v0", num_envs=3, seed=0)
+    assert env.lockstep and env.time_limit_observed
+    assert not make_batched("spread_v0", num_envs=2).time_limit_observed
+    env.reset()
+    prep = env.scenario.config.prep_steps
+    actions = torch.zeros(3, 4, 5, dtype=torch.long)
+    for t in range(prep + 1):
+        _, _, _, _, info = env.step(actions)
+        acted = info["acted"]
+        assert acted.shape == (3, 4) and acted.dtype == torch.bool
+        assert acted[:, :2].all()  # hiders always act
+        assert bool(acted[:, 2:].all()) == (t >= prep)  # seekers are frozen for the prep steps
+    spread = make_batched("spread_v0", num_envs=2, seed=0)
+    spread.reset()
+    assert "acted" not in spread.step(torch.zeros(2, 3, dtype=torch.long))[4]  # everyone always acts there

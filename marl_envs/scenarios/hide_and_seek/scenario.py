@@ -23,12 +23,13 @@ from marl_envs.scenarios.base import Scenario
 from marl_envs.scenarios.hide_and_seek import layout as maps
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
 from marl_envs.scenarios.hide_and_seek import observations as obs
+from marl_envs.scenarios.hide_and_seek import overlays
 from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig
 from marl_envs.scenarios.hide_and_seek.rewards import rewards
 from marl_envs.scenarios.spawn import sample_angles, sample_positions
 from marl_envs.scenarios.specs import ActionSpec
 from marl_envs.sensors.lidar import lidar
-from marl_envs.sensors.raycast import Obstacles, ray_cast
+from marl_envs.sensors.raycast import Obstacles
 from marl_envs.sensors.vision import visible
 
 AGENT_RADIUS = 0.15
@@ -42,15 +43,6 @@ MAX_TORQUE = 0.12
 OBJECT_MASS = 2.0
 DAMPING_PER_STEP = 0.25
 STIFFNESS = 300.0
-# Colours (RGB in [0, 1]) are the renderer palette's; scenarios do not import the render layer.
-HIDER_COLOR = (0.25, 0.45, 0.95)
-SEEKER_COLOR = (0.9, 0.3, 0.3)
-BOX_COLOR = (0.85, 0.65, 0.25)
-RAMP_COLOR = (0.55, 0.4, 0.25)
-LOCKED_COLORS = ((0.5, 0.58, 0.78), (0.78, 0.52, 0.56))  # locked by hiders, by seekers: team-tinted greys
-CONE_COLORS = (HIDER_COLOR, SEEKER_COLOR)  # blended translucent by the renderer
-CONE_RANGE = 1.0  # drawn length of a vision cone (sight itself has no range limit)
-CONE_SAMPLES = 33  # directions across a drawn cone at which it is cut off by walls and boxes
 
 
 @dataclass
@@ -89,6 +81,7 @@ class HideAndSeek(Scenario):
 
     config_cls = HideAndSeekConfig
     can_terminate = False
+    observes_time = True  # global_state() ends with the fraction of the episode left
     # Inductor's code for the lidar and vision queries is 2-4x slower on CPU than their eager kernels, and
     # compiling the step around the native kernels (as opaque calls) was measured no faster than eager.
     large_cpu_compile = "physics"
@@ -116,8 +109,8 @@ class HideAndSeek(Scenario):
         self.obs_spec = obs.obs_spec(a, c.num_boxes, c.num_ramps, c.lidar_rays)
         self.state_dim = obs.state_dim(a, self.num_objects)
         self.arena_half_size = c.half_size + 0.25
-        colors = [HIDER_COLOR] * c.num_hiders + [SEEKER_COLOR] * c.num_seekers
-        colors += [BOX_COLOR] * c.num_boxes + [RAMP_COLOR] * c.num_ramps
+        colors = [overlays.HIDER_COLOR] * c.num_hiders + [overlays.SEEKER_COLOR] * c.num_seekers
+        colors += [overlays.BOX_COLOR] * c.num_boxes + [overlays.RAMP_COLOR] * c.num_ramps
         self.body_colors = torch.tensor(colors, dtype=torch.float32)
         self._init_rule_state()
 
@@ -133,6 +126,7 @@ class HideAndSeek(Scenario):
         self.agent_force = torch.zeros(b, a, 2, device=dev)
         self.grab_intent = torch.zeros(b, a, dtype=torch.bool, device=dev)
         self.lock_intent = torch.zeros(b, a, dtype=torch.bool, device=dev)
+        self._acted = torch.ones(b, a, dtype=torch.bool, device=dev)
         self.layout = maps.generate(self.config.map, b, torch.Generator(device=dev).manual_seed(0), dev,
                                     self.config.half_size, WALL_HALF_THICKNESS, self.config.door_width)
         self._wall_obstacles = Obstacles.from_walls(self.layout.walls)
@@ -242,11 +236,16 @@ class HideAndSeek(Scenario):
     def apply_actions(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         b, a, n = self.num_envs, self.config.num_agents, self.world.spec.num_bodies
         active = ~(self.in_prep.unsqueeze(1) & self.is_seeker.unsqueeze(0))
+        self._acted = active
         force, torque, self.grab_intent, self.lock_intent = rules.decode_actions(actions, MAX_FORCE, MAX_TORQUE,
                                                                                 active)
         self.agent_force = force
         pad = torch.zeros(b, n - a, 2, device=self.device)
         return torch.cat((force, pad), dim=1), torch.cat((torque, pad[..., 0]), dim=1)
+
+    def acted(self) -> torch.Tensor:
+        """(B, A): false for seekers during the preparation phase, whose actions are ignored."""
+        return self._acted
 
     def step_physics(self, force: torch.Tensor, torque: torch.Tensor | None) -> None:
         a = self.config.num_agents
@@ -348,51 +347,4 @@ class HideAndSeek(Scenario):
     # -- rendering -------------------------------------------------------------------------------
     def render_extras(self, index: int) -> dict:
         """Vision cones, lidar rays, lock colours, grab links, ramp and elevation marks and a HUD line."""
-        c, a = self.config, self.config.num_agents
-        s = self.world.state
-        i = index
-        colors = self.body_colors.clone()
-        lock = self.lock_team[i].cpu()
-        for team, color in enumerate(LOCKED_COLORS):
-            colors[a:][lock == team] = torch.tensor(color)
-        pos, angle = s.pos[i, :a].cpu(), s.angle[i, :a].cpu()
-        cones = torch.cat((pos, angle.unsqueeze(-1), torch.full((a, 1), self.half_angle),
-                           torch.full((a, 1), CONE_RANGE)), dim=-1)
-        holders = (self.grabs.target[i] >= 0).cpu()
-        links = torch.stack((torch.arange(a)[holders], self.grabs.target[i].cpu()[holders]), dim=-1)
-        extras = {
-            "color": colors.tolist(), "cones": cones.tolist(), "links": links.tolist(),
-            "cone_color": [CONE_COLORS[int(t)] for t in self.team.tolist()],
-            "cone_reach": self._cone_reach(i).tolist(),
-            "ramp": [False] * (a + c.num_boxes) + [True] * c.num_ramps,
-            "elevated": self.elevated[i].cpu().tolist() + [False] * self.num_objects,
-            "hud": self._hud(i),
-        }
-        if c.lidar_rays:
-            ranges = self.sense().lidar[i].cpu() * c.lidar_range  # (A, R)
-            angles = angle.unsqueeze(-1) + torch.arange(c.lidar_rays) * (2 * math.pi / c.lidar_rays)
-            ends = pos.unsqueeze(1) + ranges.unsqueeze(-1) * torch.stack((angles.cos(), angles.sin()), dim=-1)
-            extras["rays"] = torch.stack((pos.unsqueeze(1).expand_as(ends), ends), dim=2).flatten(0, 1).tolist()
-            extras["ray_hit"] = (ranges < c.lidar_range - 1e-4).flatten().tolist()
-        return extras
-
-    def _cone_reach(self, i: int) -> torch.Tensor:
-        """(A, CONE_SAMPLES) how far each agent's cone is clear, across it, in world ``i``: the drawn
-        cone stops at the walls and boxes that block sight (an elevated agent sees over them)."""
-        a, s = self.config.num_agents, self.world.state
-        occluders = self._occluders()
-        one = Obstacles(*(getattr(occluders, f)[i:i + 1] for f in ("center", "axis", "half", "valid")))
-        spread = torch.linspace(-self.half_angle, self.half_angle, CONE_SAMPLES, device=self.device)
-        angles = s.angle[i:i + 1, :a, None] + spread  # (1, A, S)
-        directions = torch.stack((angles.cos(), angles.sin()), dim=-1)
-        reach, _ = ray_cast(s.pos[i:i + 1, :a], directions, one, CONE_RANGE)
-        return torch.where(self.elevated[i, :, None], CONE_RANGE, reach[0]).cpu()
-
-    def _hud(self, i: int) -> str:
-        c = self.config
-        t = int(self.t[i])
-        prep = max(c.prep_steps - t, 0)
-        seen = self.see_agents[i, c.num_hiders:, :c.num_hiders].any()
-        phase = f"prep {prep}" if prep else ("hiders seen" if bool(seen) else "hiders hidden")
-        score = "" if prep else (" | hiders -1 seekers +1" if bool(seen) else " | hiders +1 seekers -1")
-        return f"step {t}/{c.max_cycles} | {phase}{score}"
+        return overlays.render_extras(self, index)

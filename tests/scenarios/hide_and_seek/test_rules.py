@@ -343,7 +343,7 @@ def test_quadrant_hiders_and_boxes_start_in_the_room_seekers_and_ramp_outside():
 
 
 def test_drawn_cone_stops_at_a_wall_and_reaches_over_it_from_a_ramp():
-    from marl_envs.scenarios.hide_and_seek.scenario import CONE_RANGE, CONE_SAMPLES
+    from marl_envs.scenarios.hide_and_seek.overlays import CONE_RANGE, CONE_SAMPLES
 
     env = scene(walls=[((0.5, -1.0), (0.5, 1.0))])  # a wall 0.5 m ahead of the hider, across its cone
     body(env, 0, (0.0, 0.0), 0.0)
