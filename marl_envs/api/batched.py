@@ -170,6 +170,19 @@ class BatchedEnv:
         """(B, state_dim) global state of every world (for centralised critics)."""
         return self.scenario.global_state()
 
+    def scripted_actions(self, **options: Any) -> torch.Tensor:
+        """Actions of the scenario's scripted policy for every agent of every world, from the current state.
+
+        A reference opponent for evaluation (``python -m baselines.evaluate --seekers scripted``) and a
+        sanity check that a task is solvable. ``options`` go to the scenario's ``heuristic_action``
+        (hide-and-seek: ``block_doors=False`` leaves the doors open). A TypeError names the scenarios
+        without one.
+        """
+        self._check_steppable()
+        if not hasattr(self.scenario, "heuristic_action"):
+            raise TypeError(f"{type(self.scenario).__name__} has no scripted policy (no heuristic_action)")
+        return self.scenario.heuristic_action(self.scenario.sense(), **options)
+
     def state_dict(self) -> dict:
         """Everything needed to continue exactly from here (checkpointing a training run)."""
         if self._needs_reset and not hasattr(self, "_t"):

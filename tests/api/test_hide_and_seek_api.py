@@ -150,3 +150,16 @@ def test_info_says_whose_actions_counted_and_the_env_says_the_time_limit_is_obse
     spread = make_batched("spread_v0", num_envs=2, seed=0)
     spread.reset()
     assert "acted" not in spread.step(torch.zeros(2, 3, dtype=torch.long))[4]  # everyone always acts there
+
+
+def test_scripted_actions_are_valid_for_every_env_and_take_options():
+    for env_id, suffix in (("spread_v0", ()), ("transport_v0", ()), ("hide_and_seek_v0", (5,))):
+        env = make_batched(env_id, num_envs=4, seed=1)
+        with pytest.raises(RuntimeError, match="reset"):
+            env.scripted_actions()
+        env.reset()
+        actions = env.scripted_actions()
+        assert tuple(actions.shape) == (4, env.num_agents, *suffix)
+        env.step(actions)  # passes the env's own action checks
+    open_doors = env.scripted_actions(block_doors=False)
+    assert tuple(open_doors.shape) == (4, 4, 5)
