@@ -1,0 +1,62 @@
+"""Cross-play evaluation: intervals, reference players, team assembly, errors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from baselines.crossplay import crossplay, mean_interval, random_player, report, wilson_interval
+from marl_envs import make_batched
+
+
+def test_wilson_interval_matches_the_formula_and_stays_inside_0_1():
+    lo, hi = wilson_interval(8, 10)
+    # Wilson's 95% interval for 8/10 (textbook value 0.490 .. 0.943)
+    assert lo == pytest.approx(0.4902, abs=1e-3) and hi == pytest.approx(0.9433, abs=1e-3)
+    assert wilson_interval(0, 50)[0] == 0.0 and 0 < wilson_interval(0, 50)[1] < 0.1
+    assert wilson_interval(50, 50)[1] == 1.0
+    assert all(math.isnan(v) for v in wilson_interval(0, 0))
+
+
+def test_mean_interval_is_1_96_standard_errors():
+    mean, half = mean_interval([1.0, 2.0, 3.0, 4.0])
+    assert mean == 2.5
+    assert half == pytest.approx(1.96 * torch.tensor([1.0, 2, 3, 4]).std().item() / 2)
+
+
+def test_random_player_gives_valid_actions_for_each_action_kind():
+    for env_id, kwargs in (("spread_v0", {}), ("spread_v0", {"continuous_actions": True}), ("hide_and_seek_v0", {})):
+        env = make_batched(env_id, num_envs=16, seed=0, **kwargs)
+        obs, info = env.reset()
+        act = random_player(env, torch.Generator().manual_seed(0))
+        for _ in range(3):
+            obs, *_ = env.step(act(obs, env.state()))  # the env's own checks reject invalid actions
+
+
+def test_scripted_hiders_beat_random_seekers_and_lose_more_to_scripted_ones():
+    strong = crossplay("hide_and_seek_v0", {"hider": "scripted", "seeker": "random"}, episodes=64, seed=0)
+    weak = crossplay("hide_and_seek_v0", {"hider": "random", "seeker": "scripted"}, episodes=64, seed=0)
+    assert strong["episodes"] == 64 and strong["win_rate"] > 0.85
+    assert weak["win_rate"] < 0.4
+    lo, hi = strong["win_ci"]
+    assert lo <= strong["win_rate"] <= hi
+    assert set(strong["teams"]) == {"hider", "seeker"}
+    # zero-sum rewards: the seekers' return mirrors the hiders' up to boundary penalties
+    assert strong["teams"]["seeker"][0] <= -0.5 * strong["teams"]["hider"][0]
+    text = report(strong)
+    assert "hider win rate" in text and "seeker = random" in text
+
+
+def test_more_episodes_than_worlds_run_in_rounds():
+    result = crossplay("hide_and_seek_v0", {"hider": "random", "seeker": "random"}, episodes=10, seed=3, batch=4,
+                       env_kwargs='{"max_cycles": 10}')
+    assert result["episodes"] == 10
+
+
+def test_players_must_name_every_team():
+    with pytest.raises(ValueError, match="missing \\['seeker'\\]"):
+        crossplay("hide_and_seek_v0", {"hider": "random"}, episodes=2)
+    with pytest.raises(ValueError, match="unknown \\['hunter'\\]"):
+        crossplay("hide_and_seek_v0", {"hider": "random", "seeker": "random", "hunter": "random"}, episodes=2)
