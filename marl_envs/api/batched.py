@@ -100,6 +100,7 @@ class BatchedEnv:
         self.check_inputs = check_inputs
         self.metadata = {**self.metadata, "name": getattr(env_id, "__name__", env_id)}
         self.obs_spec = self.scenario.obs_spec
+        self.state_spec = self.scenario.state_spec
         self.action_spec = self.scenario.action_spec
         obs_dim, state_dim = self.obs_spec.dim, self.scenario.state_dim
         self.single_observation_space = sp.agent_observation_space(obs_dim)

@@ -88,6 +88,8 @@ class Scenario(ABC):
     action_spec: ActionSpec
     obs_spec: ObsSpec
     state_dim: int
+    #: the layout of ``global_state()`` as entity blocks (for entity-based critics), or None if undeclared.
+    state_spec: ObsSpec | None = None
     #: (N, 3) float colours in [0, 1], one per body, for the renderer.
     body_colors: torch.Tensor
     #: half size of the square the camera shows.

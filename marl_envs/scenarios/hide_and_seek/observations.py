@@ -49,6 +49,18 @@ def state_dim(num_agents: int, num_objects: int) -> int:
     return AGENT_STATE * num_agents + OBJECT_STATE * num_objects + 2
 
 
+def state_spec(num_agents: int, num_objects: int) -> ObsSpec:
+    """The layout of ``global_state`` (every entity unmasked; objects are boxes then ramps)."""
+    blocks = (
+        ObsBlock("agents", AGENT_STATE, num_agents, "pos (2), vel (2), heading cos/sin (2), team (0 hider, "
+                 "1 seeker), elevated, holding; world frame"),
+        ObsBlock("objects", OBJECT_STATE, num_objects, "pos (2), vel (2), heading (2), half size (2), locked by "
+                 "hiders, locked by seekers, present; boxes then ramps"),
+        ObsBlock("time", 2, 1, "prep left, time left (fractions)"),
+    )
+    return ObsSpec(tuple(b for b in blocks if b.width))
+
+
 @dataclass
 class Scene:
     """What the observation functions read: one step's state, as (B, ...) tensors.

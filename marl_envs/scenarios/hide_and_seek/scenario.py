@@ -108,6 +108,7 @@ class HideAndSeek(Scenario):
         self.action_spec = ActionSpec("multi_discrete", nvec=(rules.LEVELS,) * 3 + (2, 2))
         self.obs_spec = obs.obs_spec(a, c.num_boxes, c.num_ramps, c.lidar_rays)
         self.state_dim = obs.state_dim(a, self.num_objects)
+        self.state_spec = obs.state_spec(a, self.num_objects)
         self.arena_half_size = c.half_size + 0.25
         colors = [overlays.HIDER_COLOR] * c.num_hiders + [overlays.SEEKER_COLOR] * c.num_seekers
         colors += [overlays.BOX_COLOR] * c.num_boxes + [overlays.RAMP_COLOR] * c.num_ramps
