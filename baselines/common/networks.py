@@ -70,33 +70,30 @@ def _kl_multi_categorical(p: MultiCategorical, q: MultiCategorical) -> torch.Ten
     return sum(kl_divergence(a, b) for a, b in zip(p.dists, q.dists, strict=True))
 
 
-class Actor(nn.Module):
-    """π(a | o): Categorical, MultiCategorical or diagonal Gaussian, from the action space.
+class ActionHead(nn.Module):
+    """The action-space part of a policy, shared by ``Actor`` (MLP) and ``entity.EntityActor``.
 
-    The Gaussian has a state-independent log-std (CleanRL/SB3 default); Box actions are
-    sampled unbounded and the env clips them, as PettingZoo/MPE2 do.
+    ``_init_action_space`` records the space (and, for Box, registers ``log_std`` on the subclass, so its
+    state_dict key stays ``log_std``) and returns the number of raw outputs the network must produce;
+    ``_distribution`` turns those outputs into π(· | x).
     """
 
-    def __init__(self, obs_dim: int, action_space: spaces.Space, hidden: tuple[int, ...] = (64, 64),
-                 activation: str = "relu", feature_norm: bool = True, log_std_init: float = -0.5):
-        super().__init__()
+    def _init_action_space(self, action_space: spaces.Space, log_std_init: float) -> int:
         self.action_space = action_space
         if isinstance(action_space, spaces.Discrete):
-            out = int(action_space.n)
-        elif isinstance(action_space, spaces.MultiDiscrete):
+            return int(action_space.n)
+        if isinstance(action_space, spaces.MultiDiscrete):
             self.nvec = [int(n) for n in action_space.nvec.reshape(-1)]
-            out = sum(self.nvec)
-        elif isinstance(action_space, spaces.Box):
+            return sum(self.nvec)
+        if isinstance(action_space, spaces.Box):
             out = int(math.prod(action_space.shape))
             self.log_std = nn.Parameter(torch.full((out,), float(log_std_init)))
-        else:
-            raise TypeError(f"unsupported action space {action_space}; use Discrete, MultiDiscrete or Box")
-        self.net = mlp(obs_dim, hidden, out, out_gain=0.01, layer_norm_input=feature_norm, activation=activation)
+            return out
+        raise TypeError(f"unsupported action space {action_space}; use Discrete, MultiDiscrete or Box")
 
-    def distribution(self, obs: torch.Tensor) -> Distribution:
-        """π(· | obs), built without torch's argument validation: for small policies it costs as much as the
-        network itself, and a non-finite output would still surface in the env's action checks and the losses."""
-        out = self.net(obs)
+    def _distribution(self, out: torch.Tensor) -> Distribution:
+        """Built without torch's argument validation: for small policies it costs as much as the network
+        itself, and a non-finite output would still surface in the env's action checks and the losses."""
         if isinstance(self.action_space, spaces.Discrete):
             return Categorical(logits=out, validate_args=False)
         if isinstance(self.action_space, spaces.MultiDiscrete):
@@ -110,6 +107,24 @@ class Actor(nn.Module):
         if isinstance(dist, Categorical):
             return dist.probs.argmax(-1)
         return dist.mode if isinstance(dist, MultiCategorical) else dist.mean
+
+
+class Actor(ActionHead):
+    """π(a | o): Categorical, MultiCategorical or diagonal Gaussian, from the action space.
+
+    The Gaussian has a state-independent log-std (CleanRL/SB3 default); Box actions are
+    sampled unbounded and the env clips them, as PettingZoo/MPE2 do.
+    """
+
+    def __init__(self, obs_dim: int, action_space: spaces.Space, hidden: tuple[int, ...] = (64, 64),
+                 activation: str = "relu", feature_norm: bool = True, log_std_init: float = -0.5):
+        super().__init__()
+        out = self._init_action_space(action_space, log_std_init)
+        self.net = mlp(obs_dim, hidden, out, out_gain=0.01, layer_norm_input=feature_norm, activation=activation)
+
+    def distribution(self, obs: torch.Tensor) -> Distribution:
+        """π(· | obs)."""
+        return self._distribution(self.net(obs))
 
 
 class Critic(nn.Module):
