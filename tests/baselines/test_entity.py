@@ -30,7 +30,7 @@ def hns():
 
 def with_ids(obs):
     a = obs.shape[-2]
-    return torch.cat([obs, torch.eye(a).expand(*obs.shape[:-2], a, a)], -1)
+    return torch.cat([obs, torch.eye(a, device=obs.device).expand(*obs.shape[:-2], a, a)], -1)
 
 
 def critic_input(obs, state):
