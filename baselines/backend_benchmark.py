@@ -23,6 +23,7 @@ import torch
 from baselines import mappo
 from baselines.common.collector import LocalCollector
 from baselines.common.envs import make_vec_env, parse_env_kwargs
+from baselines.common.policy import policy_from_args
 from baselines.common.ray_backend import RayCollector, import_ray, start_ray
 from baselines.common.rollout import EpisodeStats, agent_teams
 
@@ -39,11 +40,10 @@ def bench(env_id: str, env_kwargs: dict, steps: int, num_steps: int, num_workers
     env = make_vec_env(env_id, num_envs, device, 0, **env_kwargs)
     obs, info = env.reset(seed=0)
     args = mappo.Args(env_id=env_id, num_envs=num_envs, num_steps=num_steps)
-    agent = mappo.ActorCritic(env.single_observation_space.shape[0], env.state_space.shape[0], env.num_agents,
-                              env.single_action_space, args)
+    agent = policy_from_args(env, args)
     teams = agent_teams(list(env.agents))
     local = LocalCollector(env, obs, info["state"], 0, device)
-    remote = RayCollector(make_vec_env, env_id, env_kwargs, num_envs, num_workers, 0, agent, device,
+    remote = RayCollector(make_vec_env, env_id, env_kwargs, num_envs, num_workers, 0, device,
                           ray_address=ray_address, threads=threads)
     try:
         local.collect(agent, num_steps, EpisodeStats(teams))  # warm-up: first-call allocations, Ray's imports

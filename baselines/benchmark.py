@@ -10,7 +10,8 @@ over seeds) and the wall-time ratio ours / sb3-contrib (training only, evaluatio
 Torch runs on ``--torch-threads`` threads (default 1) for both.
 
 Hyper-parameters: rl-baselines3-zoo's tuned TRPO settings for the task (``PRESETS``, from
-``hyperparams/trpo.yml``) given to both implementations, except that neither uses gSDE
+``hyperparams/trpo.yml``: the TRPO presets of ``common/presets.py``, as ``python -m baselines.trpo``
+applies them) given to both implementations, except that neither uses gSDE
 (zoo's Pendulum setting; ours has no gSDE) and both use ``--cg-max-steps`` (the TRPO paper's
 10; sb3-contrib's default is 15). Our runs are ordinary run directories under ``--runs-dir``.
 sb3-contrib is an optional dependency: ``pip install -e ".[bench]"``.
@@ -26,14 +27,11 @@ import time
 import torch
 
 from baselines import trpo
+from baselines.common.presets import preset_for
 from baselines.evaluate import evaluate
 
-#: rl-baselines3-zoo hyperparams/trpo.yml, in our argument names (sb3-contrib names in SB3_NAMES)
-PRESETS: dict[str, dict] = {
-    "CartPole-v1": dict(num_envs=2, total_timesteps=100_000, num_steps=512, critic_batch_size=512, cg_damping=1e-3,
-                        gae_lambda=0.98, gamma=0.99, critic_learning_rate=1e-3, n_critic_updates=20),
-    "Pendulum-v1": dict(num_envs=2, total_timesteps=100_000, num_steps=1024, gamma=0.9, n_critic_updates=15),
-}
+#: rl-baselines3-zoo hyperparams/trpo.yml, in our argument names: the TRPO presets of the CLIs (common/presets.py)
+PRESETS: dict[str, dict] = {env_id: preset_for("trpo", env_id) for env_id in ("CartPole-v1", "Pendulum-v1")}
 SB3_NAMES = {"num_steps": "n_steps", "critic_batch_size": "batch_size", "cg_damping": "cg_damping",
              "gae_lambda": "gae_lambda", "gamma": "gamma", "critic_learning_rate": "learning_rate",
              "n_critic_updates": "n_critic_updates", "target_kl": "target_kl", "cg_max_steps": "cg_max_steps",

@@ -41,6 +41,7 @@ import torch
 from baselines.common.checkpoint import load_checkpoint
 from baselines.common.envs import load_factory, parse_env_kwargs
 from baselines.common.networks import Actor
+from baselines.common.policy import build_policy_from_checkpoint
 from baselines.common.rollout import agent_teams
 from baselines.common.video import VideoWriter, check_video_path
 
@@ -55,7 +56,8 @@ def make_parallel_env(env_id: str, render_mode: str | None, **kwargs):
 
 
 def load_actor(payload: dict, obs_dim: int, num_agents: int, action_space) -> tuple[Actor, bool]:
-    """Rebuild the trained actor for an env with these spaces (a mismatch is a ValueError)."""
+    """Rebuild the trained actor of a single-agent run (TRPO, NPG) for an env with these spaces (a mismatch is a
+    ValueError). MAPPO/IPPO policies: ``common.policy.build_policy_from_checkpoint``."""
     args = payload["args"]
     use_id = bool(args.get("agent_id", False))
     actor = Actor(obs_dim + (num_agents if use_id else 0), action_space, (args["hidden_size"],) * 2,
@@ -115,8 +117,7 @@ def _episodes_multi_agent(payload: dict, env, episodes: int, seed: int, stochast
                           record: Callable[[np.ndarray], None] | None) -> dict:
     agents = list(env.possible_agents)
     obs_dim = env.observation_space(agents[0]).shape[0]
-    actor, use_id = load_actor(payload, obs_dim, len(agents), env.action_space(agents[0]))
-    ids = torch.eye(len(agents))
+    policy = build_policy_from_checkpoint(payload, env).cpu()
     teams = agent_teams(agents)  # team-vs-team envs: the first team's return, and each team's
     returns, per_team, successes = [], {name: [] for name in teams}, []
     for episode in range(episodes):
@@ -127,10 +128,7 @@ def _episodes_multi_agent(payload: dict, env, episodes: int, seed: int, stochast
         infos = {}
         while env.agents:
             x = torch.as_tensor(np.stack([obs.get(a, np.zeros(obs_dim, np.float32)) for a in agents]))
-            if use_id:
-                x = torch.cat([x, ids], -1)
-            dist = actor.distribution(x)
-            act = (dist.sample() if stochastic else Actor.deterministic(dist)).numpy()
+            act = policy.act(x[None], None, deterministic=not stochastic)[0].numpy()
             obs, rewards, _, _, infos = env.step({a: act[i] for i, a in enumerate(agents) if a in env.agents})
             for name, members in teams.items():
                 totals[name] += float(sum(rewards.get(agents[i], 0.0) for i in members))

@@ -6,7 +6,7 @@ V(o_i, i) on the local observation instead of V(s, o_i, i) on the global state. 
 and critic parameters are shared across agents, with a one-hot agent id (``--agent-id``).
 
 Paper: https://arxiv.org/abs/2011.09533.
-Usage: ``python -m baselines.ippo --env-id spread_v0 --gamma 0.95 --total-timesteps 2000000``
+Usage: ``python -m baselines.ippo --env-id spread_v0 --total-timesteps 2000000`` (per-env presets as MAPPO's)
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ def train(args: Args) -> Run:
     return mappo.train(args, algo="ippo")
 
 
-def main() -> None:
-    import tyro
+def main(argv: list[str] | None = None) -> None:
+    from baselines.common.presets import parse_cli
 
-    train(tyro.cli(Args, description=__doc__.split("\n\n")[0]))
+    train(parse_cli(Args, "ippo", __doc__.split("\n\n")[0], argv))
 
 
 if __name__ == "__main__":

@@ -92,10 +92,10 @@ def train(args: Args) -> Run:
     return trpo.train(args, algo="npg", update_fn=update)
 
 
-def main() -> None:
-    import tyro
+def main(argv: list[str] | None = None) -> None:
+    from baselines.common.presets import parse_cli
 
-    train(tyro.cli(Args, description=__doc__.split("\n\n")[0]))
+    train(parse_cli(Args, "npg", __doc__.split("\n\n")[0], argv))
 
 
 if __name__ == "__main__":

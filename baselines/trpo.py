@@ -118,6 +118,9 @@ class Policy(nn.Module):
     def critic_input(self, obs: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
         return obs
 
+    def distribution(self, actor_in: torch.Tensor):
+        return self.actor.distribution(actor_in)
+
     def value(self, critic_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         v = self.critic(critic_in)
         return v, v
@@ -247,10 +250,10 @@ def train(args: Args, algo: str = "trpo", update_fn: UpdateFn = update) -> Run:
     return run
 
 
-def main() -> None:
-    import tyro
+def main(argv: list[str] | None = None) -> None:
+    from baselines.common.presets import parse_cli
 
-    train(tyro.cli(Args, description=__doc__.split("\n\n")[0]))
+    train(parse_cli(Args, "trpo", __doc__.split("\n\n")[0], argv))
 
 
 if __name__ == "__main__":

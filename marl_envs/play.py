@@ -297,23 +297,18 @@ class Play:
 
 
 def _checkpoint_policy(checkpoint: str, env: BatchedEnv) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Greedy actions of a trained IPPO/MAPPO actor (needs the ``baselines`` package of this distribution)."""
+    """Greedy actions of a trained IPPO/MAPPO policy (needs the ``baselines`` package of this distribution)."""
     from baselines.common.checkpoint import load_checkpoint
-    from baselines.common.networks import Actor
-    from baselines.evaluate import SINGLE_AGENT_ALGOS, load_actor
+    from baselines.common.policy import build_policy_from_checkpoint
+    from baselines.evaluate import SINGLE_AGENT_ALGOS
 
     payload = load_checkpoint(checkpoint)
     if payload["algo"] in SINGLE_AGENT_ALGOS:
         raise ValueError(f"{checkpoint} is a {payload['algo']} run (one joint policy); play needs an IPPO/MAPPO run")
-    actor, use_id = load_actor(payload, env.obs_spec.dim, env.num_agents, env.single_action_space)
-    ids = torch.eye(env.num_agents)
+    policy = build_policy_from_checkpoint(payload, env)
 
-    @torch.no_grad()
     def trained(obs: torch.Tensor) -> torch.Tensor:
-        x = obs[0].cpu()
-        if use_id:
-            x = torch.cat([x, ids], -1)
-        return Actor.deterministic(actor.distribution(x))[None]
+        return policy.act(obs.cpu(), None, deterministic=True)
     return trained
 
 

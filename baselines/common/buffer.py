@@ -22,6 +22,9 @@ class Rollout:
         values: (T, B, A) V(s_t) in return units.
         raw_values: (T, B, A) critic outputs (normalised units when value normalisation is on).
         rewards, terminated, ended, active: (T, B, A).
+        acted: (T, B, A) bool, whose action had any effect (``info["acted"]``; all true by default):
+            hide-and-seek's seekers are frozen during the preparation phase, so their actions there
+            carry no signal for the policy (but their states still have values).
     """
 
     actor_in: torch.Tensor
@@ -35,6 +38,7 @@ class Rollout:
     terminated: torch.Tensor
     ended: torch.Tensor
     active: torch.Tensor
+    acted: torch.Tensor
 
     def as_dict(self) -> dict[str, torch.Tensor]:
         """The fields by name, without copies (``dataclasses.asdict`` would deep-copy every tensor)."""

@@ -118,3 +118,5 @@ def merge_stats(into: EpisodeStats, part: EpisodeStats) -> None:
     into.count += part.count
     if part.successes is not None:
         into.successes = (into.successes or 0.0) + part.successes
+    for name, value in part.behaviour.items():
+        into.behaviour[name] = into.behaviour.get(name, 0.0) + value

@@ -1,7 +1,8 @@
 """Run logging: metrics.csv (one row per update, flushed), TensorBoard, and a console progress bar.
 
 Metric vocabulary (glossed in README): CleanRL's namespaces, ``charts/`` for episode and
-speed figures and ``losses/`` for the update's diagnostics. The CSV uses the bare names
+speed figures and ``losses/`` for the update's diagnostics; a metric whose name holds a slash
+(``behaviour/boxes_locked``, ``selfplay/frozen_team``) is its own TensorBoard tag. The CSV uses the bare names
 (``episodic_return``, ``SPS``, ``policy_loss``...) so it reads well in pandas.
 """
 
@@ -64,7 +65,8 @@ class RunLogger:
             for key, value in row.items():
                 if key in ("global_step", "wall_time") or value is None or value != value:
                     continue
-                self._tb.add_scalar(f"{namespaces.get(key, 'charts')}/{key}", value, step)
+                tag = key if "/" in key else f"{namespaces.get(key, 'charts')}/{key}"  # behaviour/x is its own tag
+                self._tb.add_scalar(tag, value, step)
 
     def close(self) -> None:
         self._csv.flush()

@@ -1,9 +1,11 @@
 """``--backend ray``: rollout workers as Ray actors, on this machine or across a Ray cluster.
 
-Each worker is a Ray actor that owns a batched env (``num_envs / num_workers`` worlds of it) and
-a copy of the agent, i.e. a ``LocalCollector`` in another process. Every update the learner (the
-driver, on its GPU when present) puts the agent's weights into Ray's object store once, each
-worker loads them, collects ``num_steps`` steps of its worlds and sends back its rollout
+Each worker is a Ray actor that owns a batched env (``num_envs / num_workers`` worlds of it),
+i.e. a ``LocalCollector`` in another process. Every update the learner (the driver, on its GPU
+when present) puts a CPU copy of the acting policy, module and weights, into Ray's object store
+once (the module itself, not a state dict: the acting policy can change shape between updates,
+e.g. the current policy with a frozen opponent snapshot; for these small networks the copy costs
+little), each worker takes it, collects ``num_steps`` steps of its worlds and sends back its rollout
 (time-major CPU tensors) with its finished-episode figures; the learner concatenates the rollouts
 along the world axis and updates as with the local backend. The algorithm code is the same.
 
@@ -64,24 +66,23 @@ def start_ray(address: str | None = None) -> bool:
 
 
 class RolloutWorker:
-    """The body of a worker actor: a ``LocalCollector`` over its own env and agent copy."""
+    """The body of a worker actor: a ``LocalCollector`` over its own env; the policy comes with each collect."""
 
     def __init__(self, make_env: MakeEnv, env_id: str, num_envs: int, device: str, seed: int,
-                 env_kwargs: dict, agent: torch.nn.Module, threads: int | None):
+                 env_kwargs: dict, threads: int | None):
         if threads:
             torch.set_num_threads(threads)
         self.device = torch.device(device)
         env = make_env(env_id, num_envs, self.device, seed, **env_kwargs)
         obs, info = env.reset(seed=seed)
         self.collector = LocalCollector(env, obs, info["state"], seed, self.device)
-        self.agent = agent.to(self.device)
 
-    def collect(self, weights: dict[str, torch.Tensor], num_steps: int, teams: dict[str, list[int]]):
-        """Load the learner's weights, collect, and return (rollout, next_values, stats, seconds) on CPU."""
+    def collect(self, agent: torch.nn.Module, num_steps: int, teams: dict[str, list[int]]):
+        """Collect with the learner's acting policy; return (rollout, next_values, stats, seconds) on CPU."""
         tick = time.perf_counter()
-        self.agent.load_state_dict(weights)
+        agent = agent.to(self.device)
         stats = EpisodeStats(teams)
-        rollout, next_values = self.collector.collect(self.agent, num_steps, stats)
+        rollout, next_values = self.collector.collect(agent, num_steps, stats)
         rollout = type(rollout)(**{k: v.cpu() for k, v in rollout.as_dict().items()})
         return rollout, next_values.cpu(), stats, time.perf_counter() - tick
 
@@ -105,7 +106,6 @@ class RayCollector:
         num_envs: worlds in all; split as evenly as possible over the workers.
         num_workers: Ray actors.
         seed: the run's seed (worker i uses ``seed + SEED_STRIDE * i``).
-        agent: the learner's agent; each worker gets a CPU copy at start, then weights each update.
         learner_device: where the concatenated rollout goes.
         worker_device: "cpu" or "cuda" for the workers' envs and policy copies.
         ray_address: None starts a local Ray; "auto" or "HOST:PORT" joins a cluster.
@@ -114,7 +114,7 @@ class RayCollector:
     """
 
     def __init__(self, make_env: MakeEnv, env_id: str, env_kwargs: dict, num_envs: int, num_workers: int, seed: int,
-                 agent: torch.nn.Module, learner_device: torch.device,
+                 learner_device: torch.device,
                  worker_device: str = "cpu", ray_address: str | None = None, threads: int | None = 1,
                  max_restarts: int = 3):
         ray = import_ray()
@@ -129,7 +129,6 @@ class RayCollector:
         self.sizes = [share + (i < extra) for i in range(num_workers)]
         self.seeds = [seed + SEED_STRIDE * i for i in range(num_workers)]
         self._spec = (make_env, env_id, worker_device, env_kwargs, threads)
-        self._template = copy.deepcopy(agent).cpu()
         self._actor_cls = ray.remote(num_cpus=threads or 1, num_gpus=1 if worker_device == "cuda" else 0)(
             RolloutWorker)
         self.learner_device = learner_device
@@ -144,13 +143,13 @@ class RayCollector:
     def _spawn(self, i: int):
         make_env, env_id, device, env_kwargs, threads = self._spec
         return self._actor_cls.remote(make_env, env_id, self.sizes[i], device, self.seeds[i], env_kwargs,
-                                      self._template, threads)
+                                      threads)
 
     def collect(self, agent, num_steps: int, stats: EpisodeStats):
-        """Send the weights once, collect on every worker, replace dead workers; (rollout, next_values)."""
+        """Send the acting policy once, collect on every worker, replace dead workers; (rollout, next_values)."""
         ray = self._ray
         tick = time.perf_counter()
-        weights = ray.put({k: v.detach().cpu() for k, v in agent.state_dict().items()})
+        weights = ray.put(copy.deepcopy(agent).cpu())
         pending = {self.workers[i].collect.remote(weights, num_steps, stats.teams): i
                    for i in range(len(self.workers))}
         results: list[Any] = [None] * len(self.workers)

@@ -35,7 +35,9 @@ class EpisodeStats:
     ``episodic_return`` is the first team's return (summed over its agents: the team return of a
     cooperative task); with several teams each also gets an ``episodic_return_<team>`` column.
     Envs that report ``info["is_success"]`` (Gymnasium's convention) also get ``success_rate``:
-    the fraction of the finished episodes that ended in success.
+    the fraction of the finished episodes that ended in success. Envs that report
+    ``info["behaviour"]`` (name -> (B,) running figures of each world's episode, final where it ends)
+    get a ``behaviour/<name>`` column each: the mean over the finished episodes.
     """
 
     teams: dict[str, list[int]] = field(default_factory=dict)
@@ -43,15 +45,21 @@ class EpisodeStats:
     length_sum: float = 0.0
     count: int = 0
     successes: float | None = None
+    behaviour: dict[str, float] = field(default_factory=dict)
 
     def add(self, world_done: torch.Tensor, episode_return: torch.Tensor, length: torch.Tensor,
-            success: torch.Tensor | None = None) -> None:
-        """Add the worlds where ``world_done`` (B,): per-agent returns (B, A), lengths (B,), success (B,) or None."""
+            success: torch.Tensor | None = None, behaviour: dict[str, torch.Tensor] | None = None) -> None:
+        """Add the worlds where ``world_done`` (B,): per-agent returns (B, A), lengths (B,), success (B,) or None,
+        behaviour figures name -> (B,) or None."""
         if success is not None and self.successes is None:
             self.successes = 0.0  # the env reports success: the column exists from the first row
+        for name in behaviour or {}:
+            self.behaviour.setdefault(name, 0.0)  # likewise every behaviour column
         n = int(world_done.sum())
         if not n:
             return
+        for name, value in (behaviour or {}).items():
+            self.behaviour[name] += float(value[world_done].float().sum())
         finished = episode_return[world_done]
         teams = self.teams or {"team": list(range(finished.shape[1]))}
         for name, members in teams.items():
@@ -72,6 +80,9 @@ class EpisodeStats:
             out |= {f"episodic_return_{name}": value for name, value in means.items()}
         if self.successes is not None:
             out["success_rate"] = self.successes / self.count if self.count else float("nan")
+        out |= {f"behaviour/{name}": total / self.count if self.count else float("nan")
+                for name, total in self.behaviour.items()}
+        self.behaviour = dict.fromkeys(self.behaviour, 0.0)
         self.return_sums, self.length_sum, self.count = {}, 0.0, 0
         self.successes = 0.0 if self.successes is not None else None
         return out
@@ -84,7 +95,7 @@ def collect(env, agent, num_steps: int, obs: torch.Tensor, state: torch.Tensor, 
 
     Args:
         env: batched env (``marl_envs.make_batched`` or ``PettingZooVecEnv``).
-        agent: has ``actor_input(obs)``, ``critic_input(obs, state)`` and ``actor.distribution``.
+        agent: has ``actor_input(obs)``, ``critic_input(obs, state)`` and ``distribution(actor_in)``.
         obs: (B, A, obs_dim) observation the rollout starts from; state: (B, state_dim).
         stats: receives the per-agent returns and length of every finished episode.
         value_fn: critic input -> (raw critic output, value in return units).
@@ -96,19 +107,21 @@ def collect(env, agent, num_steps: int, obs: torch.Tensor, state: torch.Tensor, 
     for _ in range(num_steps):
         actor_in = agent.actor_input(obs)
         critic_in = agent.critic_input(obs, state)
-        dist = agent.actor.distribution(actor_in)
+        dist = agent.distribution(actor_in)
         action = dist.sample()
         obs, reward, terminated, truncated, info = env.step(action)
         state = env.state()
         ended = terminated | truncated
         active = info.get("active", torch.ones_like(ended))
         world_done = (ended | ~active).all(dim=1) & ended.any(dim=1)
-        stats.add(world_done, info["episode_return"], info["episode_length"], info.get("is_success"))
+        stats.add(world_done, info["episode_return"], info["episode_length"], info.get("is_success"),
+                  info.get("behaviour"))
         steps.append({
             "actor_in": actor_in, "critic_in": critic_in,
             "next_critic_in": agent.critic_input(info["final_obs"], info["final_state"]),
             "actions": action, "logprobs": dist.log_prob(action),
             "rewards": reward.float(), "terminated": terminated, "ended": ended, "active": active,
+            "acted": info.get("acted", torch.ones_like(ended)),
         })
     fields = {key: torch.stack([step[key] for step in steps]) for key in steps[0]}
     # V(s_t) and V(s'_t) for the whole rollout in one forward pass: the critic does not change while

@@ -59,7 +59,16 @@ class Run:
     history: list[dict[str, float]] = field(default_factory=list)
     progress: Any = None
     stop: StopRequest = field(default_factory=StopRequest)
+    extras: dict[str, Any] = field(default_factory=dict)
+    _saved_extras: dict[str, Any] = field(default_factory=dict)
     _start: float = field(default_factory=time.time)
+
+    def register(self, name: str, obj: Any) -> Any:
+        """Save ``obj`` (``state_dict``/``load_state_dict``) in every checkpoint; restore it now on resume."""
+        self.extras[name] = obj
+        if name in self._saved_extras:
+            obj.load_state_dict(self._saved_extras[name])
+        return obj
 
     def log(self, metrics: dict[str, float], namespaces: dict[str, str] | None = None) -> None:
         """Append one row; ``namespaces`` overrides the TensorBoard prefix of some metrics (e.g. ``trpo/``)."""
@@ -81,7 +90,10 @@ class Run:
             "rng": {"torch": torch.get_rng_state(),
                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
             "collector": self.collector.state_dict(), "wall_time": time.time() - self._start,
+            "extras": {name: obj.state_dict() for name, obj in self.extras.items()},
         }
+        if hasattr(self.agent, "spec"):  # everything needed to rebuild the policy (common/policy.py)
+            payload["policy_spec"] = self.agent.spec
         return save_checkpoint(self.run_dir, payload, self.update)
 
     def close(self) -> None:
@@ -183,7 +195,7 @@ def start_run(args: CommonArgs, algo: str, make_agent: Callable[[Any, Any], torc
         if args.worker_device not in ("cpu", "cuda"):
             raise ValueError(f"--worker-device must be cpu or cuda, got {args.worker_device!r}")
         collector = RayCollector(make_env, args.env_id, env_kwargs, args.num_envs, args.num_workers, args.seed,
-                                 agent, device, args.worker_device, args.ray_address, args.torch_threads or 1)
+                                 device, args.worker_device, args.ray_address, args.torch_threads or 1)
     hparams = {"algo": algo, **dataclasses.asdict(args)}
     logger = RunLogger(run_dir, hparams, args.tensorboard, resume=payload is not None)
     run = Run(args=args, algo=algo, run_dir=run_dir, env=env, agent=agent, optimizers=optimizers,
@@ -197,6 +209,7 @@ def start_run(args: CommonArgs, algo: str, make_agent: Callable[[Any, Any], torc
             torch.cuda.set_rng_state_all(payload["rng"]["cuda"])
         _restore_collector(collector, payload)
         run.update, run.global_step = payload["update"], payload["global_step"]
+        run._saved_extras = payload.get("extras", {})
         run._start -= payload.get("wall_time", 0.0)
     if args.progress:
         run.progress = _Progress(args.total_timesteps, run.global_step, algo)

@@ -14,6 +14,7 @@ import torch
 from baselines import mappo, npg, trpo
 from baselines.common import ray_backend
 from baselines.common.envs import make_vec_env
+from baselines.common.policy import policy_from_args
 from baselines.common.rollout import EpisodeStats, agent_teams
 
 ray = pytest.importorskip("ray")
@@ -55,10 +56,9 @@ def test_single_agent_algorithms_run_on_two_workers(tmp_path, module, one_torch_
 def test_a_dead_worker_is_replaced_and_its_share_collected_again(one_torch_thread):
     env = make_vec_env("spread_v0", 1, torch.device("cpu"), 0, N=2, max_cycles=5)
     args = mappo.Args(**TINY)
-    agent = mappo.ActorCritic(env.single_observation_space.shape[0], env.state_space.shape[0], env.num_agents,
-                              env.single_action_space, args)
+    agent = policy_from_args(env, args)
     collector = ray_backend.RayCollector(make_vec_env, "spread_v0", {"N": 2, "max_cycles": 5}, num_envs=5,
-                                         num_workers=2, seed=0, agent=agent, learner_device=torch.device("cpu"))
+                                         num_workers=2, seed=0, learner_device=torch.device("cpu"))
     try:
         assert collector.sizes == [3, 2]
         stats = EpisodeStats(agent_teams(env.agents))

@@ -1,0 +1,98 @@
+"""Per-env hyper-parameter presets (rl-baselines3-zoo style): one table for every CLI and the benchmark.
+
+``PRESETS[(algo, env_id)]`` holds the argument defaults of that algorithm on that env, in our
+argument names. A command line applies its env's preset, prints it, and stores the effective
+arguments in config.json; flags given explicitly on the command line win over the preset
+(``parse_cli``). Runs built in Python (``mappo.Args(...)``) get no preset unless they ask for one
+(``with_preset``), so tests and scripts keep their exact arguments. ``--resume`` ignores presets:
+a resumed run takes its arguments from its checkpoint.
+
+Where the figures come from (README, "Baselines"):
+    spread_v0, MAPPO/IPPO: γ 0.95 (a 20-step horizon for 25-step episodes; 2M steps: −32.7 training return
+        against −36.9 with 0.99).
+    transport_v0, MAPPO/IPPO: 50-step rollouts (examples/train_transport.sh: 99.6% greedy success).
+    hide_and_seek_v0, MAPPO/IPPO: a starting point, not a tuned setting. Rollouts of one whole
+        episode (80 steps; the worlds run in lockstep, so each rollout holds the preparation and the
+        hiding phase of every world in their true proportion), 1024 worlds, Baker et al.'s γ 0.998
+        (their episodes are 240 steps; with the time left in the critic's state and truncation treated
+        as terminal, the return is the undiscounted team score of the rest of the game), λ 0.95,
+        constant learning rate 3e-4, entropy 0.01, 128-wide networks.
+    CartPole-v1, Pendulum-v1, TRPO: rl-baselines3-zoo's hyperparams/trpo.yml (without gSDE, which we lack);
+        NPG: the same, with α 0.3 on Pendulum (examples/train_single_agent.sh).
+    spread_v0, TRPO/NPG (joint-control view): MAPPO's budget and γ (README: −32.81 greedy).
+    transport_v0 and hide_and_seek_v0, TRPO/NPG: untuned starting points (one policy for every agent is
+        the joint view; in hide-and-seek its team reward, the sum over both teams, is 0: a smoke test only).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import Any
+
+_SPREAD_PPO = {"gamma": 0.95}
+_TRANSPORT_PPO = {"num_steps": 50}
+_HIDE_AND_SEEK_PPO = {"num_envs": 1024, "num_steps": 80, "gamma": 0.998, "gae_lambda": 0.95, "learning_rate": 3e-4,
+                      "critic_learning_rate": 3e-4, "lr_schedule": "constant", "ent_coef": 0.01, "hidden_size": 128,
+                      "num_minibatches": 4, "update_epochs": 4, "time_limit": "auto", "param_sharing": "all"}
+_CARTPOLE_ZOO = {"num_envs": 2, "total_timesteps": 100_000, "num_steps": 512, "critic_batch_size": 512,
+                 "cg_damping": 1e-3, "gae_lambda": 0.98, "gamma": 0.99, "critic_learning_rate": 1e-3,
+                 "n_critic_updates": 20}
+_PENDULUM_ZOO = {"num_envs": 2, "total_timesteps": 100_000, "num_steps": 1024, "gamma": 0.9, "n_critic_updates": 15}
+_SPREAD_JOINT = {"num_envs": 128, "num_steps": 25, "gamma": 0.95, "critic_batch_size": 512,
+                 "total_timesteps": 2_000_000}
+_TRANSPORT_JOINT = {"num_envs": 128, "num_steps": 50, "critic_batch_size": 512, "total_timesteps": 2_000_000}
+_HIDE_AND_SEEK_JOINT = {"num_envs": 128, "num_steps": 80, "critic_batch_size": 512}
+
+PRESETS: dict[tuple[str, str], dict[str, Any]] = {
+    ("mappo", "spread_v0"): _SPREAD_PPO,
+    ("ippo", "spread_v0"): _SPREAD_PPO,
+    ("mappo", "transport_v0"): _TRANSPORT_PPO,
+    ("ippo", "transport_v0"): _TRANSPORT_PPO,
+    ("mappo", "hide_and_seek_v0"): _HIDE_AND_SEEK_PPO,
+    ("ippo", "hide_and_seek_v0"): _HIDE_AND_SEEK_PPO,
+    ("trpo", "CartPole-v1"): _CARTPOLE_ZOO,
+    ("trpo", "Pendulum-v1"): _PENDULUM_ZOO,
+    ("npg", "CartPole-v1"): _CARTPOLE_ZOO,
+    ("npg", "Pendulum-v1"): {**_PENDULUM_ZOO, "learning_rate": 0.3},
+    ("trpo", "spread_v0"): _SPREAD_JOINT,
+    ("npg", "spread_v0"): _SPREAD_JOINT,
+    ("trpo", "transport_v0"): _TRANSPORT_JOINT,
+    ("npg", "transport_v0"): _TRANSPORT_JOINT,
+    ("trpo", "hide_and_seek_v0"): _HIDE_AND_SEEK_JOINT,
+    ("npg", "hide_and_seek_v0"): _HIDE_AND_SEEK_JOINT,
+}
+
+
+def preset_for(algo: str, env_id: str) -> dict[str, Any]:
+    """The preset of ``algo`` on ``env_id`` (a copy; {} for envs without one, e.g. external PettingZoo ids)."""
+    return dict(PRESETS.get((algo, env_id), {}))
+
+
+def with_preset(args_cls: type, algo: str, env_id: str, **overrides: Any):
+    """``args_cls`` with the env's preset as defaults and ``overrides`` on top (the CLI's rule, in Python)."""
+    return args_cls(**{**preset_for(algo, env_id), "env_id": env_id, **overrides})
+
+
+def parse_cli(args_cls: type, algo: str, description: str, argv: list[str] | None = None):
+    """Parse a command line with the env's preset as the defaults; print what the preset set.
+
+    The command line is parsed twice: once with the dataclass defaults, to learn ``--env-id``, then with
+    the preset applied to the defaults, so that every flag given explicitly keeps its value.
+    """
+    import tyro
+
+    argv = sys.argv[1:] if argv is None else argv
+    plain = tyro.cli(args_cls, args=argv, description=description)
+    preset = preset_for(algo, plain.env_id)
+    if plain.resume or not preset:
+        return plain
+    args = tyro.cli(args_cls, args=argv, description=description,
+                    default=dataclasses.replace(args_cls(), env_id=plain.env_id, **preset))
+    default = args_cls()
+    explicit = sorted(k for k in preset if getattr(plain, k) != getattr(default, k))
+    applied = {k: getattr(args, k) for k in preset if k not in explicit}
+    print(f"[{algo}] preset for {plain.env_id} (baselines/common/presets.py): "
+          + ", ".join(f"{k}={v}" for k, v in applied.items())
+          + (f"; given on the command line: {', '.join(explicit)}" if explicit else ""), flush=True)
+    return args

@@ -1,0 +1,72 @@
+"""Per-env presets: one table, applied by every CLI, overridden by explicit flags, read by the benchmark."""
+
+import dataclasses
+
+import pytest
+
+from baselines import benchmark, ippo, mappo, npg, trpo
+from baselines.common.presets import PRESETS, parse_cli, preset_for, with_preset
+
+ARGS = {"mappo": mappo.Args, "ippo": ippo.Args, "trpo": trpo.Args, "npg": npg.Args}
+OURS = ("spread_v0", "transport_v0", "hide_and_seek_v0")
+
+
+def test_every_env_and_algorithm_has_a_preset_of_real_arguments():
+    wanted = [(algo, env) for algo in ("mappo", "ippo") for env in OURS]
+    wanted += [(algo, env) for algo in ("trpo", "npg") for env in (*OURS, "CartPole-v1", "Pendulum-v1")]
+    for algo, env_id in wanted:
+        preset = preset_for(algo, env_id)
+        assert preset, (algo, env_id)
+        names = {f.name for f in dataclasses.fields(ARGS[algo])}
+        assert set(preset) <= names, (algo, env_id, set(preset) - names)
+        ARGS[algo](**preset)  # valid values (the dataclasses check theirs)
+    assert set(PRESETS) == set(wanted)
+
+
+def test_the_cli_applies_the_preset_and_explicit_flags_win(capsys):
+    args = parse_cli(mappo.Args, "mappo", "", ["--env-id", "spread_v0"])
+    assert args.gamma == 0.95
+    assert "preset for spread_v0" in capsys.readouterr().out
+    assert parse_cli(mappo.Args, "mappo", "", ["--env-id", "spread_v0", "--gamma", "0.99"]).gamma == 0.99
+    hns = parse_cli(mappo.Args, "mappo", "", ["--env-id", "hide_and_seek_v0", "--num-steps", "160"])
+    assert (hns.num_steps, hns.num_envs, hns.lr_schedule, hns.gamma) == (160, 1024, "constant", 0.998)
+    assert "given on the command line: num_steps" in capsys.readouterr().out
+    assert parse_cli(mappo.Args, "mappo", "", ["--env-id", "hide_and_seek_v0", "--lr-schedule", "linear"]
+                     ).lr_schedule == "linear"
+    old_flag = parse_cli(mappo.Args, "mappo", "", ["--env-id", "spread_v0", "--no-anneal-lr"])
+    assert (old_flag.lr_schedule, old_flag.anneal_lr) == (None, False)  # train() resolves it to "constant"
+    external = parse_cli(mappo.Args, "mappo", "", ["--env-id", "mpe2.simple_spread_v3:parallel_env"])
+    assert external == mappo.Args(env_id="mpe2.simple_spread_v3:parallel_env")  # no preset: the defaults
+    assert parse_cli(trpo.Args, "trpo", "", ["--env-id", "Pendulum-v1"]).num_steps == 1024
+    assert parse_cli(npg.Args, "npg", "", ["--env-id", "Pendulum-v1"]).learning_rate == 0.3
+
+
+def test_resume_ignores_presets():
+    args = parse_cli(mappo.Args, "mappo", "", ["--resume", "runs/somewhere"])
+    assert args.gamma == mappo.Args().gamma
+
+
+def test_python_runs_get_a_preset_only_when_they_ask():
+    assert mappo.Args(env_id="spread_v0").gamma == 0.99
+    assert with_preset(mappo.Args, "mappo", "spread_v0").gamma == 0.95
+    assert with_preset(mappo.Args, "mappo", "spread_v0", gamma=0.9).gamma == 0.9
+
+
+def test_the_benchmark_reads_the_same_table():
+    for env_id in ("CartPole-v1", "Pendulum-v1"):
+        assert benchmark.PRESETS[env_id] == preset_for("trpo", env_id)
+    # rl-baselines3-zoo hyperparams/trpo.yml
+    assert preset_for("trpo", "CartPole-v1") == dict(
+        num_envs=2, total_timesteps=100_000, num_steps=512, critic_batch_size=512, cg_damping=1e-3, gae_lambda=0.98,
+        gamma=0.99, critic_learning_rate=1e-3, n_critic_updates=20)
+    assert preset_for("trpo", "Pendulum-v1") == dict(num_envs=2, total_timesteps=100_000, num_steps=1024, gamma=0.9,
+                                                     n_critic_updates=15)
+
+
+@pytest.mark.parametrize("algo", ["mappo", "ippo"])
+def test_help_still_documents_the_new_arguments(algo, capsys):
+    with pytest.raises(SystemExit):
+        parse_cli(ARGS[algo], algo, "", ["--help"])
+    out = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    for flag in ("--lr-schedule", "--time-limit", "--param-sharing", "--opponent-pool", "--opponent-prob"):
+        assert flag in out, flag

@@ -1,0 +1,207 @@
+"""Team self-play in MAPPO: loss masks (acted, frozen opponents), parameter layouts, per-team statistics."""
+
+import copy
+import warnings
+from types import SimpleNamespace
+
+import pytest
+import torch
+from gymnasium import spaces
+
+from baselines import mappo
+from baselines.common import ppo
+from baselines.common.policy import MultiAgentPolicy
+from baselines.common.selfplay import FrozenOpponent, OpponentPool
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+AGENTS = ["hider_0", "hider_1", "seeker_0", "seeker_1"]
+T, B, A, OBS, STATE = 6, 5, 4, 7, 3
+
+
+def _policy(param_sharing="all", space=None):
+    torch.manual_seed(0)
+    return MultiAgentPolicy(OBS, STATE, AGENTS, space or spaces.Discrete(5), hidden_size=16,
+                            param_sharing=param_sharing)
+
+
+def _args(**kw):
+    base = dict(clip_coef=0.2, huber_delta=10.0, clip_vloss=True, ent_coef=0.01, vf_coef=1.0, max_grad_norm=10.0,
+                target_kl=None, norm_adv=True, update_epochs=2, num_minibatches=2, learning_rate=1e-2,
+                critic_learning_rate=1e-2)
+    return SimpleNamespace(**{**base, **kw})
+
+
+def _batch(policy, seed=1):
+    """A flattened batch of T steps of B worlds: the seekers did not act in the first half (preparation)."""
+    g = torch.Generator().manual_seed(seed)
+    obs, state = torch.randn(T, B, A, OBS, generator=g), torch.randn(T, B, STATE, generator=g)
+    actor_in, critic_in = policy.actor_input(obs), policy.critic_input(obs, state)
+    with torch.no_grad():
+        dist = policy.distribution(actor_in)
+        actions = dist.sample()
+        raw, values = policy.value(critic_in)
+    acted = torch.ones(T, B, A, dtype=torch.bool)
+    acted[: T // 2, :, 2:] = False
+    returns = torch.randn(T, B, A, generator=g) + torch.tensor([10.0, 10.0, -10.0, -10.0])
+    rows = dict(actor_in=actor_in, critic_in=critic_in, actions=actions, logprobs=dist.log_prob(actions),
+                values=values, raw_values=raw, advantages=torch.randn(T, B, A, generator=g), returns=returns,
+                active=torch.ones(T, B, A, dtype=torch.bool), acted=acted,
+                agent=torch.arange(A).expand(T, B, A), learn=torch.ones(T, B, A, dtype=torch.bool))
+    return {k: v.reshape(T * B * A, *v.shape[3:]) for k, v in rows.items()}
+
+
+def _perturb(batch, rows, keys):
+    out = dict(batch)
+    g = torch.Generator().manual_seed(99)
+    for key in keys:
+        value = out[key].clone()
+        if key == "actions":
+            value[rows] = torch.randint(0, 5, value[rows].shape, generator=g)
+        else:
+            value[rows] = value[rows] + 5 * torch.randn(value[rows].shape, generator=g)
+        out[key] = value
+    return out
+
+
+def _train(policy, batch, args=None):
+    policy = copy.deepcopy(policy)
+    optimizers = ppo.adam_per_group(policy, args or _args())
+    torch.manual_seed(5)  # the same minibatches for every batch compared
+    ppo.update(policy, optimizers, batch, args or _args())
+    return policy, optimizers
+
+
+def _flat(module):
+    return torch.cat([p.detach().flatten() for p in module.parameters()])
+
+
+@pytest.mark.parametrize("param_sharing", ["all", "team"])
+def test_samples_that_did_not_act_train_the_critic_but_never_the_policy(param_sharing):
+    policy = _policy(param_sharing)
+    batch = _batch(policy)
+    frozen = ~batch["acted"]
+    base, _ = _train(policy, batch)
+    # What the policy loss reads of those samples (actions, old log-probs, advantages) changes nothing.
+    moved, _ = _train(policy, _perturb(batch, frozen, ["actions", "logprobs", "advantages"]))
+    assert torch.equal(_flat(base.actors), _flat(moved.actors))
+    assert torch.equal(_flat(base.critics), _flat(moved.critics))
+    # Their returns do reach the critic (the return-to-go of a preparation step is well defined).
+    other, _ = _train(policy, _perturb(batch, frozen, ["returns"]))
+    assert not torch.equal(_flat(base.critics), _flat(other.critics))
+
+
+def test_policy_loss_gradient_ignores_samples_that_did_not_act():
+    policy = _policy()
+    batch = _batch(policy)
+    frozen = ~batch["acted"]
+
+    def actor_grad(b):
+        rows, _ = ppo.prepare(copy.deepcopy(policy), b, _args())
+        net = copy.deepcopy(policy)
+        log = {k: [] for k in ppo.DIAGNOSTICS}
+        mb = rows.take(torch.arange(rows.data.shape[0]))
+        (ppo.group_loss(net, 0, mb, _args(vf_coef=0.0), log)).backward()
+        return torch.cat([p.grad.flatten() for p in net.actors.parameters()])
+
+    a, b = actor_grad(batch), actor_grad(_perturb(batch, frozen, ["actions", "logprobs", "advantages"]))
+    assert a.abs().sum() > 0 and torch.allclose(a, b, atol=1e-7)
+
+
+@pytest.mark.parametrize("param_sharing", ["all", "team"])
+def test_frozen_opponent_samples_produce_no_gradient(param_sharing):
+    policy = _policy(param_sharing)
+    batch = _batch(policy)
+    pooled = batch["agent"] >= 2  # the seekers played a snapshot
+    batch["learn"] = ~pooled
+    base, _ = _train(policy, batch)
+    moved, _ = _train(policy, _perturb(batch, pooled, ["actions", "logprobs", "advantages", "returns", "raw_values"]))
+    assert torch.equal(_flat(base), _flat(moved))
+    for a, b in zip(base.value_norms, moved.value_norms, strict=True):
+        assert torch.equal(a.running_mean, b.running_mean)
+
+
+def test_team_layout_keeps_each_team_out_of_the_other_teams_parameters():
+    policy = _policy("team")
+    assert policy.num_groups == 2
+    batch = _batch(policy)
+    batch["learn"] = batch["agent"] < 2  # only the hiders learn
+    trained, optimizers = _train(policy, batch)
+    assert not torch.equal(_flat(trained.actors[0]), _flat(policy.actors[0]))
+    assert torch.equal(_flat(trained.actors[1]), _flat(policy.actors[1]))
+    assert torch.equal(_flat(trained.critics[1]), _flat(policy.critics[1]))
+    assert not optimizers[2].state and not optimizers[3].state  # the seekers' Adams never stepped
+    # A hider loss leaves no gradient on the seekers' networks, and changing the seekers' samples does not
+    # change what the hiders learn.
+    rows, _ = ppo.prepare(copy.deepcopy(policy), _batch(policy), _args())
+    net = copy.deepcopy(policy)
+    ppo.group_loss(net, 0, rows.take(torch.arange(rows.data.shape[0])), _args(), {k: [] for k in ppo.DIAGNOSTICS}
+                   ).backward()
+    assert all(p.grad is None for p in [*net.actors[1].parameters(), *net.critics[1].parameters()])
+    full = _batch(policy)
+    seekers = full["agent"] >= 2
+    a, _ = _train(policy, full)
+    b, _ = _train(policy, _perturb(full, seekers, ["advantages", "returns", "actions"]))
+    assert torch.equal(_flat(a.actors[0]), _flat(b.actors[0])) and torch.equal(_flat(a.critics[0]),
+                                                                               _flat(b.critics[0]))
+
+
+def test_values_and_advantages_are_normalised_per_team():
+    policy = _policy()
+    trained, _ = _train(policy, _batch(policy))
+    means = [float(norm.running_mean / norm.debiasing_term) for norm in trained.value_norms]
+    assert means[0] == pytest.approx(10.0, abs=0.5) and means[1] == pytest.approx(-10.0, abs=0.5)
+    adv = torch.tensor([1.0, 2.0, 3.0, 100.0, 200.0, 300.0])
+    team = torch.tensor([0, 0, 0, 1, 1, 1])
+    out = ppo.standardize_per_team(adv, team, torch.ones(6, dtype=torch.bool), 2)
+    assert torch.allclose(out[:3], out[3:], atol=1e-5) and out[:3].mean().abs() < 1e-6
+
+
+def test_all_layout_has_team_one_hot_only_in_team_games():
+    assert _policy().actor_input(torch.zeros(2, A, OBS)).shape[-1] == OBS + A + 2
+    coop = MultiAgentPolicy(OBS, STATE, ["agent_0", "agent_1"], spaces.Discrete(5))
+    assert coop.actor_input(torch.zeros(2, 2, OBS)).shape[-1] == OBS + 2
+
+
+@pytest.mark.parametrize("space", [spaces.Discrete(5), spaces.MultiDiscrete([3, 2]),
+                                   spaces.Box(-1.0, 1.0, (2,), dtype="float32")])
+def test_frozen_opponent_acts_with_the_snapshot_for_its_team_only(space):
+    policy = _policy("team", space)
+    snapshot = copy.deepcopy(policy)
+    for p in snapshot.parameters():
+        p.data.add_(1.0)
+    mixed = FrozenOpponent(policy, snapshot.state_dict(), team=1)
+    actor_in = policy.actor_input(torch.randn(3, A, OBS))
+    ours, theirs, both = (m.distribution(actor_in) for m in (policy, snapshot, mixed))
+    action = both.sample()
+    lp = both.log_prob(action)
+    assert torch.allclose(lp[:, :2], ours.log_prob(action)[:, :2])
+    assert torch.allclose(lp[:, 2:], theirs.log_prob(action)[:, 2:])
+
+
+def test_opponent_pool_keeps_the_last_snapshots_and_draws_reproducibly():
+    policy = _policy()
+    pool = OpponentPool(size=2, prob=1.0, every=2, num_teams=2, seed=0)
+    assert pool.draw() is None  # nothing to play against yet
+    for update in range(6):
+        pool.maybe_snapshot(policy, update)
+    assert len(pool.snapshots) == 2
+    saved = copy.deepcopy(pool.state_dict())
+    draws = [pool.draw() for _ in range(5)]
+    assert all(team in (0, 1) and index in (0, 1) for team, index in draws)
+    pool.load_state_dict(saved)
+    assert [pool.draw() for _ in range(5)] == draws
+    assert not OpponentPool(size=3, prob=0.5, every=1, num_teams=1, seed=0).enabled  # cooperative: off
+
+
+def test_trains_hide_and_seek_with_an_opponent_pool_in_both_layouts(tmp_path):
+    for layout in ("all", "team"):
+        args = mappo.Args(env_id="hide_and_seek_v0", env_kwargs='{"max_cycles": 10, "map": "open"}', num_envs=2,
+                          num_steps=10, total_timesteps=2 * 10 * 4, update_epochs=1, progress=False,
+                          tensorboard=False, device="cpu", run_dir=str(tmp_path / layout), param_sharing=layout,
+                          opponent_pool=2, opponent_prob=0.5, snapshot_every=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # aligned rollouts: no phase warning
+            run = mappo.train(args)
+        frozen = [row["selfplay/frozen_team"] for row in run.history]
+        assert run.update == 4 and set(frozen) <= {-1, 0, 1} and frozen[0] == -1
