@@ -3,6 +3,10 @@
 One physics path: dicts of numpy arrays are stacked into (1, A, ...) tensors, stepped
 by the batched env, and unstacked. Validation happens here, per agent, on the host
 (cheaper than tensor checks for one world), with messages that name the agent.
+
+At an episode's last step every agent's info holds ``"is_success"`` (scenarios that define
+success) and ``"behaviour"``: ``{name: float}``, the scenario's figures of the episode
+(hide-and-seek: what agents did with boxes and ramps; see ``BatchedEnv``'s ``info["behaviour"]``).
 """
 
 from __future__ import annotations
@@ -77,12 +81,14 @@ class ParallelEnv(PZParallelEnv):
         ended = term[0] or trunc[0]
         # Gymnasium's (and SB3's) convention: "is_success" in the info of an episode's last step.
         info = {"is_success": bool(success[0])} if success is not None and ended else {}
+        # The scenario's figures of the episode (what agents did), final at its last step: read once.
+        behaviour = self._behaviour() if ended else {}
         out = (
             self._obs_dict(obs),
             {a: rew[i] for i, a in enumerate(agents)},
             {a: term[i] for i, a in enumerate(agents)},
             {a: trunc[i] for i, a in enumerate(agents)},
-            {a: dict(info) for a in agents},
+            {a: {**info, "behaviour": dict(behaviour)} if behaviour else dict(info) for a in agents},
         )
         if ended:
             self.agents = []
@@ -105,6 +111,14 @@ class ParallelEnv(PZParallelEnv):
         self._env.close()
 
     # -- conversions -----------------------------------------------------------------
+    def _behaviour(self) -> dict[str, float]:
+        """The scenario's ``behaviour()`` of the one world, as floats (one host copy for all figures)."""
+        figures = self._env.scenario.behaviour()
+        if not figures:
+            return {}
+        values = torch.stack([v.float() for v in figures.values()])[:, 0].tolist()
+        return dict(zip(figures, values, strict=True))
+
     def _obs_dict(self, obs: torch.Tensor) -> dict[str, np.ndarray]:
         arr = obs[0].cpu().numpy()
         return {a: arr[i] for i, a in enumerate(self.agents or self.possible_agents)}

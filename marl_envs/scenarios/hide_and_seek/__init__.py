@@ -71,12 +71,50 @@ per step. During the preparation phase every reward is 0.
 ## Episode end
 Truncation after `max_cycles`; never terminated.
 
+## Behaviour metrics
+Rewards do not say which strategy a policy plays, so every step's `info["behaviour"]` holds
+figures of each world's current episode, name -> (B,) float, final at its last step (the
+PettingZoo env puts `{name: float}` in every agent's info at that step). Names ending in
+`_prep` are as of the end of the preparation phase (0 until it ends), when a shelter is
+judged before the seekers can undo it; the others run to the end of the episode. "Locked by
+hiders" means locked by the hiders' team; fractions are over the objects present.
+- `max_box_move_prep`, `max_box_move`, `max_ramp_move_prep`, `max_ramp_move`: largest distance
+  (m) of a box / ramp from its position at the episode's start; and `boxes_locked_prep`,
+  `boxes_locked`, `ramps_locked_prep`, `ramps_locked`: how many are locked, by either team
+  (the paper's statistics, as OpenAI's `TrackStatWrapper` logs them).
+- `hidden_fraction`: fraction of the seeking-phase steps so far in which no seeker saw any
+  hider (the steps `joint_zero_sum` hiders win).
+- `box_travel_prep`, `ramp_travel_prep`: mean path length (m) of the boxes / ramps during the
+  preparation phase. `box_grabbed`, `ramp_grabbed`: fraction grabbed by anyone at some step.
+- `box_locked_hiders_prep`, `ramp_locked_hiders_prep`: fraction locked by the hiders at the
+  end of the preparation; `box_locked_seekers`, `ramp_locked_seekers`: by the seekers, at the
+  end of the episode (seekers cannot act during the preparation).
+- `doors_blocked_prep`: fraction of the room's doors blocked by hider-locked boxes at the end
+  of the preparation; `all_doors_blocked_prep`: 1 if every one is (0 on maps without doors).
+  A door is blocked when no gap an agent fits through (its diameter, 0.3 m) is left in its
+  opening by the boxes whose near face is closer to the wall than that: a box across the gap
+  blocks it, one beside it does not.
+- `ramp_in_room_prep`: fraction of ramps whose centre is in the room; `ramp_secured_prep`:
+  fraction in the room or locked by the hiders (what keeps the seekers off them).
+- `seekers_elevated`: 1 if a seeker was on a ramp (elevated) at some step; `seekers_crossed`:
+  1 if one took off on one side of an interior wall and landed on the other; `agents_outside`:
+  1 if an agent's centre was outside the play area at some step.
+
+`behaviour.stage(means)` names the stage of play shown by the means of these figures over
+recent episodes (`behaviour.STAGES` is the order, its index the number to log):
+"shelter" if `all_doors_blocked_prep` >= 0.5 (or, on maps without doors,
+`box_locked_hiders_prep` >= 0.5 and `hidden_fraction` >= 0.5); with a shelter, "ramp defense" if
+`ramp_secured_prep` >= 0.3, else "ramp use" if `seekers_crossed` >= 0.2; otherwise "chasing".
+The scripted door-blocking hiders (`heuristic.py`) reach `all_doors_blocked_prep` of about
+0.6 and hidden fraction 0.85, open-door ones 0 and 0.4. Tracking costs a few percent of a
+step at B=4096 on CPU; `track_behaviour=False` turns it off (then no `info["behaviour"]`).
+
 ## Arguments
 See `HideAndSeekConfig`: `num_hiders` (2), `num_seekers` (2), `map` ("quadrant"),
 `num_boxes`, `min_boxes`, `num_ramps`, `max_cycles` (map defaults), `prep_fraction` (0.4),
 `reward_mode` ("joint_zero_sum"), `boundary_penalty` (10), `lidar_rays` (30), `lidar_range`
 (4), `vision_angle` (135), `grab_reach` (0.3), `half_size` (2; 3 in random_rooms), `door_width` (0.5),
-`substeps` (2).
+`substeps` (2), `track_behaviour` (True).
 
 ## State
 `state()`: every agent (position, velocity, heading, team, elevated, holding) and object

@@ -64,6 +64,9 @@ class HideAndSeekConfig(ScenarioConfig):
     """Gap between the wall ends of a door (the clear opening is 0.1 narrower: wall caps)."""
     substeps: int = 2
     """Physics substeps per step (more: stiffer, slower)."""
+    track_behaviour: bool = True
+    """Keep the behaviour figures (``info["behaviour"]``: what agents did with boxes and ramps); off saves their
+    cost, a few percent of a large CPU step, where nobody reads them."""
 
     def __post_init__(self) -> None:
         if self.map not in MAPS:
@@ -106,6 +109,8 @@ class HideAndSeekConfig(ScenarioConfig):
             "half_size": 1.0 <= self.half_size <= 10.0,
             "door_width": 0.4 <= self.door_width <= self.half_size / 2,
         }
+        if not isinstance(self.track_behaviour, bool):
+            raise ValueError(f"HideAndSeekConfig.track_behaviour must be a bool, got {self.track_behaviour!r}")
         for name, ok in checks.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not ok:

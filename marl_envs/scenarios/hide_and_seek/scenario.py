@@ -24,6 +24,7 @@ from marl_envs.scenarios.hide_and_seek import layout as maps
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
 from marl_envs.scenarios.hide_and_seek import observations as obs
 from marl_envs.scenarios.hide_and_seek import overlays
+from marl_envs.scenarios.hide_and_seek.behaviour import make_tracker
 from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig
 from marl_envs.scenarios.hide_and_seek.rewards import rewards
 from marl_envs.scenarios.spawn import sample_angles, sample_positions
@@ -131,6 +132,7 @@ class HideAndSeek(Scenario):
         self.layout = maps.generate(self.config.map, b, torch.Generator(device=dev).manual_seed(0), dev,
                                     self.config.half_size, WALL_HALF_THICKNESS, self.config.door_width)
         self._wall_obstacles = Obstacles.from_walls(self.layout.walls)
+        self.behaviour_tracker = make_tracker(self, AGENT_RADIUS)
 
     _RULE_STATE = ("t", "lock_team", "present", "elevated", "agent_force", "grab_intent", "lock_intent")
 
@@ -142,6 +144,7 @@ class HideAndSeek(Scenario):
         out.update({"wall_start": lay.walls.start.clone(), "wall_end": lay.walls.end.clone(),
                     "wall_mask": lay.walls.mask.clone(), "room": lay.room.clone(), "doors": lay.doors.clone(),
                     "door_normal": lay.door_normal.clone(), "door_mask": lay.door_mask.clone()})
+        out.update(self.behaviour_tracker.state_dict())
         return out
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
@@ -156,6 +159,7 @@ class HideAndSeek(Scenario):
                                   door_mask=state["door_mask"].to(self.device), door_width=self.config.door_width)
         self.world.set_walls(walls)
         self._wall_obstacles = Obstacles.from_walls(walls)
+        self.behaviour_tracker.load_state_dict(state, self.device)
 
     def use_walls(self, walls: Walls) -> None:
         """Replace every world's walls (hand-built scenes, tests); the map's doors and room are kept."""
@@ -173,6 +177,7 @@ class HideAndSeek(Scenario):
     # -- reset ----------------------------------------------------------------------------
     def reset(self, mask: torch.Tensor | None, generator: torch.Generator) -> None:
         c, b, a, dev = self.config, self.num_envs, self.config.num_agents, self.device
+        everyone = mask is None
         fresh = maps.generate(c.map, b, generator, dev, c.half_size, WALL_HALF_THICKNESS, c.door_width)
         count = torch.randint(c.min_boxes, c.num_boxes + 1, (b, 1), generator=generator, device=dev)
         present = torch.cat((torch.arange(c.num_boxes, device=dev) < count,
@@ -201,6 +206,7 @@ class HideAndSeek(Scenario):
         self.grabs.target = torch.where(m1, -1, self.grabs.target)
         self.agent_force = torch.where(m1.unsqueeze(-1), 0.0, self.agent_force)
         self._refresh_visibility()
+        self.behaviour_tracker.reset(None if everyone else mask, self)
 
     def _spawn_regions(self, layout: maps.Layout, present: torch.Tensor) -> torch.Tensor:
         """(B, N, 4): in the quadrant map hiders and boxes start in the room, elsewhere anywhere in the
@@ -273,6 +279,7 @@ class HideAndSeek(Scenario):
         holdable = unlocked & (distance <= c.grab_reach + rules.HOLD_SLACK) & self.present.unsqueeze(1)
         self.grabs = rules.update_grabs(self.grabs, self.grab_intent, reachable & unlocked, holdable, distance, a,
                                         s.pos[:, :a], s.angle[:, :a], s.pos[:, a:], s.angle[:, a:])
+        self.behaviour_tracker.update(self)
 
     def _refresh_visibility(self) -> None:
         """Vision cones with line of sight: walls and boxes occlude, unless viewer or target is elevated."""
@@ -338,6 +345,10 @@ class HideAndSeek(Scenario):
 
     def global_state(self) -> torch.Tensor:
         return obs.global_state(self._scene())
+
+    def behaviour(self) -> dict[str, torch.Tensor]:
+        """What agents did with boxes and ramps this episode (``behaviour.NAMES``, documented on the env page)."""
+        return self.behaviour_tracker.values(self)
 
     def heuristic_action(self, sensed: Sensed | None = None, block_doors: bool = True) -> torch.Tensor:
         """(B, A, 5) scripted actions for both teams (``heuristic.heuristic_actions``)."""
