@@ -106,8 +106,9 @@ recent episodes (`behaviour.STAGES` is the order, its index the number to log):
 `box_locked_hiders_prep` >= 0.5 and `hidden_fraction` >= 0.5); with a shelter, "ramp defense" if
 `ramp_secured_prep` >= 0.3, else "ramp use" if `seekers_crossed` >= 0.2; otherwise "chasing".
 The scripted door-blocking hiders (`heuristic.py`) reach `all_doors_blocked_prep` of about
-0.6 and hidden fraction 0.85, open-door ones 0 and 0.4. Tracking costs a few percent of a
-step at B=4096 on CPU; `track_behaviour=False` turns it off (then no `info["behaviour"]`).
+0.6 and hidden fraction 0.85, open-door ones 0 and 0.4. The figures are computed when first
+read; keeping them costs a few dozen small ops per step, which shows at B=4096 on CPU:
+`track_behaviour=False` turns them off (then there is no `info["behaviour"]`).
 
 ## Arguments
 See `HideAndSeekConfig`: `num_hiders` (2), `num_seekers` (2), `map` ("quadrant"),

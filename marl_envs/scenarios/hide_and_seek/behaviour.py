@@ -14,7 +14,9 @@ end of the episode. ``stage``'s thresholds are the constants below.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Mapping
 
 import torch
 
@@ -115,7 +117,7 @@ def make_tracker(sc, agent_radius: float):
 
 
 class Untracked:
-    """Tracks nothing and reports no figures (``track_behaviour=False``: a few percent of a large CPU step back)."""
+    """Tracks nothing and reports no figures (``track_behaviour=False``: their per-step cost back)."""
 
     clock = None
 
@@ -193,18 +195,20 @@ class BehaviourTracker:
         a, h, p = self.num_agents, self.num_hiders, self.prep_steps
         clock = None if torch.compiler.is_compiling() or self.clock is None else self.clock + 1
         self.clock = clock
-        pos = sc.world.state.pos.permute(1, 2, 0).contiguous()  # (N, 2, B)
+        pos = sc.world.state.pos.permute(1, 2, 0)  # (N, 2, B)
         if clock is None or clock <= p:  # a preparation step: objects' paths
-            step = pos[a:] - self.last
+            objects = pos[a:].contiguous()
+            step = objects - self.last
             travel = self.travel + torch.hypot(step[:, 0], step[:, 1])
             self.travel = travel if clock is not None else torch.where(sc.t <= p, travel, self.travel)
-            self.last = pos[a:]
+            self.last = objects
         if clock is None or clock == p:  # the preparation's last step
             figures = self._prep_figures(sc)
             self.prep = figures if clock is not None else torch.where(sc.t == p, figures, self.prep)
         held = (sc.grabs.target - (a - 1)).clamp_min(0).T  # (A, B): 1 + object index, 0 for nothing
         self.grabbed = self.grabbed.scatter(0, held, True)
-        outside = pos[:a].abs().amax(dim=(0, 1)) > self.half_size
+        agents = pos[:a].contiguous()
+        outside = agents.abs().amax(dim=(0, 1)) > self.half_size
         if clock is not None and clock <= p:  # seekers are frozen: nothing else changes
             self.flags = self.flags | torch.stack((torch.zeros_like(outside),) * 2 + (outside,))
             return
@@ -212,9 +216,9 @@ class BehaviourTracker:
         hidden = ~seen if clock is not None else ~seen & (sc.t > p)
         self.hidden = self.hidden + hidden.float()
         up = sc.elevated[:, h:].T  # (S, B)
-        crossed = self._landed_across(pos[h:a], up, sc.layout.walls)
+        crossed = self._landed_across(agents[h:], up, sc.layout.walls)
         self.flags = self.flags | torch.stack((up.any(0), crossed, outside))
-        self.ground = torch.where(up.unsqueeze(1), self.ground, pos[h:a])
+        self.ground = torch.where(up.unsqueeze(1), self.ground, agents[h:])
         self.was_up = up.clone()
 
     def _landed_across(self, seeker: torch.Tensor, up: torch.Tensor, walls) -> torch.Tensor:
@@ -267,27 +271,14 @@ class BehaviourTracker:
         return torch.cat((move, locked, by_hiders, rest))
 
     def _objects(self, sc) -> tuple[torch.Tensor, ...]:
-        """Per kind (2, B) (box, ramp): largest displacement, locks, fraction locked by hiders, by seekers."""
-        a, k = self.num_agents, self.num_boxes
-        present = sc.present.T  # (M, B)
-        d = sc.world.state.pos.permute(1, 2, 0)[a:] - self.start
-        disp = torch.where(present, torch.hypot(d[:, 0], d[:, 1]), 0.0)
-        move = torch.stack((_amax(disp[:k]), _amax(disp[k:])))
-        team = torch.where(present, sc.lock_team.T, rules.NO_TEAM)
-        counts = self.kind @ torch.stack((team >= 0, team == rules.HIDERS, team == rules.SEEKERS, present)).float()
-        per_kind = counts[3].clamp_min(1)  # counts: (4, 2, B)
-        return move, counts[0], counts[1] / per_kind, counts[2] / per_kind
+        return _objects(sc.world.state.pos, sc.present, sc.lock_team, self.start, self.kind, self.num_agents,
+                        self.num_boxes)
 
-    def values(self, sc) -> dict[str, torch.Tensor]:
-        """Name -> (B,) float for every name in ``NAMES``."""
-        move, locked, _, by_seekers = self._objects(sc)
-        present = sc.present.T.float()
-        sums = self.kind @ torch.stack((self.travel * present, self.grabbed[1:] * present, present))  # (3, 2, B)
-        per_kind = sums[:2] / sums[2].clamp_min(1)
-        seeking = (sc.t - self.prep_steps).clamp_min(1)
-        figures = torch.cat((self.prep, move, locked, by_seekers, (self.hidden / seeking).unsqueeze(0),
-                             per_kind.flatten(0, 1), self.flags.float()))
-        return dict(zip(NAMES, figures.unbind(0), strict=True))
+    def values(self, sc) -> Figures:
+        """Name -> (B,) float for every name in ``NAMES``, as of now (computed when first read)."""
+        return Figures(functools.partial(
+            _figures, sc.world.state.pos, sc.present, sc.lock_team, sc.t, self.start, self.kind, self.travel,
+            self.grabbed, self.prep, self.hidden, self.flags, self.num_agents, self.num_boxes, self.prep_steps))
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {f"behaviour_{name}": getattr(self, name).clone() for name in _STATE}
@@ -298,6 +289,63 @@ class BehaviourTracker:
             if f"behaviour_{name}" in state:
                 setattr(self, name, state[f"behaviour_{name}"].to(device))
         self.clock = None
+
+
+class Figures(Mapping):
+    """``HideAndSeek.behaviour()``: name -> (B,) float, computed from the step's tensors when first read.
+
+    Why lazy: ``BatchedEnv`` asks for the figures at every step but they are read where episodes
+    end; computing them each step cost more than the tracking itself. The scenario and the
+    tracker replace their tensors (never write them in place), so the tensors held here keep
+    this step's values through later steps and resets. Pickles as a plain dict.
+    """
+
+    def __init__(self, compute):
+        self._compute, self._values = compute, None
+
+    def _get(self) -> dict[str, torch.Tensor]:
+        if self._values is None:
+            self._values, self._compute = self._compute(), None
+        return self._values
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        return self._get()[name]
+
+    def __iter__(self):
+        return iter(NAMES)
+
+    def __len__(self) -> int:
+        return len(NAMES)
+
+    def __repr__(self) -> str:
+        return repr(self._get())
+
+    def __reduce__(self):
+        return dict, (dict(self._get()),)
+
+
+def _objects(pos, present, lock_team, start, kind, a: int, k: int) -> tuple[torch.Tensor, ...]:
+    """Per kind (2, B) (box, ramp): largest displacement, locks, fraction locked by hiders, by seekers."""
+    present = present.T  # (M, B)
+    d = pos.permute(1, 2, 0)[a:] - start
+    disp = torch.where(present, torch.hypot(d[:, 0], d[:, 1]), 0.0)
+    move = torch.stack((_amax(disp[:k]), _amax(disp[k:])))
+    team = torch.where(present, lock_team.T, rules.NO_TEAM)
+    counts = kind @ torch.stack((team >= 0, team == rules.HIDERS, team == rules.SEEKERS, present)).float()
+    per_kind = counts[3].clamp_min(1)  # counts: (4, 2, B)
+    return move, counts[0], counts[1] / per_kind, counts[2] / per_kind
+
+
+def _figures(pos, present, lock_team, t, start, kind, travel, grabbed, prep, hidden, flags, a: int, k: int,
+             prep_steps: int) -> dict[str, torch.Tensor]:
+    move, locked, _, by_seekers = _objects(pos, present, lock_team, start, kind, a, k)
+    present = present.T.float()
+    sums = kind @ torch.stack((travel * present, grabbed[1:] * present, present))  # (3, 2, B)
+    per_kind = sums[:2] / sums[2].clamp_min(1)
+    seeking = (t - prep_steps).clamp_min(1)
+    figures = torch.cat((prep, move, locked, by_seekers, (hidden / seeking).unsqueeze(0), per_kind.flatten(0, 1),
+                         flags.float()))
+    return dict(zip(NAMES, figures.unbind(0), strict=True))
 
 
 def _amax(x: torch.Tensor) -> torch.Tensor:

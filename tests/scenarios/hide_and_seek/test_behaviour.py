@@ -1,6 +1,7 @@
 """Hide-and-seek's behaviour figures (info["behaviour"]) in hand-built scenes, and the stage they show."""
 
 import math
+import pickle
 
 import pytest
 import torch
@@ -242,6 +243,8 @@ def test_info_behaviour_holds_every_figure_as_a_float_per_world():
     assert list(info["behaviour"]) == list(bh.NAMES)
     for name, value in info["behaviour"].items():
         assert value.shape == (3,) and value.dtype == torch.float32, name
+    copy = pickle.loads(pickle.dumps(info["behaviour"]))  # vector wrappers send infos between processes
+    assert type(copy) is dict and copy.keys() == info["behaviour"].keys()
 
 
 def test_the_last_step_reports_the_episode_and_the_reset_starts_afresh():
