@@ -111,8 +111,11 @@ class Args(CommonArgs):
     """regress the critic onto running-standardised returns, one normaliser per team (MAPPO's ValueNorm)"""
     huber_delta: float = 10.0
     """Huber loss δ for the value loss; 0 for the squared error"""
+    policy: Literal["mlp", "entity"] = "mlp"
+    """networks: mlp (two hidden layers on the flat inputs) or entity (Baker et al.'s entity attention over the
+    env's obs_spec entity blocks, masked by visibility; the critic on the unmasked state; common/entity.py)"""
     hidden_size: int = 64
-    """width of the two hidden layers of actor and critic"""
+    """width of the two hidden layers of actor and critic (mlp)"""
     activation: str = "relu"
     """hidden activation: relu (MAPPO) or tanh (CleanRL)"""
     feature_norm: bool = False

@@ -204,8 +204,12 @@ class EntityActor(ActionHead):
         self.encoder = EntityEncoder(obs_spec, extra_dim, width, heads)
         self.head = layer_init(nn.Linear(width, out), gain=0.01)
 
+    def net(self, x: torch.Tensor) -> torch.Tensor:
+        """The action-head outputs (what ``networks.Actor.net`` gives), for per-group dispatch."""
+        return self.head(self.encoder(x))
+
     def distribution(self, x: torch.Tensor) -> Distribution:
-        return self._distribution(self.head(self.encoder(x)))
+        return self._distribution(self.net(x))
 
 
 class EntityCritic(nn.Module):
@@ -222,8 +226,12 @@ class EntityCritic(nn.Module):
         self.encoder = EntityEncoder(obs_spec, extra_dim, width, heads, state_spec=state_spec)
         self.head = layer_init(nn.Linear(width, 1), gain=1.0)
 
+    def net(self, x: torch.Tensor) -> torch.Tensor:
+        """(..., 1) values before the squeeze, as ``networks.Critic.net`` gives."""
+        return self.head(self.encoder(x))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder(x)).squeeze(-1)
+        return self.net(x).squeeze(-1)
 
 
 def make_entity_actor(env, extra_dim: int = 0, width: int = 64, heads: int = 2) -> EntityActor:

@@ -8,6 +8,10 @@ Parameter layouts (``--param-sharing``):
     team  one actor and one critic per team (teams are agent-id prefixes, ``agent_teams``); a team's
           samples only ever reach its own networks, so one team's loss never moves the other's weights
 
+Networks (``--policy``): ``mlp`` (two hidden layers on the flat inputs) or ``entity`` (the
+entity-attention network of Baker et al. 2019, ``common/entity.py``, built from the env's
+``obs_spec`` and ``state_spec``; the critic falls back to the MLP on envs without a state layout).
+
 Value normalisation is per team in both layouts: in a zero-sum game the hiders' returns are the
 seekers' with the sign flipped, so one running mean would sit near 0 and standardise neither.
 
@@ -31,11 +35,13 @@ from gymnasium import spaces
 from torch import nn
 from torch.distributions import Distribution, Independent, Normal
 
+from baselines.common.entity import EntityActor, EntityCritic
 from baselines.common.networks import Actor, Critic
 from baselines.common.normalization import ValueNormalizer
 from baselines.common.rollout import agent_teams
 
 PARAM_SHARING = ("all", "team")
+NETWORKS = ("mlp", "entity")
 
 
 class MultiAgentPolicy(nn.Module):
@@ -51,13 +57,20 @@ class MultiAgentPolicy(nn.Module):
         value_norm: one ``ValueNormalizer`` per team.
         param_sharing: "all" or "team" (module docstring).
         team_onehot: append the team one-hot (default: with several teams in the "all" layout).
+        network: "mlp" or "entity" (module docstring); "entity" needs ``obs_spec`` (and ``state_spec`` for
+            an entity critic) and uses ``entity_width`` and ``entity_heads``.
     """
 
     def __init__(self, obs_dim: int, state_dim: int, agents: list[str], action_space: spaces.Space, *,
                  hidden_size: int = 64, activation: str = "relu", feature_norm: bool = False, agent_id: bool = True,
                  centralized: bool = True, value_norm: bool = True, param_sharing: str = "all",
-                 team_onehot: bool | None = None):
+                 team_onehot: bool | None = None, network: str = "mlp", obs_spec=None, state_spec=None,
+                 entity_width: int = 64, entity_heads: int = 2):
         super().__init__()
+        if network not in NETWORKS:
+            raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
+        if network == "entity" and obs_spec is None:
+            raise ValueError("network='entity' needs the env's obs_spec (an env that declares its observation layout)")
         if param_sharing not in PARAM_SHARING:
             raise ValueError(f"param_sharing must be one of {PARAM_SHARING}, got {param_sharing!r}")
         self.agents, self.teams = list(agents), agent_teams(list(agents))
@@ -66,7 +79,9 @@ class MultiAgentPolicy(nn.Module):
         self.spec: dict[str, Any] = dict(
             obs_dim=obs_dim, state_dim=state_dim, agents=self.agents, action_space=action_space,
             hidden_size=hidden_size, activation=activation, feature_norm=feature_norm, agent_id=agent_id,
-            centralized=centralized, value_norm=value_norm, param_sharing=param_sharing, team_onehot=team_onehot)
+            centralized=centralized, value_norm=value_norm, param_sharing=param_sharing, team_onehot=team_onehot,
+            network=network, obs_spec=obs_spec, state_spec=state_spec, entity_width=entity_width,
+            entity_heads=entity_heads)
         self.num_agents, self.num_teams = len(self.agents), len(self.teams)
         self.agent_id, self.team_onehot, self.centralized = agent_id, team_onehot, centralized
         self.groups = [list(range(self.num_agents))] if param_sharing == "all" else list(self.teams.values())
@@ -80,10 +95,18 @@ class MultiAgentPolicy(nn.Module):
         self.register_buffer("group_of", group_of, persistent=False)
         ids = (self.num_agents if agent_id else 0) + (self.num_teams if team_onehot else 0)
         hidden = (hidden_size, hidden_size)
-        self.actors = nn.ModuleList(Actor(obs_dim + ids, action_space, hidden, activation, feature_norm)
-                                    for _ in self.groups)
         critic_dim = obs_dim + ids + (state_dim if centralized else 0)
-        self.critics = nn.ModuleList(Critic(critic_dim, hidden, activation, feature_norm) for _ in self.groups)
+        if network == "entity":
+            self.actors = nn.ModuleList(EntityActor(obs_spec, action_space, ids, entity_width, entity_heads)
+                                        for _ in self.groups)
+        else:
+            self.actors = nn.ModuleList(Actor(obs_dim + ids, action_space, hidden, activation, feature_norm)
+                                        for _ in self.groups)
+        if network == "entity" and (state_spec is not None or not centralized):
+            self.critics = nn.ModuleList(EntityCritic(state_spec if centralized else None, obs_spec, ids,
+                                                      entity_width, entity_heads) for _ in self.groups)
+        else:
+            self.critics = nn.ModuleList(Critic(critic_dim, hidden, activation, feature_norm) for _ in self.groups)
         self.value_norms = nn.ModuleList(ValueNormalizer() for _ in self.teams) if value_norm else None
 
     @property
@@ -214,7 +237,8 @@ def policy_from_args(env, args) -> MultiAgentPolicy:
         env.single_observation_space.shape[0], env.state_space.shape[0], list(env.agents), env.single_action_space,
         hidden_size=args.hidden_size, activation=args.activation, feature_norm=args.feature_norm,
         agent_id=args.agent_id, centralized=args.centralized_critic, value_norm=args.value_norm,
-        param_sharing=getattr(args, "param_sharing", "all"))
+        param_sharing=getattr(args, "param_sharing", "all"), network=getattr(args, "policy", "mlp"),
+        obs_spec=getattr(env, "obs_spec", None), state_spec=getattr(env, "state_spec", None))
 
 
 def _env_spaces(env) -> tuple[list[str], Any, Any, int]:

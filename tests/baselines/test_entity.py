@@ -195,3 +195,24 @@ def test_actor_state_dict_keys_are_stable():
                                                               "net.1.bias", "net.3.weight", "net.3.bias",
                                                               "net.5.weight", "net.5.bias"]
     assert list(Actor(7, spaces.Box(0, 1, (2,)), feature_norm=False).state_dict())[0] == "log_std"
+
+
+def test_mappo_trains_the_entity_policy_and_its_checkpoint_rebuilds_it(tmp_path):
+    from baselines.common.checkpoint import load_checkpoint
+    from baselines.common.policy import build_policy_from_checkpoint
+    from baselines.mappo import Args, train
+
+    args = Args(env_id="hide_and_seek_v0", policy="entity", num_envs=4, num_steps=8, total_timesteps=64,
+                env_kwargs='{"max_cycles": 8}', run_dir=str(tmp_path / "run"), progress=False, tensorboard=False,
+                device="cpu", seed=3)
+    run = train(args)
+    assert isinstance(run.agent.actors[0], EntityActor) and isinstance(run.agent.critics[0], EntityCritic)
+    env = marl_envs.make_batched("hide_and_seek_v0", num_envs=3, seed=0, max_cycles=8)
+    obs, info = env.reset()
+    policy = build_policy_from_checkpoint(load_checkpoint(str(tmp_path / "run")), env)
+    assert isinstance(policy.actors[0], EntityActor)
+    for name, value in run.agent.state_dict().items():
+        torch.testing.assert_close(policy.state_dict()[name], value, rtol=0, atol=0)
+    actions = policy.act(obs, info["state"], deterministic=True)
+    assert tuple(actions.shape) == (3, 4, 5)
+    env.step(actions)
