@@ -42,12 +42,15 @@ Paper: https://arxiv.org/abs/2103.01955 ; reference: github.com/marlbenchmark/on
 Usage: ``python -m baselines.mappo --env-id spread_v0 --total-timesteps 2000000``
 Logged: charts/{episodic_return, episodic_length, SPS, learning_rate};
 losses/{policy_loss, value_loss, entropy, approx_kl, clipfrac, explained_variance};
-behaviour/<name> where the env reports info["behaviour"]; selfplay/frozen_team with --opponent-pool.
+behaviour/<name> where the env reports info["behaviour"], and behaviour/stage (the index in env.stages of
+the stage those means show: hide-and-seek 0 chasing, 1 shelter, 2 ramp use, 3 ramp defense);
+selfplay/frozen_team with --opponent-pool.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -152,6 +155,18 @@ def warn_if_misaligned(env, num_steps: int) -> None:
                       f"preparation phase, every reward 0). Use --num-steps {cycles} (or a multiple).", stacklevel=3)
 
 
+def with_stage(env, row: dict[str, float]) -> dict[str, float]:
+    """``row`` plus ``behaviour/stage``, the index in ``env.stages`` of the stage its behaviour means show
+    (envs with stages; NaN when no episode finished in the update)."""
+    stages = getattr(env, "stages", ())
+    if not stages:
+        return row
+    means = {key.split("/", 1)[1]: value for key, value in row.items() if key.startswith("behaviour/")}
+    if not means or any(math.isnan(v) for v in means.values()):
+        return {**row, "behaviour/stage": float("nan")}
+    return {**row, "behaviour/stage": float(stages.index(env.stage(means)))}
+
+
 def learning_rate_fraction(args: Args, update_index: int, num_updates: int) -> float:
     return 1.0 - update_index / num_updates if args.lr_schedule == "linear" else 1.0
 
@@ -189,7 +204,7 @@ def train(args: Args, algo: str = "mappo") -> Run:
             run.global_step += batch_steps
             done_this_call += 1
             selfplay = {"selfplay/frozen_team": -1 if matchup is None else matchup[0]} if pool.enabled else {}
-            run.log({**stats.pop(), "SPS": batch_steps / (time.perf_counter() - tick),
+            run.log({**with_stage(env, stats.pop()), "SPS": batch_steps / (time.perf_counter() - tick),
                      "learning_rate": run.optimizers[0].param_groups[0]["lr"], **losses, **selfplay})
             if run.end_update(num_updates, done_this_call):
                 break

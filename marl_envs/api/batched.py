@@ -113,6 +113,8 @@ class BatchedEnv:
         self.lockstep = self._lockstep
         #: ``state()`` shows the time left: the time limit is part of the task (see the module doc).
         self.time_limit_observed = bool(self.scenario.observes_time)
+        #: the stages of play ``stage()`` tells apart (hide-and-seek: chasing, shelter, ramp use, ramp defense).
+        self.stages = tuple(self.scenario.stages)
         self._generator = make_generator(self.device)
         self._seeded = seed is not None
         if seed is not None:
@@ -170,6 +172,11 @@ class BatchedEnv:
     def state(self) -> torch.Tensor:
         """(B, state_dim) global state of every world (for centralised critics)."""
         return self.scenario.global_state()
+
+    def stage(self, means: dict[str, float]) -> str | None:
+        """The stage of play shown by ``means``, the means of ``info["behaviour"]``'s figures over recent
+        episodes (one of ``env.stages``); None for envs without stages. Thresholds: the scenario's docs."""
+        return self.scenario.stage(means)
 
     def scripted_actions(self, **options: Any) -> torch.Tensor:
         """Actions of the scenario's scripted policy for every agent of every world, from the current state.

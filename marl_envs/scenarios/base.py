@@ -82,6 +82,8 @@ class Scenario(ABC):
     #: the task (the agents can plan for it), so a learner should treat it as terminal rather than
     #: bootstrap past it (Pardo et al. 2018, "Time Limits in Reinforcement Learning").
     observes_time: ClassVar[bool] = False
+    #: Names of the stages of play that ``stage`` tells apart, in the order they emerge (none by default).
+    stages: ClassVar[tuple[str, ...]] = ()
 
     world: World
     agents: list[str]
@@ -148,6 +150,12 @@ class Scenario(ABC):
     def behaviour(self) -> dict[str, torch.Tensor]:
         """Running per-episode figures, name -> (B,) float (none by default); see ``info["behaviour"]``."""
         return {}
+
+    @classmethod
+    def stage(cls, means: dict[str, float]) -> str | None:
+        """The stage of play (one of ``stages``) that the means of ``behaviour()``'s figures over recent
+        episodes show, for learners to log; None for scenarios without stages."""
+        return None
 
     def render_extras(self, index: int) -> dict[str, Any]:
         """Extra ``Snapshot`` fields for world ``index`` (overlays, colours, HUD); none by default."""

@@ -163,3 +163,17 @@ def test_scripted_actions_are_valid_for_every_env_and_take_options():
         env.step(actions)  # passes the env's own action checks
     open_doors = env.scripted_actions(block_doors=False)
     assert tuple(open_doors.shape) == (4, 4, 5)
+
+
+def test_the_env_names_its_stages_and_reads_them_from_behaviour_means():
+    env = make_batched("hide_and_seek_v0", num_envs=2, seed=0)
+    assert env.stages == ("chasing", "shelter", "ramp use", "ramp defense")
+    env.reset()
+    _, _, _, _, info = env.step(torch.zeros(2, 4, 5, dtype=torch.long))
+    means = {name: float(value.float().mean()) for name, value in info["behaviour"].items()}
+    assert env.stage(means) == "chasing"  # nothing built after one step
+    built = {**means, "all_doors_blocked_prep": 1.0}
+    assert env.stage(built) == "shelter"
+    assert env.stage({**built, "seekers_crossed": 0.5}) == "ramp use"
+    assert env.stage({**built, "seekers_crossed": 0.5, "ramp_secured_prep": 0.9}) == "ramp defense"
+    assert make_batched("spread_v0").stages == () and make_batched("spread_v0").stage({}) is None

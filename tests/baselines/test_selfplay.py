@@ -1,6 +1,7 @@
 """Team self-play in MAPPO: loss masks (acted, frozen opponents), parameter layouts, per-team statistics."""
 
 import copy
+import math
 import warnings
 from types import SimpleNamespace
 
@@ -205,3 +206,16 @@ def test_trains_hide_and_seek_with_an_opponent_pool_in_both_layouts(tmp_path):
             run = mappo.train(args)
         frozen = [row["selfplay/frozen_team"] for row in run.history]
         assert run.update == 4 and set(frozen) <= {-1, 0, 1} and frozen[0] == -1
+
+
+def test_the_trainer_logs_the_stage_index_from_the_behaviour_means():
+    from baselines.mappo import with_stage
+    from marl_envs import make_batched
+
+    env = make_batched("hide_and_seek_v0", num_envs=1)
+    row = {"episodic_return": 1.0, "behaviour/all_doors_blocked_prep": 0.9, "behaviour/box_locked_hiders_prep": 1.0,
+           "behaviour/hidden_fraction": 0.9, "behaviour/ramp_secured_prep": 0.0, "behaviour/seekers_crossed": 0.0}
+    assert with_stage(env, row)["behaviour/stage"] == 1.0  # shelter
+    assert math.isnan(with_stage(env, {**row, "behaviour/seekers_crossed": float("nan")})["behaviour/stage"])
+    spread = make_batched("spread_v0", num_envs=1)
+    assert "behaviour/stage" not in with_stage(spread, {"episodic_return": 1.0})

@@ -24,7 +24,8 @@ from marl_envs.scenarios.hide_and_seek import layout as maps
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
 from marl_envs.scenarios.hide_and_seek import observations as obs
 from marl_envs.scenarios.hide_and_seek import overlays
-from marl_envs.scenarios.hide_and_seek.behaviour import make_tracker
+from marl_envs.scenarios.hide_and_seek.behaviour import STAGES, make_tracker
+from marl_envs.scenarios.hide_and_seek.behaviour import stage as stage_of
 from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig
 from marl_envs.scenarios.hide_and_seek.rewards import rewards
 from marl_envs.scenarios.spawn import sample_angles, sample_positions
@@ -83,6 +84,7 @@ class HideAndSeek(Scenario):
     config_cls = HideAndSeekConfig
     can_terminate = False
     observes_time = True  # global_state() ends with the fraction of the episode left
+    stages = STAGES  # chasing, shelter, ramp use, ramp defense (behaviour.stage has the thresholds)
     # Inductor's code for the lidar and vision queries is 2-4x slower on CPU than their eager kernels, and
     # compiling the step around the native kernels (as opaque calls) was measured no faster than eager.
     large_cpu_compile = "physics"
@@ -249,6 +251,10 @@ class HideAndSeek(Scenario):
         self.agent_force = force
         pad = torch.zeros(b, n - a, 2, device=self.device)
         return torch.cat((force, pad), dim=1), torch.cat((torque, pad[..., 0]), dim=1)
+
+    @classmethod
+    def stage(cls, means: dict[str, float]) -> str:
+        return stage_of(means)
 
     def acted(self) -> torch.Tensor:
         """(B, A): false for seekers during the preparation phase, whose actions are ignored."""
