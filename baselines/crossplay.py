@@ -20,7 +20,9 @@ for means.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -99,14 +101,16 @@ def crossplay(env_id: str, players: dict[str, str], episodes: int = 1000, seed: 
     """Play ``episodes`` games with each team's actions from ``players[team]``.
 
     Returns ``{"env_id", "episodes", "players", "win_rate", "win_ci", "teams": {team: (mean, ci)},
-    "behaviour": {name: (mean, ci)}}`` (behaviour where the env reports ``info["behaviour"]``).
+    "behaviour": {name: (mean, ci)}, "stage"}`` (behaviour where the env reports ``info["behaviour"]``;
+    stage: the env's name for the stage of play those means show, or None).
     ``render_mode``/``on_frame`` record world 0 of every round (one world per round then).
     """
     from marl_envs import make_batched
 
     worlds = 1 if render_mode else min(episodes, batch)
+    # Shown games reset by hand, so an episode's last frame is drawn before the next one starts.
     env = make_batched(env_id, num_envs=worlds, device=device, seed=seed, render_mode=render_mode,
-                       **parse_env_kwargs(env_kwargs))
+                       autoreset=render_mode is None, **parse_env_kwargs(env_kwargs))
     teams = agent_teams(list(env.agents))
     unknown = sorted(set(players) - set(teams))
     missing = sorted(set(teams) - set(players))
@@ -141,6 +145,13 @@ def crossplay(env_id: str, players: dict[str, str], episodes: int = 1000, seed: 
             team_returns[team].extend(returns[:, members].sum(dim=1).tolist())
         for name, value in info.get("behaviour", {}).items():
             behaviour.setdefault(name, []).extend(value[ended].float().cpu().tolist())
+        if render_mode is not None and len(team_returns[next(iter(teams))]) < episodes:
+            obs, info = env.reset()
+            state = info["state"]
+            if on_frame is not None:
+                on_frame(env.render())
+    means = {name: float(np.mean(values[:episodes])) for name, values in behaviour.items()}
+    stage = env.stage(means) if means else None
     env.close()
     first = next(iter(teams))
     firsts = np.asarray(team_returns[first][:episodes])
@@ -150,6 +161,7 @@ def crossplay(env_id: str, players: dict[str, str], episodes: int = 1000, seed: 
         "win_rate": wins / episodes, "win_ci": wilson_interval(wins, episodes),
         "teams": {team: mean_interval(values[:episodes]) for team, values in team_returns.items()},
         "behaviour": {name: mean_interval(values[:episodes]) for name, values in behaviour.items()},
+        "stage": stage,
     }
 
 
@@ -163,6 +175,96 @@ def report(result: dict) -> str:
              f"{teams[0]} team return > 0)"]
     for team, (mean, half) in result["teams"].items():
         lines.append(f"{team} team return {mean:.2f} ± {half:.2f}")
+    if result.get("stage"):
+        lines.append(f"stage of play shown: {result['stage']}")
     for name, (mean, half) in sorted(result["behaviour"].items()):
         lines.append(f"  {name:<28s} {mean:8.3f} ± {half:.3f}")
     return "\n".join(lines)
+
+
+# -- command line (``python -m baselines.evaluate`` with team players) ---------------------------------
+
+
+def add_arguments(parser) -> None:
+    """The cross-play options of ``baselines.evaluate``."""
+    group = parser.add_argument_group("team games (cross-play)")
+    sources = "RUN_DIR, checkpoint file, scripted or random"
+    group.add_argument("--hiders", default=None, help=f"hide-and-seek's hiders: {sources}")
+    group.add_argument("--seekers", default=None, help=f"hide-and-seek's seekers: {sources}")
+    group.add_argument("--team", action="append", default=[], metavar="NAME=SOURCE",
+                       help="any team (agent-id prefix) and its player; repeatable")
+    group.add_argument("--device", default="cpu", help="device of the batched games (cpu, cuda)")
+    group.add_argument("--batch", type=int, default=1000, help="worlds played at once")
+
+
+def requested(args) -> bool:
+    return bool(args.hiders or args.seekers or args.team)
+
+
+def players_from(args) -> dict[str, str]:
+    """Team -> player source from --hiders/--seekers/--team; unnamed teams are filled in by ``run_cli``."""
+    players = {}
+    if args.hiders:
+        players["hider"] = args.hiders
+    if args.seekers:
+        players["seeker"] = args.seekers
+    for item in args.team:
+        name, sep, source = item.partition("=")
+        if not sep or not name or not source:
+            raise ValueError(f"--team takes NAME=SOURCE (e.g. seeker=scripted), got {item!r}")
+        players[name] = source
+    return players
+
+
+def _run_env(source: str) -> tuple[str | None, str]:
+    """(env id, env kwargs) a trained player was trained on, or (None, "{}") for reference players."""
+    if source in REFERENCE_PLAYERS:
+        return None, "{}"
+    from baselines.common.checkpoint import load_checkpoint
+
+    saved = load_checkpoint(source)["args"]
+    return saved["env_id"], saved.get("env_kwargs", "{}")
+
+
+def run_cli(args, parser) -> dict:
+    """Resolve players and env, play, print ``report`` (and write ``--json``)."""
+    from marl_envs import make_batched
+
+    try:
+        players = players_from(args)
+    except ValueError as err:
+        parser.error(str(err))
+    runs = [source for source in [*players.values(), args.checkpoint] if source and source not in REFERENCE_PLAYERS]
+    env_id, env_kwargs = _run_env(runs[0]) if runs else (None, "{}")
+    env_id = args.env_id or env_id
+    if env_id is None:
+        parser.error("--env-id is needed when no team is played by a trained run")
+    env_kwargs = args.env_kwargs if args.env_kwargs is not None else env_kwargs
+    teams = agent_teams(make_batched(env_id, **parse_env_kwargs(env_kwargs)).agents)
+    for team in teams:
+        if team not in players:
+            if args.checkpoint is None:
+                parser.error(f"no player for team {team!r}: name it (--team {team}=SOURCE) or give a RUN_DIR")
+            players[team] = args.checkpoint
+    writer = None
+    if args.video is not None:
+        from baselines.common.video import VideoWriter
+
+        writer = VideoWriter(args.video, 10.0)
+    try:
+        result = crossplay(env_id, players, args.episodes, args.seed, args.device, env_kwargs, args.stochastic,
+                           args.batch, render_mode="rgb_array" if writer else args.render,
+                           on_frame=writer.append if writer else None)
+    except ValueError as err:
+        parser.error(str(err))
+    finally:
+        if writer is not None:
+            writer.close()
+    print(report(result))
+    if writer is not None:
+        print(f"saved {writer.count} frames to {args.video}")
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as fh:
+            json.dump(result, fh, indent=2)
+    return result

@@ -4,6 +4,13 @@
     python -m baselines.evaluate RUN_DIR --env-id mpe2.simple_spread_v3:parallel_env   # same spaces
     python -m baselines.evaluate RUN_DIR --episodes 3 --render human
     python -m baselines.evaluate RUN_DIR --episodes 3 --video spread.mp4                # or .gif
+    python -m baselines.evaluate --env-id hide_and_seek_v0 --hiders RUN_DIR --seekers scripted --episodes 1000
+
+Team games (cross-play, ``baselines/crossplay.py``): ``--hiders`` / ``--seekers`` (or ``--team
+NAME=SOURCE`` for any team prefix) give each team's player: a run directory or checkpoint,
+``scripted`` (the env's scripted team) or ``random``; a team not named plays the positional
+RUN_DIR. Prints the first team's win rate (team return > 0), each team's return and the env's
+behaviour figures, with 95% intervals; ``--render``/``--video`` show or record the games.
 
 Episodes run through the PettingZoo parallel API (so any env with the same spaces works,
 MPE2's included). Only the actor is needed; actions are the policy's most likely ones
@@ -38,6 +45,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from baselines import crossplay
 from baselines.common.checkpoint import load_checkpoint
 from baselines.common.envs import load_factory, parse_env_kwargs
 from baselines.common.networks import Actor
@@ -214,7 +222,8 @@ def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("checkpoint", help="a run directory or a checkpoint file")
+    parser.add_argument("checkpoint", nargs="?", default=None,
+                        help="a run directory or a checkpoint file (team games: the default player of every team)")
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--env-id", default=None, help="evaluate on another env with the same spaces")
     parser.add_argument("--env-kwargs", default=None, help="JSON env arguments (default: the training run's)")
@@ -225,6 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--stochastic", action="store_true", help="sample actions instead of the most likely")
     parser.add_argument("--json", default=None, help="also write the result to this JSON file")
+    crossplay.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error("--episodes must be >= 1")
@@ -233,6 +243,11 @@ def main(argv: list[str] | None = None) -> None:
             check_video_path(args.video)
         except ValueError as err:
             parser.error(f"--video: {err}")
+    if crossplay.requested(args):
+        crossplay.run_cli(args, parser)
+        return
+    if args.checkpoint is None:
+        parser.error("give a run directory or checkpoint (or team players: --hiders/--seekers/--team)")
     result = evaluate(args.checkpoint, args.episodes, args.env_id, args.env_kwargs, args.render, args.video,
                       args.seed, args.stochastic)
     half = 1.96 * result["std"] / math.sqrt(args.episodes)
