@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -167,6 +168,19 @@ def with_stage(env, row: dict[str, float]) -> dict[str, float]:
     return {**row, "behaviour/stage": float(stages.index(env.stage(means)))}
 
 
+def save_stage_policy(run: Run, env, row: dict[str, float]) -> str | None:
+    """The first time an update shows a stage of play, keep its policy: ``stages/<i>_<stage>.pt`` in the run
+    directory, a small policy-only file that evaluate, play and cross-play load (``checkpoint.save_policy``)."""
+    index = row.get("behaviour/stage", float("nan"))
+    if math.isnan(index):
+        return None
+    name = env.stages[int(index)].replace(" ", "_")
+    path = os.path.join("stages", f"{int(index)}_{name}.pt")
+    if os.path.exists(os.path.join(run.run_dir, path)):
+        return None
+    return run.save_policy(path)
+
+
 def learning_rate_fraction(args: Args, update_index: int, num_updates: int) -> float:
     return 1.0 - update_index / num_updates if args.lr_schedule == "linear" else 1.0
 
@@ -204,7 +218,9 @@ def train(args: Args, algo: str = "mappo") -> Run:
             run.global_step += batch_steps
             done_this_call += 1
             selfplay = {"selfplay/frozen_team": -1 if matchup is None else matchup[0]} if pool.enabled else {}
-            run.log({**with_stage(env, stats.pop()), "SPS": batch_steps / (time.perf_counter() - tick),
+            row = with_stage(env, stats.pop())
+            save_stage_policy(run, env, row)
+            run.log({**row, "SPS": batch_steps / (time.perf_counter() - tick),
                      "learning_rate": run.optimizers[0].param_groups[0]["lr"], **losses, **selfplay})
             if run.end_update(num_updates, done_this_call):
                 break

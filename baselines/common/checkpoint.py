@@ -40,6 +40,20 @@ def save_checkpoint(run_dir: str, payload: dict[str, Any], update: int) -> str:
     return path
 
 
+POLICY_KEYS = ("algo", "args", "update", "global_step", "actor", "policy_spec")
+
+
+def save_policy(path: str, payload: dict[str, Any]) -> str:
+    """Write only what acting needs (the policy's weights and how to build it, the run's arguments):
+    a few hundred kB where a full checkpoint also holds optimisers and thousands of worlds. Such a file
+    loads wherever a checkpoint does for evaluation and play (not for ``--resume``). Atomic, as above."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    torch.save({key: payload[key] for key in POLICY_KEYS if key in payload}, tmp)
+    os.replace(tmp, path)
+    return path
+
+
 def resolve_checkpoint(path: str) -> str:
     """A run directory, its checkpoints folder, or a checkpoint file -> the checkpoint file."""
     if os.path.isdir(path):

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from baselines.common.checkpoint import load_checkpoint, save_checkpoint
+from baselines.common.checkpoint import load_checkpoint, save_checkpoint, save_policy
 from baselines.common.collector import LocalCollector
 from baselines.common.config import CommonArgs
 from baselines.common.envs import make_vec_env, parse_env_kwargs
@@ -83,6 +83,13 @@ class Run:
                   f"return {row['episodic_return']:.2f} SPS {row['SPS']:,.0f}", flush=True)
 
     def save(self) -> str:
+        return save_checkpoint(self.run_dir, self._payload(), self.update)
+
+    def save_policy(self, path: str) -> str:
+        """A policy-only file (``checkpoint.save_policy``) at ``path`` relative to the run directory."""
+        return save_policy(os.path.join(self.run_dir, path), self._payload())
+
+    def _payload(self) -> dict:
         payload = {
             "algo": self.algo, "args": dataclasses.asdict(self.args), "update": self.update,
             "global_step": self.global_step, "actor": self.agent.state_dict(),
@@ -94,7 +101,7 @@ class Run:
         }
         if hasattr(self.agent, "spec"):  # everything needed to rebuild the policy (common/policy.py)
             payload["policy_spec"] = self.agent.spec
-        return save_checkpoint(self.run_dir, payload, self.update)
+        return payload
 
     def close(self) -> None:
         if self.progress is not None:

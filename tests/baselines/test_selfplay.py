@@ -219,3 +219,23 @@ def test_the_trainer_logs_the_stage_index_from_the_behaviour_means():
     assert math.isnan(with_stage(env, {**row, "behaviour/seekers_crossed": float("nan")})["behaviour/stage"])
     spread = make_batched("spread_v0", num_envs=1)
     assert "behaviour/stage" not in with_stage(spread, {"episodic_return": 1.0})
+
+
+def test_a_stage_seen_for_the_first_time_saves_a_small_policy_file_that_plays(tmp_path):
+    from baselines.common.checkpoint import load_checkpoint
+    from baselines.common.policy import build_policy_from_checkpoint
+    from baselines.mappo import Args, save_stage_policy, train
+    from marl_envs import make_batched
+
+    run = train(Args(env_id="hide_and_seek_v0", num_envs=4, num_steps=10, total_timesteps=40, progress=False,
+                     env_kwargs='{"max_cycles": 10}', run_dir=str(tmp_path / "run"), tensorboard=False, device="cpu"))
+    assert (tmp_path / "run" / "stages" / "0_chasing.pt").exists()  # an untrained policy shows "chasing"
+    row = {"behaviour/stage": 1.0}
+    path = save_stage_policy(run, run.env, row)
+    assert path.endswith("1_shelter.pt") and save_stage_policy(run, run.env, row) is None  # only the first time
+    payload = load_checkpoint(path)
+    assert "optimizers" not in payload and "collector" not in payload
+    env = make_batched("hide_and_seek_v0", num_envs=2, max_cycles=10)
+    obs, info = env.reset(seed=0)
+    policy = build_policy_from_checkpoint(payload, env)
+    assert tuple(policy.act(obs, info["state"], deterministic=True).shape) == (2, 4, 5)
