@@ -156,14 +156,19 @@ def parse_hline(spec: str) -> tuple[str, float]:
         raise SystemExit(f"--hline expects LABEL=VALUE, got {spec!r}") from None
 
 
-def plot_runs(run_dirs: Sequence[str], out: str, x: str = "steps", metric: str = "episodic_return", smooth: int = 5,
-              csv_path: str | None = None, hlines: Iterable[str | tuple[str, float]] = (),
+def plot_runs(run_dirs: Sequence[str], out: str, x: str = "steps", metric: str | Sequence[str] = "episodic_return",
+              smooth: int = 5, csv_path: str | None = None, hlines: Iterable[str | tuple[str, float]] = (),
               title: str | None = None) -> dict[str, dict]:
-    """Plot the runs' mean curves to ``out`` (PNG); return {label: {x, mean, std, seeds, runs}}."""
+    """Plot the runs' mean curves to ``out`` (PNG); return {label: {x, mean, std, seeds, runs}}.
+
+    Several metrics (a list) give one panel each, side by side in rows of three (behaviour figures
+    of one run, say), and the result is then {metric: {label: ...}}; CSV rows label "metric | label".
+    """
     if x not in X_COLUMNS:
         raise SystemExit(f"x must be one of {sorted(X_COLUMNS)}, got {x!r}")
     if smooth < 1:
         raise SystemExit(f"smooth must be >= 1 (1 = off), got {smooth}")
+    metrics = [metric] if isinstance(metric, str) else list(metric)
     lines = [parse_hline(h) if isinstance(h, str) else h for h in hlines]
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -175,19 +180,52 @@ def plot_runs(run_dirs: Sequence[str], out: str, x: str = "steps", metric: str =
     for run in find_runs(run_dirs):
         algo, env_id, seed = run_identity(run)
         groups.setdefault(f"{algo} · {env_id}", []).append((seed, run))
-    result = {}
     for label, members in groups.items():
         seeds = [seed for seed, _ in members]
         if len(set(map(str, seeds))) < len(seeds):
             print(f"warning: {label} has a seed more than once (different experiments?): "
                   f"{', '.join(run for _, run in members)}", file=sys.stderr)
+    results = {m: _mean_curves(groups, x, m, smooth) for m in metrics}
+
+    cols = min(3, len(metrics))
+    rows = -(-len(metrics) // cols)
+    fig = Figure(figsize=(7, 4.5) if len(metrics) == 1 else (4.2 * cols, 3.2 * rows))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, cols, squeeze=False).reshape(-1)
+    for ax, m in zip(axes, metrics, strict=False):
+        _draw(ax, results[m], lines, x, m, legend=len(metrics) == 1 or ax is axes[0])
+    for ax in axes[len(metrics):]:
+        ax.set_visible(False)
+    if title and len(metrics) == 1:
+        axes[0].set_title(title)
+    elif title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    _makedirs_for(out)
+    fig.savefig(out, dpi=120)
+    if csv_path:
+        _makedirs_for(csv_path)
+        with open(csv_path, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["label", "x", "mean", "std"])
+            for m, result in results.items():
+                for label, c in result.items():
+                    name = label if len(metrics) == 1 else f"{m} | {label}"
+                    writer.writerows([name, f"{a:.10g}", f"{v:.6g}", f"{d:.6g}"]
+                                     for a, v, d in zip(c["x"], c["mean"], c["std"], strict=True))
+    return results[metrics[0]] if len(metrics) == 1 else results
+
+
+def _mean_curves(groups: dict[str, list[tuple[object, str]]], x: str, metric: str, smooth: int) -> dict[str, dict]:
+    result = {}
+    for label, members in groups.items():
         curves = [read_curve(run, x, metric) for _, run in members]
         grid, mean, std = mean_curve([(xs, trailing_mean(ys, smooth)) for xs, ys in curves], label)
         result[label] = {"x": grid, "mean": mean, "std": std, "seeds": len(members), "runs": [r for _, r in members]}
+    return result
 
-    fig = Figure(figsize=(7, 4.5))
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
+
+def _draw(ax, result: dict[str, dict], lines: list[tuple[str, float]], x: str, metric: str, legend: bool) -> None:
     for label, curve in result.items():
         (line,) = ax.plot(curve["x"], curve["mean"], label=f"{label} ({_seeds(curve['seeds'])})")
         if curve["seeds"] > 1:
@@ -197,22 +235,9 @@ def plot_runs(run_dirs: Sequence[str], out: str, x: str = "steps", metric: str =
         ax.axhline(value, ls=("--", ":", "-.")[i % 3], lw=1, color="grey", label=f"{label} ({value:g})")
     ax.set_xlabel(X_LABELS[x])
     ax.set_ylabel("team episodic return" if metric == "episodic_return" else metric)
-    if title:
-        ax.set_title(title)
-    ax.legend(fontsize=8)
+    if legend:
+        ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    _makedirs_for(out)
-    fig.savefig(out, dpi=120)
-    if csv_path:
-        _makedirs_for(csv_path)
-        with open(csv_path, "w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["label", "x", "mean", "std"])
-            for label, c in result.items():
-                writer.writerows([label, f"{a:.10g}", f"{m:.6g}", f"{s:.6g}"]
-                                 for a, m, s in zip(c["x"], c["mean"], c["std"], strict=True))
-    return result
 
 
 def _seeds(n: int) -> str:
@@ -231,14 +256,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", default="curves.png", help="PNG to write (default: curves.png)")
     parser.add_argument("--x", choices=sorted(X_COLUMNS), default="steps",
                         help="x axis: steps (global_step, default) or time (wall_time seconds)")
-    parser.add_argument("--metric", default="episodic_return", help="metrics.csv column (e.g. success_rate)")
+    parser.add_argument("--metric", nargs="+", default=["episodic_return"],
+                        help="metrics.csv column(s) (e.g. success_rate); several give one panel each")
     parser.add_argument("--smooth", type=int, default=5, help="trailing mean over N updates (default 5; 1 = off)")
     parser.add_argument("--csv", default=None, help="also write the curves as CSV (label, x, mean, std)")
     parser.add_argument("--hline", action="append", default=[], metavar="LABEL=VALUE", help="reference line")
     parser.add_argument("--title", default=None, help="plot title")
     args = parser.parse_args(argv)
-    result = plot_runs(args.run_dirs, args.out, x=args.x, metric=args.metric, smooth=args.smooth,
+    result = plot_runs(args.run_dirs, args.out, x=args.x, metric=args.metric[0] if len(args.metric) == 1
+                       else args.metric, smooth=args.smooth,
                        csv_path=args.csv, hlines=args.hline, title=args.title)
+    if len(args.metric) > 1:
+        result = result[args.metric[0]]
     groups = ", ".join(f"{label} ({_seeds(c['seeds'])})" for label, c in result.items())
     print(f"wrote {args.out}{' and ' + args.csv if args.csv else ''}: {groups}")
 

@@ -157,3 +157,19 @@ def test_missing_matplotlib_says_how_to_install(runs, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
     with pytest.raises(SystemExit, match="pip install matplotlib"):
         plot_runs(mappo_dirs(runs), str(tmp_path / "x.png"))
+
+
+def test_several_metrics_give_one_panel_each_with_the_same_curves_as_alone(runs, tmp_path):
+    alone = {m: plot_runs(mappo_dirs(runs), str(tmp_path / f"{m}.png"), metric=m, smooth=1)
+             for m in ("episodic_return", "episodic_length")}
+    path = tmp_path / "panels.csv"
+    both = plot_runs(mappo_dirs(runs), str(tmp_path / "panels.png"), metric=["episodic_return", "episodic_length"],
+                     smooth=1, csv_path=str(path), title="behaviour")
+    assert set(both) == {"episodic_return", "episodic_length"}
+    for m, curves in alone.items():
+        np.testing.assert_allclose(both[m]["mappo · transport_v0"]["mean"], curves["mappo · transport_v0"]["mean"])
+    labels = {row["label"] for row in csv.DictReader(open(path))}
+    assert labels == {"episodic_return | mappo · transport_v0", "episodic_length | mappo · transport_v0"}
+    single = (tmp_path / "episodic_return.png").stat().st_size
+    assert (tmp_path / "panels.png").read_bytes()[:4] == b"\x89PNG" and single > 0
+    main([*mappo_dirs(runs), "--out", str(tmp_path / "cli.png"), "--metric", "episodic_return", "SPS"])
