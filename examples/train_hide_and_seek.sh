@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Team self-play on hide-and-seek's quadrant map (2 hiders v 2 seekers, 2 boxes, 1 ramp, 80-step games)
+# within one time budget, then cross-play of the final policy and behaviour curves.
+#
+#   bash examples/train_hide_and_seek.sh                                   # 150 minutes, 2 CPU threads
+#   MINUTES=10 DEVICE=cuda NUM_ENVS=16384 bash examples/train_hide_and_seek.sh   # a GPU
+#   RUN=runs/hns_entity EXTRA="--policy entity" bash examples/train_hide_and_seek.sh
+#
+# Everything else is the CLI's preset for the env (printed at start, stored in config.json). When the
+# budget is spent the trainer gets a Ctrl-C: the update in progress finishes and a checkpoint is saved.
+# Running the script again with the same RUN continues that run (--resume) for another budget.
+# What it writes under RUN: metrics.csv (behaviour/* columns: what agents do with boxes and ramps,
+# behaviour/stage: 0 chasing, 1 shelter, 2 ramp use, 3 ramp defense), stages/<i>_<stage>.pt (a small
+# policy file saved the first time each stage shows), crossplay/*.json and behaviour.png.
+set -euo pipefail
+
+ENV_ID=${ENV_ID:-hide_and_seek_v0}
+RUN=${RUN:-runs/hide_and_seek_selfplay}
+MINUTES=${MINUTES:-150}
+BUDGET_S=${BUDGET_S:-$((MINUTES * 60))}
+DEVICE=${DEVICE:-cpu}
+THREADS=${THREADS:-2}
+EPISODES=${EPISODES:-1000}
+
+if [ -f "$RUN/checkpoints/latest.pt" ]; then
+  train=(python -m baselines.mappo --resume "$RUN")
+else
+  train=(python -m baselines.mappo --env-id "$ENV_ID" --run-dir "$RUN" --device "$DEVICE"
+         --total-timesteps 100000000000 ${NUM_ENVS:+--num-envs "$NUM_ENVS"} ${EXTRA:-})
+fi
+status=0
+timeout -s INT -k 300 "$BUDGET_S" "${train[@]}" --torch-threads "$THREADS" --no-progress || status=$?
+if [ "$status" -ne 0 ] && [ "$status" -ne 124 ]; then
+  exit "$status"  # 124: the budget ran out and the run stopped cleanly
+fi
+
+mkdir -p "$RUN/crossplay"
+for pair in "$RUN $RUN" "$RUN scripted" "scripted $RUN" "$RUN random" "random $RUN" "scripted scripted"; do
+  set -- $pair
+  name="$(basename "$1")_vs_$(basename "$2")"
+  python -m baselines.evaluate --env-id "$ENV_ID" --hiders "$1" --seekers "$2" --episodes "$EPISODES" \
+      --device "$DEVICE" --json "$RUN/crossplay/$name.json" > "$RUN/crossplay/$name.txt"
+  head -4 "$RUN/crossplay/$name.txt"
+done
+
+python -m baselines.plot "$RUN" --out "$RUN/behaviour.png" --smooth 3 --metric episodic_return \
+    behaviour/all_doors_blocked_prep behaviour/box_locked_hiders_prep behaviour/hidden_fraction \
+    behaviour/seekers_crossed behaviour/ramp_secured_prep behaviour/max_box_move_prep behaviour/stage
+python -m baselines.plot "$RUN" --out "$RUN/behaviour_time.png" --x time --smooth 3 --metric episodic_return \
+    behaviour/all_doors_blocked_prep behaviour/seekers_crossed behaviour/ramp_secured_prep behaviour/stage
+ls "$RUN"/stages 2>/dev/null | sed 's/^/stage reached: /'
