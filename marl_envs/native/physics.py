@@ -1,13 +1,18 @@
 """``World.advance`` for worlds with boxes or walls, as one fused CPU kernel.
 
 The physics is the torch core's, term for term (``physics.contacts``, ``physics.integrate``,
-``physics.constraints``): disc pairs, point-vs-box queries (disc centres, box corners, wall
-endpoints), points against thick walls, then semi-implicit Euler with damping, floor friction
-and speed caps, then grab joints. What changes is the schedule: a block of ``CHUNK`` worlds
+``physics.constraints``, ``physics.projection``): disc pairs, point-vs-box queries (disc centres,
+box corners, wall endpoints), points against thick walls, then semi-implicit Euler with damping,
+floor friction and speed caps, then grab joints, then the position projection (``native.joints``,
+``native.projection``). What changes is the schedule: a block of ``CHUNK`` worlds
 is loaded once and stepped through every substep while it sits in the L1 cache, each loop a
 SIMD loop across the block's worlds, instead of one pass over all worlds' (queries x worlds)
 temporaries per op. The static tables (which pairs and queries exist, their constants and
 who they push) are the ones the torch path builds; they are read from the ``World`` here.
+
+Numba's disk cache keys a function on its own file only: after editing ``native.joints`` or
+``native.projection``, delete ``marl_envs/native/__pycache__/physics.*.nb*`` (or touch this file),
+or the cached kernel keeps the old code.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import numba
 import numpy as np
 import torch
 
+from marl_envs.native import projection
+from marl_envs.native.joints import grab_joints
 from marl_envs.native.parallel import thread_range, threads
 from marl_envs.physics.constraints import Grabs
 from marl_envs.physics.geometry import EPS
@@ -39,7 +46,7 @@ def _softplus(x):
 
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True, boundscheck=False, error_model="numpy")
 def _advance_rows(lo, hi, substeps, state, applied, rule, walls, tips, grab, grab_index, holders, body, pairs, pair_f,
-                  corners, corner_box, boxes, q_index, q_f, w_index, w_f, scalars, out):
+                  corners, corner_box, boxes, q_index, q_f, w_index, w_f, scalars, proj, out):
     """Step worlds ``lo:hi`` by ``substeps`` substeps; every per-world array is (..., B), worlds last.
 
     state (6, N, B): pos x, y, vel x, y, angle, spin.       applied (3, N, B): force x, y, torque.
@@ -50,7 +57,8 @@ def _advance_rows(lo, hi, substeps, state, applied, rule, walls, tips, grab, gra
     corners (2, 4X) local box corners, corner_box (4X,) their box slot, boxes (X,) box bodies.
     q_index (4, Q): point row, owner column (N: none), box body, box slot; q_f (7, Q): hx, hy,
     base offset, tip flag, gain, owner sign, box sign.  w_index (2, S): point row, owner;
-    w_f (1, S): offset.  scalars: see ``_tables``.  out (6, N, B) like state.
+    w_f (1, S): offset.  scalars: see ``_tables``.  proj: the projection's
+    tables (``native.projection.tables``).  out (6, N, B) like state.
     """
     n_bodies, n_walls = state.shape[1], walls.shape[1]
     n_pairs, n_boxes, n_q, n_w = pairs.shape[0], boxes.shape[0], q_index.shape[1], w_index.shape[1]
@@ -60,6 +68,7 @@ def _advance_rows(lo, hi, substeps, state, applied, rule, walls, tips, grab, gra
     margin, stiffness, neg_inv_margin, w_gain, half_thickness = scalars[0:5]
     bound, has_bound, position_first, has_friction = scalars[5], scalars[6] > zero, scalars[7] > zero, scalars[8] > zero
     beta, h, rotational = scalars[9], scalars[10], scalars[11] > zero
+    wall_flags = proj[7]  # (2, W): fence (holds non-solid bodies too), tip
     eps = np.float32(EPS)
     s = np.empty((6, n_bodies, CHUNK), np.float32)  # the block's state, stepped in place
     fx = np.empty((n_bodies, CHUNK), np.float32)
@@ -74,6 +83,8 @@ def _advance_rows(lo, hi, substeps, state, applied, rule, walls, tips, grab, gra
     gerr = np.empty((5, max(n_holders, 1), CHUNK), np.float32)
     tmp = np.empty((3, CHUNK), np.float32)  # per-query softplus argument and push direction
     acc = np.empty((2, CHUNK), np.float32)
+    flag = np.empty(CHUNK, np.bool_)  # projection scratch: which worlds need the exact query
+    dp = np.empty((6, n_bodies, CHUNK), np.float32)  # projection corrections, rows as ``s``
     for start in range(lo, hi, CHUNK):
         n = min(CHUNK, hi - start)
         for k in range(6):
@@ -181,12 +192,11 @@ def _advance_rows(lo, hi, substeps, state, applied, rule, walls, tips, grab, gra
                     for i in range(n):
                         if tmp[0, i] >= CUT:
                             j = start + i
-                            mag = _softplus(tmp[0, i]) * w_gain
+                            mag = _softplus(tmp[0, i]) * w_gain * max(rule[1, owner, j], wall_flags[0, w])
                             acc[0, i] += (tmp[1, i] * walls[0, w, j] + tmp[2, i] * walls[2, w, j]) * mag
                             acc[1, i] += (tmp[1, i] * walls[1, w, j] + tmp[2, i] * walls[3, w, j]) * mag
-                for i in range(n):
-                    solid = rule[1, owner, start + i]
-                    push_x, push_y = acc[0, i] * solid, acc[1, i] * solid
+                for i in range(n):  # solid (rule[1]) was applied per wall: fence walls hold every body
+                    push_x, push_y = acc[0, i], acc[1, i]
                     fx[owner, i] += push_x
                     fy[owner, i] += push_y
                     tq[owner, i] += (tx[row, i] - s[0, owner, i]) * push_y - (ty[row, i] - s[1, owner, i]) * push_x
@@ -221,79 +231,24 @@ def _advance_rows(lo, hi, substeps, state, applied, rule, walls, tips, grab, gra
                         s[4, b, i] = s[4, b, i] + (old[2, b, i] if position_first else spin) * turn_h
                         s[5, b, i] = spin
             if n_holders:
-                _grab_joints(start, n, s, grab, grab_index, holders, body[10], gv, gerr, beta, h)
+                grab_joints(start, n, s, grab, grab_index, holders, body[10], gv, gerr, beta, h)
+            if scalars[12] > zero:
+                projection.project(start, n, s, rule, walls, tips, proj, scalars[13], int(scalars[14]), half_thickness,
+                                   flag, dp)
         for k in range(6):
             for b in range(n_bodies):
                 for i in range(n):
                     out[k, b, start + i] = s[k, b, i]
 
 
-@numba.njit(nogil=True, fastmath=FASTMATH, cache=True, boundscheck=False, error_model="numpy")
-def _grab_joints(start, n, s, grab, grab_index, holders, mass, gv, gerr, beta, h):
-    """Velocity projection onto the grab welds (physics.constraints.apply_grabs), in place on the block.
-
-    Everything is computed from the pre-projection state, then written: held bodies get the
-    common velocity of their cluster plus the mean drift correction and the mean of their
-    holders' turn rates; holders get their held body's common velocity (or keep their own).
-    """
-    n_bodies, n_holders = s.shape[1], grab_index.shape[0]
-    zero, one, two_pi = np.float32(0.0), np.float32(1.0), np.float32(2.0 * math.pi)
-    pi = np.float32(math.pi)
-    for b in range(n_bodies):
-        for i in range(n):
-            gv[0, b, i], gv[1, b, i], gv[2, b, i] = mass[b], s[2, b, i] * mass[b], s[3, b, i] * mass[b]
-            gv[3, b, i] = zero
-    for a in range(n_holders):
-        holder = holders[a]
-        for i in range(n):
-            j = start + i
-            target = grab_index[a, j]
-            if target >= 0:
-                gv[0, target, i] += mass[holder]
-                gv[1, target, i] += mass[holder] * s[2, holder, i]
-                gv[2, target, i] += mass[holder] * s[3, holder, i]
-                gv[3, target, i] += one
-            held = max(target, 0)
-            cos, sin = math.cos(s[4, holder, i]), math.sin(s[4, holder, i])
-            ox, oy = grab[0, a, j], grab[1, a, j]
-            gerr[0, a, i] = s[0, holder, i] + cos * ox - sin * oy - s[0, held, i]
-            gerr[1, a, i] = s[1, holder, i] + sin * ox + cos * oy - s[1, held, i]
-            wrapped = s[4, holder, i] + grab[2, a, j] - s[4, held, i] + pi  # wrap_angle: to [-pi, pi)
-            wrapped = wrapped - two_pi * math.floor(wrapped / two_pi) - pi
-            gerr[2, a, i] = s[5, holder, i] + beta * wrapped / h
-            gerr[3, a, i], gerr[4, a, i] = s[2, holder, i], s[3, holder, i]
-    for b in range(n_bodies):
-        for i in range(n):
-            count = gv[3, b, i]
-            if count > zero:
-                sum_x, sum_y, turn = zero, zero, zero
-                for a in range(n_holders):
-                    if grab_index[a, start + i] == b:
-                        sum_x += gerr[0, a, i]
-                        sum_y += gerr[1, a, i]
-                        turn += gerr[2, a, i]
-                s[2, b, i] = gv[1, b, i] / gv[0, b, i] + sum_x * (beta / h) / count
-                s[3, b, i] = gv[2, b, i] / gv[0, b, i] + sum_y * (beta / h) / count
-                s[5, b, i] = turn / count
-    for a in range(n_holders):
-        holder = holders[a]
-        for i in range(n):
-            target = grab_index[a, start + i]
-            if target >= 0:
-                cluster = gv[0, target, i]
-                s[2, holder, i], s[3, holder, i] = gv[1, target, i] / cluster, gv[2, target, i] / cluster
-            else:
-                s[2, holder, i], s[3, holder, i] = gerr[3, a, i], gerr[4, a, i]
-
-
 @numba.njit(parallel=True, cache=True, error_model="numpy")
 def _advance_parallel(parts, num_envs, substeps, state, applied, rule, walls, tips, grab, grab_index, holders, body,
-                      pairs, pair_f, corners, corner_box, boxes, q_index, q_f, w_index, w_f, scalars, out):
+                      pairs, pair_f, corners, corner_box, boxes, q_index, q_f, w_index, w_f, scalars, proj, out):
     for k in numba.prange(parts):
         lo, hi = thread_range(k, parts, num_envs, CHUNK)
         _advance_rows(lo, hi, substeps, state, applied, rule, walls, tips,
                       grab, grab_index, holders, body, pairs, pair_f, corners, corner_box, boxes, q_index, q_f,
-                      w_index, w_f, scalars, out)
+                      w_index, w_f, scalars, proj, out)
 
 
 def _column(values, dtype=np.float32) -> np.ndarray:
@@ -344,10 +299,12 @@ def _tables(world) -> dict:
     h = params.dt / params.substeps
     scalars = _column([params.contact_margin, params.contact_force, -1.0 / params.contact_margin, w_gain,
                        0.0, integ.bound if integ.bound is not None else 0.0, integ.bound is not None,
-                       integ.position_first, integ.has_friction, 0.5, h, integ.rotational])
+                       integ.position_first, integ.has_friction, 0.5, h, integ.rotational,
+                       world.projection is not None, params.max_penetration or 0.0,
+                       world.projection.iterations if world.projection is not None else 0])
     tables = dict(contacts=world.contacts, pairs=_column(pairs, np.int64).reshape(-1, 2), pair_f=pair_f, body=body,
                   corners=corners, corner_box=corner_box, boxes=boxes, q_index=q_index, q_f=q_f, w_index=w_index,
-                  w_f=w_f, scalars=scalars)
+                  w_f=w_f, scalars=scalars, proj=projection.tables(world))
     world._native_tables = tables
     return tables
 
@@ -387,7 +344,7 @@ def advance(world, state: BodyState, force: torch.Tensor, torque: torch.Tensor |
     args = (world.params.substeps, _planar(packed).numpy(), applied.numpy(), rule.numpy(), walls, tips, grab,
             grab_index, holders, tables["body"], tables["pairs"], tables["pair_f"], tables["corners"],
             tables["corner_box"], tables["boxes"], tables["q_index"], tables["q_f"], tables["w_index"],
-            tables["w_f"], scalars, out.numpy())
+            tables["w_f"], scalars, tables["proj"], out.numpy())
     _advance_parallel(threads(b), b, *args)  # one thread too: the same compiled code for any count
     result = out.permute(2, 1, 0)  # (B, N, 6)
     return BodyState(pos=result[..., 0:2].contiguous(), vel=result[..., 2:4].contiguous(),

@@ -115,9 +115,10 @@ class RigidContacts:
     ``sum_q (p_q - c) x F_q = sum_q p_q x F_q - c x sum_q F_q``, and are zeroed on discs
     (contacts are frictionless). The queries, their rows in a per-substep point table
     ``[body centres (N) | box corners (4X) | wall endpoints (2W)]`` and the signed (N, Q)
-    scatter tables are fixed here. Limitation: two boxes crossing with no corner inside the
-    other (a thin box pierced edge to edge) are missed; contacts start at a corner, so this
-    needs a tunnelling speed.
+    scatter tables are fixed here. Two boxes crossing with no corner inside the other (edge
+    through edge) get no force here; the separating-axis test of ``projection`` catches that
+    overlap (worlds with ``WorldParams.max_penetration``), and in ordinary play a corner enters
+    first, so the corner penalties act before it.
 
     The step works batch-minor: it transposes the (B, N) state to (N, B) rows, runs every
     query on rows of B values (the world index contiguous, so each elementwise op is one long
@@ -128,7 +129,7 @@ class RigidContacts:
     """
 
     def __init__(self, spec: BodySpec, params: WorldParams, device: torch.device, num_walls: int | None,
-                 tip_walls: list[int] | None = None):
+                 tip_walls: list[int] | None = None, fence_walls: list[int] | None = None):
         n, kind = spec.num_bodies, spec.kind.tolist()
         movable, collidable = spec.movable.tolist(), spec.collidable.tolist()
         radius, half = spec.radius.tolist(), spec.half_extents.cpu()
@@ -180,6 +181,9 @@ class RigidContacts:
         wall_table = torch.eye(n)[:, [p[1] for p in points]]  # (N, P)
         self.w_table = wall_table.to(device)  # (N, P)
         self.neg_inv_margin = -1.0 / params.contact_margin
+        fence = [] if fence_walls is None else fence_walls
+        self.fence = [float(w in fence) for w in range(num_walls or 0)]  # 1: holds non-solid bodies too
+        self.fence_col = torch.tensor(self.fence).view(1, -1, 1).to(device)  # (1, W, 1)
         # The step works batch-minor (see the class docstring): constants as columns against (., B) rows.
         self.corner_x = self.local_corners[..., 0].reshape(-1, 1)  # (4X, 1)
         self.corner_y = self.local_corners[..., 1].reshape(-1, 1)
@@ -201,7 +205,8 @@ class RigidContacts:
         """Forces (B, N, 2) and torques (B, N) (None without boxes) of all box and wall contacts.
 
         ``solid`` (B, N) float, optional: 0 for bodies that pass over boxes and walls this
-        substep (an agent elevated on a ramp); their box and wall contacts exert no force.
+        substep (an agent elevated on a ramp); their box and wall contacts exert no force,
+        except those of fence walls.
         """
         if walls is None and self.needs_walls:
             raise ValueError("RigidContacts: built for a world with walls, called without them.")
@@ -246,8 +251,9 @@ class RigidContacts:
             gap, normal_coef, along_coef = thick_segment_query(wx.unsqueeze(1), wy.unsqueeze(1), cx.unsqueeze(1),
                                                                cy.unsqueeze(1), frames, walls.half_thickness)
             magnitude = F.softplus((gap - self.w_offset_col) * self.neg_inv_margin) * self.w_gain  # (P, W, B)
-            if solid_t is not None:
-                magnitude = magnitude * solid_t.index_select(0, self.w_owner).unsqueeze(1)
+            if solid_t is not None:  # fence walls hold every body
+                owner_solid = solid_t.index_select(0, self.w_owner).unsqueeze(1)
+                magnitude = magnitude * torch.maximum(owner_solid, self.fence_col)
             along = along_coef * magnitude
             normal = normal_coef.mul_(magnitude)
             push_x.append(torch.addcmul(normal * frames.nx, along, frames.ux).sum(1))  # (P, B)
@@ -281,13 +287,15 @@ class Contacts:
         tip_walls: the wall slots whose endpoints are tested against boxes (default all). Ends that
             meet another wall (the corners of a closed fence) can be left out: box corners already
             collide with both walls there, and each endpoint query costs one query per box.
+        fence_walls: the wall slots that hold every body, also those ``solid`` exempts (an arena's
+            fence: an agent elevated on a ramp passes over interior walls, never out of the arena).
     """
 
     def __init__(self, spec: BodySpec, params: WorldParams, device: torch.device, num_walls: int | None = None,
-                 tip_walls: list[int] | None = None):
+                 tip_walls: list[int] | None = None, fence_walls: list[int] | None = None):
         circles = CircleContacts(spec, params, device)
         self.circles = circles if circles.num_pairs else None
-        rigid = RigidContacts(spec, params, device, num_walls, tip_walls)
+        rigid = RigidContacts(spec, params, device, num_walls, tip_walls, fence_walls)
         self.rigid = rigid if rigid.active else None
         self.num_walls = num_walls
 

@@ -29,6 +29,14 @@ class WorldParams:
             resting depth is about F / stiffness, well under the body's radius plus the
             wall half thickness, while staying stable (stiffness below about
             m / (2 h^2) for boxes, h = dt / substeps); see the ``walls`` module docstring.
+        max_penetration: If set, the slop of the position projection run after each substep
+            (``projection``): a body deeper than this into a wall, or two boxes overlapping
+            deeper than this, are moved apart to this depth and lose their approaching
+            velocity, so walls and boxes hold under any force (penalty springs alone yield to
+            hard enough pushes and grab joints). Shallower contacts feel the penalty forces
+            alone. Keep it below a capped body's radius + wall half thickness - max_speed * dt /
+            substeps so that no centre can reach a wall's line. None (default): penalty
+            contacts only (transport_v0 and spread_v0 keep that).
     """
 
     dt: float = 0.1
@@ -40,6 +48,7 @@ class WorldParams:
     position_first: bool = True
     arena_half_size: float | None = None
     wall_contact_force: float | None = None
+    max_penetration: float | None = None
 
     def __post_init__(self) -> None:
         checks = {
@@ -51,6 +60,7 @@ class WorldParams:
             "contact_margin": self.contact_margin > 0,
             "arena_half_size": self.arena_half_size is None or self.arena_half_size > 0,
             "wall_contact_force": self.wall_contact_force is None or self.wall_contact_force >= 0,
+            "max_penetration": self.max_penetration is None or self.max_penetration >= 0,
         }
         for name, ok in checks.items():
             if not ok:

@@ -29,6 +29,12 @@ the wall must also
     h^2 k / m < damping, so it suits only soft walls.
 With both, tests/physics/test_walls.py drives discs at the rule's limit speed and boxes at
 half of it into walls for 200 steps without a crossing.
+
+Penalty walls still yield to a hard enough push (a grab joint, several bodies pushing in a
+row). Worlds that must hold under any action set ``WorldParams.max_penetration``: the position
+projection (``projection``) then moves every body back out to that depth after each substep,
+and with the rule above no centre can reach a wall's line. ``fence_walls`` (``World``) hold
+every body, also those exempt from wall contacts (``solid`` = 0: agents elevated on a ramp).
 """
 
 from __future__ import annotations

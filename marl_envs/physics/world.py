@@ -1,7 +1,9 @@
 """A batch of B independent 2D worlds stepped together.
 
 ``World.step`` reads as the physics it does: for each substep, contacts, then
-integration, then constraints (grab joints). Everything else (actions, rules, sensing) belongs to scenarios.
+integration, then constraints (grab joints), then, with ``WorldParams.max_penetration`` set, the
+position projection that keeps bodies out of walls and boxes out of each other whatever pushes them
+(``projection``). Everything else (actions, rules, sensing) belongs to scenarios.
 
 Which contact models run is decided here, once, from the static spec and from whether the
 world has walls: a world of discs without walls runs exactly MPE's disc contacts.
@@ -16,6 +18,7 @@ from marl_envs.physics.constraints import Grabs, apply_grabs
 from marl_envs.physics.contacts import Contacts
 from marl_envs.physics.integrate import Integrator
 from marl_envs.physics.params import WorldParams
+from marl_envs.physics.projection import Projection
 from marl_envs.physics.state import BodySpec, BodyState
 from marl_envs.physics.walls import WallGeometry, Walls, check_tunnelling
 
@@ -37,6 +40,7 @@ class World:
             cannot get walls later; to change walls per world, build it with W slots
             (``Walls.empty`` or padded ``Walls.from_segments``) and use ``set_walls_where``.
         tip_walls: wall slots whose endpoints can poke into boxes (default all; see ``Contacts``).
+        fence_walls: wall slots that hold every body, also non-``solid`` ones (an arena's fence).
 
     Raises:
         ValueError: if the walls do not match ``num_envs``, or a capped body could tunnel
@@ -51,6 +55,7 @@ class World:
         device: torch.device | str,
         walls: Walls | None = None,
         tip_walls: list[int] | None = None,
+        fence_walls: list[int] | None = None,
     ):
         self.device = torch.device(device)
         self.spec = spec.to(self.device)
@@ -63,7 +68,8 @@ class World:
         self._wall_geometry: WallGeometry | None = None
         num_walls = None if walls is None else walls.num_walls
         self.tip_walls = tip_walls
-        self.contacts = Contacts(self._host_spec, params, self.device, num_walls=num_walls, tip_walls=tip_walls)
+        self.fence_walls = fence_walls
+        self._build_models(num_walls)
         self._compiled_advance = None
         if walls is not None:
             self._install_walls(walls)
@@ -142,7 +148,19 @@ class World:
             state = self.integrator(state, total_force, total_torque, free)
             if grabs is not None:
                 state = apply_grabs(state, grabs, self.spec.mass, self.params.dt / self.params.substeps)
+            if self.projection is not None:
+                state = self.projection(state, self._wall_geometry, free, solid)
         return state
+
+    def _build_models(self, num_walls: int | None) -> None:
+        """The contact models and the projection for W = ``num_walls`` wall slots (None: no walls)."""
+        fence = None if self.fence_walls is None else [w for w in self.fence_walls if w < (num_walls or 0)]
+        self.contacts = Contacts(self._host_spec, self.params, self.device, num_walls=num_walls,
+                                 tip_walls=self.tip_walls, fence_walls=fence)
+        self.projection = None
+        if self.params.max_penetration is not None:
+            projection = Projection(self._host_spec, self.params, self.device, num_walls, self.tip_walls, fence)
+            self.projection = projection if projection.active else None
 
     def reset_where(self, mask: torch.Tensor, fresh: BodyState) -> None:
         """Replace the state of the worlds where ``mask`` (B,) is true by ``fresh``."""
@@ -166,7 +184,7 @@ class World:
         check_tunnelling(self._host_spec, self.params, walls.half_thickness)
         if walls.num_walls != self.contacts.num_walls:  # the wall-endpoint queries depend on W
             self.tip_walls = None  # a new wall count: every endpoint is tested again
-            self.contacts = Contacts(self._host_spec, self.params, self.device, num_walls=walls.num_walls)
+            self._build_models(walls.num_walls)
         self.walls = walls.to(self.device)
         self._wall_geometry = WallGeometry.of(self.walls)
 

@@ -40,9 +40,15 @@ Seekers' actions are ignored during the preparation phase.
 
 ## Ramps
 A ramp rises along its heading. An agent that pushes into its low end climbs it and is
-*elevated*: it passes over boxes and walls and sees over them. It stays elevated while its
-centre is over a ramp, a box or a wall, and drops to the ground beyond them, on the far side
-of a wall it crossed. A ramp pushed against a wall or box is the only way over it.
+*elevated*: it passes over boxes and interior walls and sees over them. It stays elevated while
+its centre is over a ramp, a box or a wall, and drops to the ground beyond them, on the far side
+of a wall it crossed. A ramp pushed against a wall or box is the only way over it, and only
+over interior walls: the outer fence (walls 0-3 of every map) holds every body, elevated agents
+included. Interior walls hold every body that is not elevated, and boxes and ramps do not pass
+through each other, under any action sequence: after each physics substep a position projection
+moves bodies back out of walls and overlapping boxes apart, beyond a 1 cm slop
+(``physics.projection``; ``tests/scenarios/hide_and_seek/test_soak.py`` drives adversarial
+actions against it).
 
 ## Observation space
 Flat float vector per agent; blocks in order (named slices in `env.obs_spec`):

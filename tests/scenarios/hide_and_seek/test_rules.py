@@ -184,6 +184,20 @@ def test_a_seeker_on_a_ramp_against_a_wall_crosses_it():
     assert not bool(sc.elevated[0, 1])  # and back on the ground
 
 
+def test_a_ramp_against_the_fence_does_not_carry_the_seeker_out():
+    """The fence (walls 0-3) holds elevated agents too: a ramp carries over interior walls only."""
+    env = scene()
+    sc = env.scenario
+    ramp = sc.world.spec.num_bodies - 1
+    fence = sc.config.half_size
+    body(env, 1, (fence - 1.2, 0.0), 0.0)
+    body(env, ramp, (fence - 0.05 - 0.35, 0.0), 0.0)  # high end against the fence's face
+    for _ in range(40):
+        env.step(act(env, seeker_0={"fx": 1.0}))
+        assert float(pos(env, 1)[0]) < fence - 0.05 - 0.15 + 0.02  # held at the fence's face, to the slop
+    assert bool(sc.elevated[0, 1])  # it did climb: on the ramp, at the fence
+
+
 def test_without_a_ramp_the_wall_stops_the_seeker():
     env = scene(walls=WALL)
     body(env, 1, (-1.2, 0.0), 0.0)
