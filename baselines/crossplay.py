@@ -1,7 +1,7 @@
 """Cross-play: each team of a team game played by a trained run, the env's scripted policy or random actions.
 
-    python -m baselines.evaluate --env-id hide_and_seek_v0 --hiders RUN --seekers scripted --episodes 1000
-    python -m baselines.evaluate --env-id hide_and_seek_v0 --hiders scripted --seekers RUN --video duel.gif
+    python -m baselines.evaluate --env-id hide_and_seek_v1 --hiders RUN --seekers scripted --episodes 1000
+    python -m baselines.evaluate --env-id hide_and_seek_v1 --hiders scripted --seekers RUN --video duel.gif
 
 Self-play scores a team only against the opponent it trained with, which says little: two teams
 can trade the lead while both stay weak (strategy cycling). Playing each trained team against

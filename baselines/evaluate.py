@@ -4,7 +4,7 @@
     python -m baselines.evaluate RUN_DIR --env-id mpe2.simple_spread_v3:parallel_env   # same spaces
     python -m baselines.evaluate RUN_DIR --episodes 3 --render human
     python -m baselines.evaluate RUN_DIR --episodes 3 --video spread.mp4                # or .gif
-    python -m baselines.evaluate --env-id hide_and_seek_v0 --hiders RUN_DIR --seekers scripted --episodes 1000
+    python -m baselines.evaluate --env-id hide_and_seek_v1 --hiders RUN_DIR --seekers scripted --episodes 1000
 
 Team games (cross-play, ``baselines/crossplay.py``): ``--hiders`` / ``--seekers`` (or ``--team
 NAME=SOURCE`` for any team prefix) give each team's player: a run directory or checkpoint,

@@ -1,4 +1,4 @@
-"""Watch the scripted teams play hide_and_seek_v0, or save the episode as a video.
+"""Watch the scripted teams play hide_and_seek_v1, or save the episode as a video.
 
     python examples/hide_and_seek_demo.py                       # a pygame window
     python examples/hide_and_seek_demo.py --video hns.mp4       # or .gif; headless works
@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--no-render", action="store_true")
     args = parser.parse_args()
     mode = None if args.no_render else ("rgb_array" if args.video else "human")
-    env = make_batched("hide_and_seek_v0", num_envs=args.worlds, seed=args.seed, map=args.map, render_mode=mode,
+    env = make_batched("hide_and_seek_v1", num_envs=args.worlds, seed=args.seed, map=args.map, render_mode=mode,
                        autoreset=False)  # every episode's last frame is shown before the next reset
     writer = None
     if args.video:

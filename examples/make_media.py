@@ -7,7 +7,7 @@
 
 Scripted policy: ``env.scenario.heuristic_action(env.scenario.sense())``, the same one the tests
 and ``marl_envs.play`` use (spread: greedy landmark claiming; transport: line up behind the
-package and push; hide_and_seek_v0 on the quadrant map: hiders lock the room's doors with the
+package and push; hide_and_seek_v1 on the quadrant map: hiders lock the room's doors with the
 boxes, seekers chase what they see). ``--checkpoint ENV_ID=RUN_DIR`` (repeatable) renders a
 trained IPPO/MAPPO/TRPO/NPG policy on ENV_ID instead, through ``baselines.evaluate`` (greedy
 actions, the run's env arguments), and writes it to the same ``ENV_ID.gif``.
@@ -17,7 +17,7 @@ episodes back to back), then are downscaled so that the longer side is ``--size`
 when an env's episodes give more than ``--max-frames`` frames, only every k-th frame is kept
 (k as small as fits), and reduced to ``--colors`` colours. Each env's clip (``ENVS``):
 spread_v0 4 episodes of 25 steps (seeds 0-3), transport_v0 one episode (seed 2: the package
-reaches the goal after 102 of at most 200 steps), hide_and_seek_v0 one 80-step episode on the
+reaches the goal after 102 of at most 200 steps), hide_and_seek_v1 one 80-step episode on the
 quadrant map (seed 0); ``--seed`` / ``--episodes`` override them. GIFs loop forever at
 ``--fps`` frames per second and are written by ``baselines.common.video.VideoWriter`` (each
 frame stores only its changed rectangle). The script prints each file's frames and size;
@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ENVS = {  # env id -> (episodes, seed, env arguments) of the clip
     "spread_v0": (4, 0, {}),
     "transport_v0": (1, 2, {}),  # the scripted team delivers the package in 102 steps
-    "hide_and_seek_v0": (1, 0, {"map": "quadrant"}),
+    "hide_and_seek_v1": (1, 0, {"map": "quadrant"}),
 }
 
 

@@ -14,7 +14,7 @@
 # policy file saved the first time each stage shows), crossplay/*.json and behaviour.png.
 set -euo pipefail
 
-ENV_ID=${ENV_ID:-hide_and_seek_v0}
+ENV_ID=${ENV_ID:-hide_and_seek_v1}
 RUN=${RUN:-runs/hide_and_seek_selfplay}
 MINUTES=${MINUTES:-150}
 BUDGET_S=${BUDGET_S:-$((MINUTES * 60))}

@@ -20,7 +20,10 @@ _LAZY = {
     "BatchedEnv": ("marl_envs.api.batched", "BatchedEnv"),
     "list_envs": ("marl_envs.registry", "list_envs"),
 }
-_ENV_MODULES = ("spread_v0", "hide_and_seek_v0", "transport_v0")
+_ENV_MODULES = ("spread_v0", "hide_and_seek_v1", "transport_v0")
+#: Retired versions -> the current one (PettingZoo's convention: the old name still imports, and making it
+#: raises ``DeprecatedEnv`` naming the new version; see ``registry.RETIRED`` for why each was retired).
+_RETIRED_MODULES = {"hide_and_seek_v0": "hide_and_seek_v1"}
 
 
 def __getattr__(name: str):
@@ -29,6 +32,10 @@ def __getattr__(name: str):
         return getattr(importlib.import_module(module), attr)
     if name in _ENV_MODULES:
         return importlib.import_module(f"marl_envs.{name}")
+    if name in _RETIRED_MODULES:
+        from marl_envs.api.retired import RetiredModule
+
+        return RetiredModule(name, _RETIRED_MODULES[name])
     raise AttributeError(f"module 'marl_envs' has no attribute {name!r}")
 
 

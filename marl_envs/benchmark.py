@@ -3,7 +3,7 @@
     python -m marl_envs.benchmark                      # spread_v0 on cpu (and cuda if present)
     python -m marl_envs.benchmark --compare            # + MPE2 simple_spread_v3 (+ VMAS if installed)
     python -m marl_envs.benchmark --batch-sizes 1 4096 --continuous --threads 2
-    python -m marl_envs.benchmark --env-id hide_and_seek_v0 --batch-sizes 1 64 4096 --compile
+    python -m marl_envs.benchmark --env-id hide_and_seek_v1 --batch-sizes 1 64 4096 --compile
 
 An env-step is one world advanced by one step (B worlds stepped once = B env-steps).
 Actions are random and valid, drawn before timing from a pool so that the timing is
@@ -125,7 +125,7 @@ def bench_vmas(num_envs: int, device: str, seconds: float) -> float | None:
 
 
 DEFAULT_BATCH_SIZES = {"spread_v0": [1, 64, 4096, 32768], "transport_v0": [1, 64, 4096, 32768],
-                       "hide_and_seek_v0": [1, 64, 4096]}
+                       "hide_and_seek_v1": [1, 64, 4096]}
 
 
 def _bench_env(env_id: str, args, devices: list[str], batch_sizes: list[int], row) -> None:
@@ -167,9 +167,9 @@ def _bench_env(env_id: str, args, devices: list[str], batch_sizes: list[int], ro
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env-id", nargs="+", default=list(DEFAULT_BATCH_SIZES),
-                        help="env ids to time (default: spread_v0, transport_v0 and hide_and_seek_v0)")
+                        help="env ids to time (default: spread_v0, transport_v0 and hide_and_seek_v1)")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=None,
-                        help="default: 1 64 4096 32768 for spread_v0, 1 64 4096 for hide_and_seek_v0")
+                        help="default: 1 64 4096 32768 for spread_v0, 1 64 4096 for hide_and_seek_v1")
     parser.add_argument("--pz-compile", action="store_true",
                         help="also time the PettingZoo env with compile=True (the B=1 row)")
     parser.add_argument("--devices", nargs="+", default=None, help="default: cpu, and cuda if available")

@@ -12,7 +12,7 @@ from marl_envs.registry import list_envs
 
 
 def pettingzoo_id(env_id: str) -> str:
-    """``hide_and_seek_v0`` -> ``marl_envs/hide-and-seek-v0``."""
+    """``hide_and_seek_v1`` -> ``marl_envs/hide-and-seek-v1``."""
     match = re.fullmatch(r"(.+)_v(\d+)", env_id)
     if match is None:
         raise ValueError(f"env id {env_id!r} does not end in _vN")

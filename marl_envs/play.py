@@ -2,7 +2,7 @@
 
     python -m marl_envs.play spread_v0
     python -m marl_envs.play transport_v0 --others scripted
-    python -m marl_envs.play hide_and_seek_v0 --agent seeker_0 --others scripted
+    python -m marl_envs.play hide_and_seek_v1 --agent seeker_0 --others scripted
     python -m marl_envs.play spread_v0 --checkpoint runs/mappo_spread     # teammates from a trained policy
 
 Keys (also listed by ``--help``):

@@ -9,13 +9,24 @@ from marl_envs.scenarios.transport import Transport
 
 REGISTRY: dict[str, type[Scenario]] = {
     "spread_v0": Spread,
-    "hide_and_seek_v0": HideAndSeek,
+    "hide_and_seek_v1": HideAndSeek,
     "transport_v0": Transport,
 }
 
 
+RETIRED: dict[str, tuple[str, str]] = {
+    "hide_and_seek_v0": ("hide_and_seek_v1", "its walls, fence and boxes could be crossed by agents that pushed hard "
+                         "enough, ramps carried agents over the arena fence, and boxes passed through each other"),
+}
+"""Retired env ids -> (the id that replaced it, why): the dynamics changed, so results are not comparable."""
+
+
 def get_scenario_class(env_id: str) -> type[Scenario]:
-    """Look up ``env_id``; an unknown id is a ValueError that lists the valid ones."""
+    """Look up ``env_id``; an unknown id is a ValueError that lists the valid ones, a retired one names its
+    successor."""
+    if isinstance(env_id, str) and env_id in RETIRED:
+        successor, why = RETIRED[env_id]
+        raise ValueError(f"env id {env_id!r} is retired ({why}); use {successor!r}")
     try:
         return REGISTRY[env_id]
     except (KeyError, TypeError):

@@ -4,9 +4,9 @@ from marl_envs import benchmark
 
 
 def test_benchmark_rows_for_every_env():
-    results = benchmark.main(["--env-id", "spread_v0", "transport_v0", "hide_and_seek_v0", "--batch-sizes", "2",
+    results = benchmark.main(["--env-id", "spread_v0", "transport_v0", "hide_and_seek_v1", "--batch-sizes", "2",
                               "--seconds", "0.05", "--devices", "cpu"])
-    expected = {f"{env} {kind}" for env in ("spread_v0", "transport_v0", "hide_and_seek_v0")
+    expected = {f"{env} {kind}" for env in ("spread_v0", "transport_v0", "hide_and_seek_v1")
                 for kind in ("pettingzoo parallel B=1 cpu", "batched B=2 cpu")}
     assert set(results) == expected
     assert all(v > 0 for v in results.values())

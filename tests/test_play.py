@@ -69,7 +69,7 @@ def test_reset_pause_and_escape(display):
 
 
 def test_hide_and_seek_hud_shows_prep_and_who_sees_whom(display):
-    play = Play("hide_and_seek_v0", agent="seeker_0", others="scripted", render_mode="rgb_array", fps=1000)
+    play = Play("hide_and_seek_v1", agent="seeker_0", others="scripted", render_mode="rgb_array", fps=1000)
     post(pygame.K_SPACE)
     play.run_events(3)
     hud = play.hud(play.env.snapshot(0).hud)

@@ -5,7 +5,7 @@ Construction from an env (``extra_dim`` = width of the agent one-hot the trainer
 
     from baselines.common.entity import EntityActor, EntityCritic, make_entity_actor, make_entity_critic
 
-    env = marl_envs.make_batched("hide_and_seek_v0", num_envs=64)
+    env = marl_envs.make_batched("hide_and_seek_v1", num_envs=64)
     extra = env.num_agents                                    # MAPPO's one-hot agent id
     actor = EntityActor(env.obs_spec, env.single_action_space, extra)          # input [obs_i, onehot(i)]
     critic = EntityCritic(env.state_spec, env.obs_spec, extra)                 # input [state, obs_i, onehot(i)]
@@ -53,7 +53,7 @@ keep CPU training practical (speeds below); no separate policy/value
 observation-normalisation layers; the self token takes part in the attention and the pooling (the
 paper concatenates the pooled output with self; here both happen) to guard the all-masked case.
 
-Speed (hide_and_seek_v0 defaults: 4 agents, 2 boxes, 1 ramp, 30 lidar rays; actor 7 tokens, critic 8; min over
+Speed (hide_and_seek_v1 defaults: 4 agents, 2 boxes, 1 ramp, 30 lidar rays; actor 7 tokens, critic 8; min over
 repetitions, torch 2.11, two dedicated CPU cores via taskset / one H200):
 
     network            4096 rows, no grad:          8192 rows, actor+critic   actor params

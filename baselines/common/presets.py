@@ -11,7 +11,7 @@ Where the figures come from (README, "Baselines"):
     spread_v0, MAPPO/IPPO: γ 0.95 (a 20-step horizon for 25-step episodes; 2M steps: −32.7 training return
         against −36.9 with 0.99).
     transport_v0, MAPPO/IPPO: 50-step rollouts (examples/train_transport.sh: 99.6% greedy success).
-    hide_and_seek_v0, MAPPO/IPPO: a starting point, not a tuned setting. Rollouts of one whole
+    hide_and_seek_v1, MAPPO/IPPO: a starting point, not a tuned setting. Rollouts of one whole
         episode (80 steps; the worlds run in lockstep, so each rollout holds the preparation and the
         hiding phase of every world in their true proportion), 1024 worlds, Baker et al.'s γ 0.998
         (their episodes are 240 steps; with the time left in the critic's state and truncation treated
@@ -20,7 +20,7 @@ Where the figures come from (README, "Baselines"):
     CartPole-v1, Pendulum-v1, TRPO: rl-baselines3-zoo's hyperparams/trpo.yml (without gSDE, which we lack);
         NPG: the same, with α 0.3 on Pendulum (examples/train_single_agent.sh).
     spread_v0, TRPO/NPG (joint-control view): MAPPO's budget and γ (README: −32.81 greedy).
-    transport_v0 and hide_and_seek_v0, TRPO/NPG: untuned starting points (one policy for every agent is
+    transport_v0 and hide_and_seek_v1, TRPO/NPG: untuned starting points (one policy for every agent is
         the joint view; in hide-and-seek its team reward, the sum over both teams, is 0: a smoke test only).
 """
 
@@ -49,8 +49,8 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("ippo", "spread_v0"): _SPREAD_PPO,
     ("mappo", "transport_v0"): _TRANSPORT_PPO,
     ("ippo", "transport_v0"): _TRANSPORT_PPO,
-    ("mappo", "hide_and_seek_v0"): _HIDE_AND_SEEK_PPO,
-    ("ippo", "hide_and_seek_v0"): _HIDE_AND_SEEK_PPO,
+    ("mappo", "hide_and_seek_v1"): _HIDE_AND_SEEK_PPO,
+    ("ippo", "hide_and_seek_v1"): _HIDE_AND_SEEK_PPO,
     ("trpo", "CartPole-v1"): _CARTPOLE_ZOO,
     ("trpo", "Pendulum-v1"): _PENDULUM_ZOO,
     ("npg", "CartPole-v1"): _CARTPOLE_ZOO,
@@ -59,8 +59,8 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("npg", "spread_v0"): _SPREAD_JOINT,
     ("trpo", "transport_v0"): _TRANSPORT_JOINT,
     ("npg", "transport_v0"): _TRANSPORT_JOINT,
-    ("trpo", "hide_and_seek_v0"): _HIDE_AND_SEEK_JOINT,
-    ("npg", "hide_and_seek_v0"): _HIDE_AND_SEEK_JOINT,
+    ("trpo", "hide_and_seek_v1"): _HIDE_AND_SEEK_JOINT,
+    ("npg", "hide_and_seek_v1"): _HIDE_AND_SEEK_JOINT,
 }
 
 

@@ -3,7 +3,7 @@
 Why: a batched step on CPU allocates and frees hundreds of megabyte-sized temporaries. glibc
 serves blocks above its mmap threshold (128 KiB at start, adapting upwards to at most 32 MiB
 only after frees of mapped blocks) with fresh ``mmap`` pages, so every op pays page faults to
-touch its output: measured on hide_and_seek_v0 at B=4096 on 2 cores, 45k env-steps/s with
+touch its output: measured on hide_and_seek_v1 at B=4096 on 2 cores, 45k env-steps/s with
 glibc's defaults against 66k with the threshold at 32 MiB. PyTorch has no CPU caching
 allocator; its performance guide recommends jemalloc or tcmalloc through ``LD_PRELOAD``
 for the same reason. Raising the threshold in-process needs no preload: freed blocks go back

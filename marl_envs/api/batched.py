@@ -65,7 +65,7 @@ class BatchedEnv:
             already blocked for the cache and beat inductor's: best for large batches on
             CPU when the sensors compile badly. ``True`` picks the scenario's
             ``large_cpu_compile`` on CPU with ``num_envs >= 256`` (``"physics"`` for
-            hide_and_seek_v0), else ``"step"``. On CPU, worlds with boxes or walls step their
+            hide_and_seek_v1), else ``"step"``. On CPU, worlds with boxes or walls step their
             physics in a fused kernel instead (``marl_envs.native``, ``physics.accel``), which
             is faster than the compiled substeps, so there ``"physics"`` compiles nothing.
         **kwargs: the scenario's arguments (its config dataclass fields).

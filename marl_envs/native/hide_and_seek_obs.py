@@ -1,4 +1,4 @@
-"""hide_and_seek_v0's observation and global state (``scenarios.hide_and_seek.observations``) as CPU kernels.
+"""hide_and_seek_v1's observation and global state (``scenarios.hide_and_seek.observations``) as CPU kernels.
 
 Assembling the flat observation in torch is some thirty ops over small (B, A, K, f) tensors, each a
 pass over memory, for 6 MB of output at B=4096. Here one loop per world writes each agent's row

@@ -1,4 +1,4 @@
-"""hide_and_seek_v0's reach, elevation, lock and grab rules (``scenarios.hide_and_seek.manipulation``) as CPU kernels.
+"""hide_and_seek_v1's reach, elevation, lock and grab rules (``scenarios.hide_and_seek.manipulation``) as CPU kernels.
 
 Each is a handful of arithmetic and choices per (agent, object) or (agent, wall) pair, which torch
 spreads over tens of ops on (B, A, K) tensors; one loop per world does them in registers. Same

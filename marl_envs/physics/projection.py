@@ -3,7 +3,7 @@
 Why: penalty contacts (``contacts``) are soft springs. A wall holds a body pushed by a sustained
 force F at a depth of about F / k, and a grab joint (``constraints``) is a velocity projection
 that can drive a held box into a wall or another box harder than any spring of a stable
-stiffness resists. Measured on hide_and_seek_v0 under adversarial actions (every agent pushing
+stiffness resists. Measured on hide_and_seek_v1 under adversarial actions (every agent pushing
 and grabbing at full force, 512 worlds x 1000 steps): boxes ended up to 1.07 m and agents up to
 2.1 m outside the arena fence, and boxes overlapped by up to 95% of their area. More substeps
 do not help: the stable stiffness grows as 1 / h^2, but so does the joint's drift correction.

@@ -15,7 +15,7 @@ needs_compiler = pytest.mark.skipif(shutil.which("g++") is None and shutil.which
 
 def test_true_picks_the_scenarios_large_cpu_choice_and_the_whole_step_otherwise():
     cpu = torch.device("cpu")
-    hide_and_seek, spread = get_scenario_class("hide_and_seek_v0"), get_scenario_class("spread_v0")
+    hide_and_seek, spread = get_scenario_class("hide_and_seek_v1"), get_scenario_class("spread_v0")
     assert resolve_compile_mode(True, cpu, 4096, hide_and_seek) == "physics"
     assert resolve_compile_mode(True, cpu, 4096, spread) == "step"
     assert resolve_compile_mode(True, cpu, 1, hide_and_seek) == "step"
@@ -31,8 +31,8 @@ def test_an_unknown_mode_is_named():
 
 @needs_compiler
 def test_compiled_physics_follows_the_eager_trajectory():
-    eager = make_batched("hide_and_seek_v0", num_envs=4, seed=3, check_inputs=False)
-    compiled = make_batched("hide_and_seek_v0", num_envs=4, seed=3, check_inputs=False, compile="physics")
+    eager = make_batched("hide_and_seek_v1", num_envs=4, seed=3, check_inputs=False)
+    compiled = make_batched("hide_and_seek_v1", num_envs=4, seed=3, check_inputs=False, compile="physics")
     assert compiled.scenario.world.compiled and not eager.scenario.world.compiled
     eager.reset(seed=3)
     compiled.reset(seed=3)

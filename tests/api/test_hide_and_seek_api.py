@@ -1,4 +1,4 @@
-"""hide_and_seek_v0 through every public API: PettingZoo's conformance utilities, pettingzoo.make, batched."""
+"""hide_and_seek_v1 through every public API: PettingZoo's conformance utilities, pettingzoo.make, batched."""
 
 import functools
 import types
@@ -8,7 +8,7 @@ import pettingzoo
 import pytest
 import torch
 
-from marl_envs import hide_and_seek_v0, make_batched
+from marl_envs import hide_and_seek_v1, make_batched
 from tests.api.pettingzoo_suite import (
     StepReturnsObservation,
     api_test,
@@ -32,44 +32,44 @@ CONFIG_IDS = list(CONFIGS)
 
 @pytest.mark.parametrize("name", CONFIG_IDS)
 def test_api_test(name):
-    api_test(hide_and_seek_v0.env(**CONFIGS[name]), num_cycles=30)
+    api_test(hide_and_seek_v1.env(**CONFIGS[name]), num_cycles=30)
 
 
 @pytest.mark.parametrize("name", CONFIG_IDS)
 def test_parallel_api_test(name):
-    parallel_api_test(hide_and_seek_v0.parallel_env(**CONFIGS[name]), num_cycles=30)
+    parallel_api_test(hide_and_seek_v1.parallel_env(**CONFIGS[name]), num_cycles=30)
 
 
 @pytest.mark.parametrize("name", ["default", "3v2_rooms"])
 def test_seed_tests(name):
-    seed_test(functools.partial(hide_and_seek_v0.env, **CONFIGS[name]), num_cycles=20)
-    parallel_seed_test(functools.partial(hide_and_seek_v0.parallel_env, **CONFIGS[name]), num_cycles=20)
+    seed_test(functools.partial(hide_and_seek_v1.env, **CONFIGS[name]), num_cycles=20)
+    parallel_seed_test(functools.partial(hide_and_seek_v1.parallel_env, **CONFIGS[name]), num_cycles=20)
 
 
 def test_max_cycles_test():
     kwargs = {"map": "open"}
-    mod = types.SimpleNamespace(**{f: functools.partial(getattr(hide_and_seek_v0, f), **kwargs)
+    mod = types.SimpleNamespace(**{f: functools.partial(getattr(hide_and_seek_v1, f), **kwargs)
                                    for f in ("env", "parallel_env", "raw_env")})
     max_cycles_test(mod)
 
 
 def test_render_test():
-    render_test(hide_and_seek_v0.env)
+    render_test(hide_and_seek_v1.env)
 
 
 @pytest.mark.parametrize("name", CONFIG_IDS)
 def test_state_test(name):
     kwargs = CONFIGS[name]
-    state_test(hide_and_seek_v0.env(**kwargs), hide_and_seek_v0.parallel_env(**kwargs), num_cycles=10)
+    state_test(hide_and_seek_v1.env(**kwargs), hide_and_seek_v1.parallel_env(**kwargs), num_cycles=10)
 
 
 @pytest.mark.parametrize("name", CONFIG_IDS)
 def test_bombardment_test(name):
-    bombardment_test(StepReturnsObservation(hide_and_seek_v0.env(**CONFIGS[name])), cycles=20)
+    bombardment_test(StepReturnsObservation(hide_and_seek_v1.env(**CONFIGS[name])), cycles=20)
 
 
 def test_pettingzoo_make_and_spaces():
-    env = pettingzoo.make("parallel", "marl_envs/hide-and-seek-v0", num_hiders=1, num_seekers=3)
+    env = pettingzoo.make("parallel", "marl_envs/hide-and-seek-v1", num_hiders=1, num_seekers=3)
     assert env.possible_agents == ["hider_0", "seeker_0", "seeker_1", "seeker_2"]
     space = env.action_space("seeker_2")
     assert space.nvec.tolist() == [11, 11, 11, 2, 2]
@@ -79,7 +79,7 @@ def test_pettingzoo_make_and_spaces():
 
 
 def test_obs_spec_names_every_block_and_adds_up():
-    env = make_batched("hide_and_seek_v0", num_envs=2, seed=0)
+    env = make_batched("hide_and_seek_v1", num_envs=2, seed=0)
     slices = env.obs_spec.slices()
     assert list(slices) == ["self", "agents", "agents_mask", "boxes", "boxes_mask", "ramps", "ramps_mask", "lidar"]
     assert env.obs_spec.dim == env.single_observation_space.shape[0] == 10 + 3 * 9 + 2 * 11 + 11 + 30
@@ -92,7 +92,7 @@ def test_obs_spec_names_every_block_and_adds_up():
 
 def test_batched_same_seed_same_trajectory_and_lockstep_autoreset():
     def run(seed):
-        env = make_batched("hide_and_seek_v0", num_envs=8, seed=seed, max_cycles=10)
+        env = make_batched("hide_and_seek_v1", num_envs=8, seed=seed, max_cycles=10)
         obs, _ = env.reset(seed=seed)
         gen = torch.Generator().manual_seed(1)
         out = []
@@ -109,13 +109,13 @@ def test_batched_same_seed_same_trajectory_and_lockstep_autoreset():
 
 
 def test_state_dict_round_trip_continues_identically():
-    env = make_batched("hide_and_seek_v0", num_envs=4, seed=0)
+    env = make_batched("hide_and_seek_v1", num_envs=4, seed=0)
     env.reset(seed=0)
     act = torch.tensor([9, 5, 5, 1, 0]).expand(4, 4, 5)
     for _ in range(5):
         env.step(act)
     saved = env.state_dict()
-    twin = make_batched("hide_and_seek_v0", num_envs=4, seed=7)
+    twin = make_batched("hide_and_seek_v1", num_envs=4, seed=7)
     twin.reset(seed=7)
     twin.load_state_dict(saved)
     for _ in range(5):
@@ -124,7 +124,7 @@ def test_state_dict_round_trip_continues_identically():
 
 
 def test_bad_multidiscrete_action_is_rejected_with_the_agent_named():
-    env = hide_and_seek_v0.parallel_env()
+    env = hide_and_seek_v1.parallel_env()
     env.reset(seed=0)
     actions = {a: np.array([5, 5, 5, 0, 0]) for a in env.agents}
     actions["seeker_1"] = np.array([5, 5, 5, 2, 0])  # grab has 2 levels
@@ -135,7 +135,7 @@ def test_bad_multidiscrete_action_is_rejected_with_the_agent_named():
 
 
 def test_info_says_whose_actions_counted_and_the_env_says_the_time_limit_is_observed():
-    env = make_batched("hide_and_seek_v0", num_envs=3, seed=0)
+    env = make_batched("hide_and_seek_v1", num_envs=3, seed=0)
     assert env.lockstep and env.time_limit_observed
     assert not make_batched("spread_v0", num_envs=2).time_limit_observed
     env.reset()
@@ -153,7 +153,7 @@ def test_info_says_whose_actions_counted_and_the_env_says_the_time_limit_is_obse
 
 
 def test_scripted_actions_are_valid_for_every_env_and_take_options():
-    for env_id, suffix in (("spread_v0", ()), ("transport_v0", ()), ("hide_and_seek_v0", (5,))):
+    for env_id, suffix in (("spread_v0", ()), ("transport_v0", ()), ("hide_and_seek_v1", (5,))):
         env = make_batched(env_id, num_envs=4, seed=1)
         with pytest.raises(RuntimeError, match="reset"):
             env.scripted_actions()
@@ -166,7 +166,7 @@ def test_scripted_actions_are_valid_for_every_env_and_take_options():
 
 
 def test_the_env_names_its_stages_and_reads_them_from_behaviour_means():
-    env = make_batched("hide_and_seek_v0", num_envs=2, seed=0)
+    env = make_batched("hide_and_seek_v1", num_envs=2, seed=0)
     assert env.stages == ("chasing", "shelter", "ramp use", "ramp defense")
     env.reset()
     _, _, _, _, info = env.step(torch.zeros(2, 4, 5, dtype=torch.long))

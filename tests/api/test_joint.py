@@ -12,7 +12,7 @@ from gymnasium.utils.env_checker import check_env
 from marl_envs import make_batched
 from marl_envs.api.joint import JointBatchedEnv, JointControlEnv, joint_action_space
 
-CONFIGS = [("spread_v0", {}), ("spread_v0", {"continuous_actions": True, "N": 2}), ("hide_and_seek_v0", {})]
+CONFIGS = [("spread_v0", {}), ("spread_v0", {"continuous_actions": True, "N": 2}), ("hide_and_seek_v1", {})]
 
 
 @pytest.mark.parametrize("env_id,kwargs", CONFIGS, ids=["spread", "spread_continuous", "hide_and_seek"])

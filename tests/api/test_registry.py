@@ -99,3 +99,17 @@ def test_register_all_fills_a_missing_env_type(monkeypatch):
     monkeypatch.delitem(pettingzoo.aec_registry, pz_id)
     register_all()
     assert pettingzoo.make("aec", pz_id).metadata["name"] == SHIMS[0]
+
+
+def test_a_retired_version_names_its_successor_everywhere():
+    from pettingzoo.utils.deprecated_module import DeprecatedEnv
+
+    import marl_envs
+
+    with pytest.raises(ValueError, match="'hide_and_seek_v0' is retired .*use 'hide_and_seek_v1'"):
+        marl_envs.make_batched("hide_and_seek_v0")
+    old = marl_envs.hide_and_seek_v0  # still importable, as PettingZoo keeps old versions
+    for constructor in (old.env, old.parallel_env, old.raw_env, old.batched_env):
+        with pytest.raises(DeprecatedEnv, match="hide_and_seek_v0 is now deprecated, use hide_and_seek_v1 instead"):
+            constructor()
+    assert "hide_and_seek_v0" not in marl_envs.list_envs() and "hide_and_seek_v1" in marl_envs.list_envs()

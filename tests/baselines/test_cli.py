@@ -83,7 +83,7 @@ def test_ctrl_c_saves_a_checkpoint_and_flushes_the_log(tmp_path):
 
 def test_team_game_logs_and_evaluates_each_team(tmp_path):
     run_dir = tmp_path / "hns"
-    _run("baselines.ippo", "--env-id", "hide_and_seek_v0", "--env-kwargs", '{"max_cycles": 6, "map": "open"}',
+    _run("baselines.ippo", "--env-id", "hide_and_seek_v1", "--env-kwargs", '{"max_cycles": 6, "map": "open"}',
          "--num-envs", "2", "--num-steps", "6", "--update-epochs", "1", "--no-progress", "--torch-threads", "1",
          "--total-timesteps", "24", "--run-dir", str(run_dir))
     rows = list(csv.DictReader((run_dir / "metrics.csv").open()))

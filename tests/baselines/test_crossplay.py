@@ -27,7 +27,7 @@ def test_mean_interval_is_1_96_standard_errors():
 
 
 def test_random_player_gives_valid_actions_for_each_action_kind():
-    for env_id, kwargs in (("spread_v0", {}), ("spread_v0", {"continuous_actions": True}), ("hide_and_seek_v0", {})):
+    for env_id, kwargs in (("spread_v0", {}), ("spread_v0", {"continuous_actions": True}), ("hide_and_seek_v1", {})):
         env = make_batched(env_id, num_envs=16, seed=0, **kwargs)
         obs, info = env.reset()
         act = random_player(env, torch.Generator().manual_seed(0))
@@ -36,8 +36,8 @@ def test_random_player_gives_valid_actions_for_each_action_kind():
 
 
 def test_scripted_hiders_beat_random_seekers_and_lose_more_to_scripted_ones():
-    strong = crossplay("hide_and_seek_v0", {"hider": "scripted", "seeker": "random"}, episodes=64, seed=0)
-    weak = crossplay("hide_and_seek_v0", {"hider": "random", "seeker": "scripted"}, episodes=64, seed=0)
+    strong = crossplay("hide_and_seek_v1", {"hider": "scripted", "seeker": "random"}, episodes=64, seed=0)
+    weak = crossplay("hide_and_seek_v1", {"hider": "random", "seeker": "scripted"}, episodes=64, seed=0)
     assert strong["episodes"] == 64 and strong["win_rate"] > 0.85
     assert weak["win_rate"] < 0.4
     lo, hi = strong["win_ci"]
@@ -50,16 +50,16 @@ def test_scripted_hiders_beat_random_seekers_and_lose_more_to_scripted_ones():
 
 
 def test_more_episodes_than_worlds_run_in_rounds():
-    result = crossplay("hide_and_seek_v0", {"hider": "random", "seeker": "random"}, episodes=10, seed=3, batch=4,
+    result = crossplay("hide_and_seek_v1", {"hider": "random", "seeker": "random"}, episodes=10, seed=3, batch=4,
                        env_kwargs='{"max_cycles": 10}')
     assert result["episodes"] == 10
 
 
 def test_players_must_name_every_team():
     with pytest.raises(ValueError, match="missing \\['seeker'\\]"):
-        crossplay("hide_and_seek_v0", {"hider": "random"}, episodes=2)
+        crossplay("hide_and_seek_v1", {"hider": "random"}, episodes=2)
     with pytest.raises(ValueError, match="unknown \\['hunter'\\]"):
-        crossplay("hide_and_seek_v0", {"hider": "random", "seeker": "random", "hunter": "random"}, episodes=2)
+        crossplay("hide_and_seek_v1", {"hider": "random", "seeker": "random", "hunter": "random"}, episodes=2)
 
 
 def test_evaluate_cli_plays_a_trained_run_against_the_scripted_team_and_records_video(tmp_path, capsys):
@@ -67,7 +67,7 @@ def test_evaluate_cli_plays_a_trained_run_against_the_scripted_team_and_records_
     from baselines.mappo import Args, train
 
     run_dir = str(tmp_path / "run")
-    train(Args(env_id="hide_and_seek_v0", num_envs=4, num_steps=10, total_timesteps=40, run_dir=run_dir,
+    train(Args(env_id="hide_and_seek_v1", num_envs=4, num_steps=10, total_timesteps=40, run_dir=run_dir,
                env_kwargs='{"max_cycles": 10}', progress=False, tensorboard=False, device="cpu"))
     out = tmp_path / "res.json"
     evaluate_main(["--hiders", run_dir, "--seekers", "scripted", "--episodes", "6", "--json", str(out)])
@@ -90,6 +90,6 @@ def test_evaluate_cli_names_what_is_missing():
     with pytest.raises(SystemExit):
         evaluate_main(["--hiders", "scripted", "--episodes", "2"])  # no env id, no run for the seekers
     with pytest.raises(SystemExit):
-        evaluate_main(["--env-id", "hide_and_seek_v0", "--hiders", "scripted", "--episodes", "2"])
+        evaluate_main(["--env-id", "hide_and_seek_v1", "--hiders", "scripted", "--episodes", "2"])
     with pytest.raises(SystemExit):
-        evaluate_main(["--env-id", "hide_and_seek_v0", "--team", "seeker", "--episodes", "2"])
+        evaluate_main(["--env-id", "hide_and_seek_v1", "--team", "seeker", "--episodes", "2"])

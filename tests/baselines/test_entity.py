@@ -17,9 +17,9 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 @pytest.fixture(scope="module")
 def hns():
-    """hide_and_seek_v0 after a few random steps: (env, obs (B, A, D), state (B, S)) with real masks."""
+    """hide_and_seek_v1 after a few random steps: (env, obs (B, A, D), state (B, S)) with real masks."""
     torch.manual_seed(0)
-    env = marl_envs.make_batched("hide_and_seek_v0", num_envs=8, seed=0)
+    env = marl_envs.make_batched("hide_and_seek_v1", num_envs=8, seed=0)
     obs, _ = env.reset(seed=0)
     rng = np.random.default_rng(0)
     for _ in range(6):
@@ -202,12 +202,12 @@ def test_mappo_trains_the_entity_policy_and_its_checkpoint_rebuilds_it(tmp_path)
     from baselines.common.policy import build_policy_from_checkpoint
     from baselines.mappo import Args, train
 
-    args = Args(env_id="hide_and_seek_v0", policy="entity", num_envs=4, num_steps=8, total_timesteps=64,
+    args = Args(env_id="hide_and_seek_v1", policy="entity", num_envs=4, num_steps=8, total_timesteps=64,
                 env_kwargs='{"max_cycles": 8}', run_dir=str(tmp_path / "run"), progress=False, tensorboard=False,
                 device="cpu", seed=3)
     run = train(args)
     assert isinstance(run.agent.actors[0], EntityActor) and isinstance(run.agent.critics[0], EntityCritic)
-    env = marl_envs.make_batched("hide_and_seek_v0", num_envs=3, seed=0, max_cycles=8)
+    env = marl_envs.make_batched("hide_and_seek_v1", num_envs=3, seed=0, max_cycles=8)
     obs, info = env.reset()
     policy = build_policy_from_checkpoint(load_checkpoint(str(tmp_path / "run")), env)
     assert isinstance(policy.actors[0], EntityActor)

@@ -25,7 +25,7 @@ ALGOS = {"mappo": mappo, "ippo": ippo, "trpo": trpo, "npg": npg}
 #: (algorithm, env): both kinds of checkpoint (shared actor through PettingZoo, joint policy through
 #: Gymnasium) on every env
 CASES = [("mappo", "spread_v0"), ("npg", "spread_v0"), ("ippo", "transport_v0"), ("trpo", "transport_v0"),
-         ("mappo", "hide_and_seek_v0"), ("trpo", "hide_and_seek_v0")]
+         ("mappo", "hide_and_seek_v1"), ("trpo", "hide_and_seek_v1")]
 
 
 @pytest.fixture(scope="module")

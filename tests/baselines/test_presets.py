@@ -8,7 +8,7 @@ from baselines import benchmark, ippo, mappo, npg, trpo
 from baselines.common.presets import PRESETS, parse_cli, preset_for, with_preset
 
 ARGS = {"mappo": mappo.Args, "ippo": ippo.Args, "trpo": trpo.Args, "npg": npg.Args}
-OURS = ("spread_v0", "transport_v0", "hide_and_seek_v0")
+OURS = ("spread_v0", "transport_v0", "hide_and_seek_v1")
 
 
 def test_every_env_and_algorithm_has_a_preset_of_real_arguments():
@@ -28,10 +28,10 @@ def test_the_cli_applies_the_preset_and_explicit_flags_win(capsys):
     assert args.gamma == 0.95
     assert "preset for spread_v0" in capsys.readouterr().out
     assert parse_cli(mappo.Args, "mappo", "", ["--env-id", "spread_v0", "--gamma", "0.99"]).gamma == 0.99
-    hns = parse_cli(mappo.Args, "mappo", "", ["--env-id", "hide_and_seek_v0", "--num-steps", "160"])
+    hns = parse_cli(mappo.Args, "mappo", "", ["--env-id", "hide_and_seek_v1", "--num-steps", "160"])
     assert (hns.num_steps, hns.num_envs, hns.lr_schedule, hns.gamma) == (160, 1024, "constant", 0.998)
     assert "given on the command line: num_steps" in capsys.readouterr().out
-    assert parse_cli(mappo.Args, "mappo", "", ["--env-id", "hide_and_seek_v0", "--lr-schedule", "linear"]
+    assert parse_cli(mappo.Args, "mappo", "", ["--env-id", "hide_and_seek_v1", "--lr-schedule", "linear"]
                      ).lr_schedule == "linear"
     old_flag = parse_cli(mappo.Args, "mappo", "", ["--env-id", "spread_v0", "--no-anneal-lr"])
     assert (old_flag.lr_schedule, old_flag.anneal_lr) == (None, False)  # train() resolves it to "constant"

@@ -197,7 +197,7 @@ def test_opponent_pool_keeps_the_last_snapshots_and_draws_reproducibly():
 
 def test_trains_hide_and_seek_with_an_opponent_pool_in_both_layouts(tmp_path):
     for layout in ("all", "team"):
-        args = mappo.Args(env_id="hide_and_seek_v0", env_kwargs='{"max_cycles": 10, "map": "open"}', num_envs=2,
+        args = mappo.Args(env_id="hide_and_seek_v1", env_kwargs='{"max_cycles": 10, "map": "open"}', num_envs=2,
                           num_steps=10, total_timesteps=2 * 10 * 4, update_epochs=1, progress=False,
                           tensorboard=False, device="cpu", run_dir=str(tmp_path / layout), param_sharing=layout,
                           opponent_pool=2, opponent_prob=0.5, snapshot_every=1)
@@ -212,7 +212,7 @@ def test_the_trainer_logs_the_stage_index_from_the_behaviour_means():
     from baselines.mappo import with_stage
     from marl_envs import make_batched
 
-    env = make_batched("hide_and_seek_v0", num_envs=1)
+    env = make_batched("hide_and_seek_v1", num_envs=1)
     row = {"episodic_return": 1.0, "behaviour/all_doors_blocked_prep": 0.9, "behaviour/box_locked_hiders_prep": 1.0,
            "behaviour/hidden_fraction": 0.9, "behaviour/ramp_secured_prep": 0.0, "behaviour/seekers_crossed": 0.0}
     assert with_stage(env, row)["behaviour/stage"] == 1.0  # shelter
@@ -227,7 +227,7 @@ def test_a_stage_seen_for_the_first_time_saves_a_small_policy_file_that_plays(tm
     from baselines.mappo import Args, save_stage_policy, train
     from marl_envs import make_batched
 
-    run = train(Args(env_id="hide_and_seek_v0", num_envs=4, num_steps=10, total_timesteps=40, progress=False,
+    run = train(Args(env_id="hide_and_seek_v1", num_envs=4, num_steps=10, total_timesteps=40, progress=False,
                      env_kwargs='{"max_cycles": 10}', run_dir=str(tmp_path / "run"), tensorboard=False, device="cpu"))
     assert (tmp_path / "run" / "stages" / "0_chasing.pt").exists()  # an untrained policy shows "chasing"
     row = {"behaviour/stage": 1.0}
@@ -235,7 +235,7 @@ def test_a_stage_seen_for_the_first_time_saves_a_small_policy_file_that_plays(tm
     assert path.endswith("1_shelter.pt") and save_stage_policy(run, run.env, row) is None  # only the first time
     payload = load_checkpoint(path)
     assert "optimizers" not in payload and "collector" not in payload
-    env = make_batched("hide_and_seek_v0", num_envs=2, max_cycles=10)
+    env = make_batched("hide_and_seek_v1", num_envs=2, max_cycles=10)
     obs, info = env.reset(seed=0)
     policy = build_policy_from_checkpoint(payload, env)
     assert tuple(policy.act(obs, info["state"], deterministic=True).shape) == (2, 4, 5)

@@ -18,7 +18,7 @@ HNS = '{"max_cycles": 10, "map": "open"}'  # 4 preparation steps, then 6 hiding 
 
 
 def _hns_args(tmp_path, name, **kw):
-    base = dict(env_id="hide_and_seek_v0", env_kwargs=HNS, num_envs=2, num_steps=10, total_timesteps=2 * 10 * 3,
+    base = dict(env_id="hide_and_seek_v1", env_kwargs=HNS, num_envs=2, num_steps=10, total_timesteps=2 * 10 * 3,
                 update_epochs=1, progress=False, tensorboard=False, device="cpu", run_dir=str(tmp_path / name))
     return mappo.Args(**{**base, **kw})
 
@@ -55,17 +55,17 @@ def test_misaligned_rollouts_of_a_lockstep_env_warn_once(tmp_path, monkeypatch):
 
 
 def test_the_hide_and_seek_preset_rollout_is_one_whole_episode():
-    env = make_batched("hide_and_seek_v0", num_envs=1)
-    preset = preset_for("mappo", "hide_and_seek_v0")
+    env = make_batched("hide_and_seek_v1", num_envs=1)
+    preset = preset_for("mappo", "hide_and_seek_v1")
     assert env.lockstep and preset["num_steps"] % env.max_cycles == 0
 
 
 def test_truncation_is_terminal_only_where_the_time_limit_is_observed():
-    assert resolve_time_limit("auto", make_batched("hide_and_seek_v0", num_envs=1)) is True
+    assert resolve_time_limit("auto", make_batched("hide_and_seek_v1", num_envs=1)) is True
     assert resolve_time_limit("auto", make_batched("spread_v0", num_envs=1)) is False
     assert resolve_time_limit("auto", object()) is False  # external envs: bootstrap
     assert resolve_time_limit("terminal", object()) is True
-    assert resolve_time_limit("bootstrap", make_batched("hide_and_seek_v0", num_envs=1)) is False
+    assert resolve_time_limit("bootstrap", make_batched("hide_and_seek_v1", num_envs=1)) is False
     with pytest.raises(ValueError, match="time-limit"):
         resolve_time_limit("never", object())
     # one step that ends by truncation: r = 1, V(s) = 0, V(s') = 10

@@ -75,7 +75,7 @@ def _rule_inputs(scenario):
 
 
 def test_physics_kernel_matches_the_reference_with_grabs_locks_and_elevation():
-    env = make_batched("hide_and_seek_v0", num_envs=256, seed=3, map="random_rooms")
+    env = make_batched("hide_and_seek_v1", num_envs=256, seed=3, map="random_rooms")
     env.reset(seed=3)
     g = torch.Generator().manual_seed(3)
     scenario = env.scenario
@@ -99,7 +99,7 @@ def test_physics_kernel_matches_the_reference_with_grabs_locks_and_elevation():
 def test_physics_kernel_matches_the_reference_in_the_projection(map_name):
     """Deep overlaps everywhere (boxes in boxes, bodies in and across walls, elevated agents at the fence,
     locked boxes): the projection's box pairs, walls, door jambs and fence run on both paths alike."""
-    env = make_batched("hide_and_seek_v0", num_envs=256, seed=3, map=map_name)
+    env = make_batched("hide_and_seek_v1", num_envs=256, seed=3, map=map_name)
     env.reset(seed=3)
     scenario, g = env.scenario, torch.Generator().manual_seed(0)
     world, a, n = scenario.world, scenario.config.num_agents, scenario.world.spec.num_bodies
@@ -156,7 +156,7 @@ def _with_threads(threads: int, fn):
 
 def test_kernel_results_do_not_depend_on_the_thread_count():
     """Worlds are split across threads, never a world's own work: 1 and 2 threads agree bit for bit."""
-    env = make_batched("hide_and_seek_v0", num_envs=512, seed=5)
+    env = make_batched("hide_and_seek_v1", num_envs=512, seed=5)
     env.reset(seed=5)
     scenario = env.scenario
     for _ in range(10):
@@ -194,7 +194,7 @@ def test_the_reference_path_is_chosen_where_kernels_do_not_apply():
 @pytest.mark.parametrize("kwargs", [{}, {"map": "random_rooms", "num_hiders": 3, "num_seekers": 2},
                                     {"lidar_rays": 0, "num_ramps": 0, "num_hiders": 1, "num_seekers": 1}])
 def test_observation_and_state_kernels_are_bit_exact(kwargs):
-    env = make_batched("hide_and_seek_v0", num_envs=128, seed=2, **kwargs)
+    env = make_batched("hide_and_seek_v1", num_envs=128, seed=2, **kwargs)
     env.reset(seed=2)
     scenario = env.scenario
     for _ in range(scenario.config.prep_steps + 5):  # past the preparation phase: objects locked, agents seen
@@ -210,7 +210,7 @@ def test_observation_and_state_kernels_are_bit_exact(kwargs):
 def test_reach_and_elevation_kernels_match_the_reference():
     from marl_envs.scenarios.hide_and_seek import manipulation as rules
 
-    env = make_batched("hide_and_seek_v0", num_envs=256, seed=4, map="random_rooms")
+    env = make_batched("hide_and_seek_v1", num_envs=256, seed=4, map="random_rooms")
     env.reset(seed=4)
     scenario = env.scenario
     for _ in range(60):  # seekers fetch ramps and climb

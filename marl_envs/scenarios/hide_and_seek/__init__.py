@@ -1,6 +1,6 @@
 """# Hide and seek
 
-| Import | `from marl_envs import hide_and_seek_v0` |
+| Import | `from marl_envs import hide_and_seek_v1` |
 |---|---|
 | Actions | MultiDiscrete([11, 11, 11, 2, 2]) per agent |
 | Agents | `hider_0 …`, then `seeker_0 …` (2 v 2 by default, 1-3 each) |
@@ -129,7 +129,10 @@ See `HideAndSeekConfig`: `num_hiders` (2), `num_seekers` (2), `map` ("quadrant")
 unmasked, then the fraction of preparation and of the episode left.
 
 ## Version history
-- v0: initial release.
+- v1: walls hold every body that is not elevated and the fence holds every body (position projection
+  after each substep); boxes and ramps no longer pass through each other (separating-axis contacts);
+  a ramp carries agents over interior walls only; `info["acted"]` and `info["behaviour"]`.
+- v0: initial release (retired: agents pushing hard could cross walls and the fence, boxes overlapped).
 """
 
 from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig

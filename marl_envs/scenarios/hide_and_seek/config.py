@@ -1,4 +1,4 @@
-"""Every knob of hide_and_seek_v0, typed and validated, with the map-dependent defaults.
+"""Every knob of hide_and_seek_v1, typed and validated, with the map-dependent defaults.
 
 Defaults follow Baker et al. (2019) where the paper fixes them (2 v 2, 40% preparation,
 30 lidar rays, a 135 degree vision cone, 80-step quadrant and 240-step full episodes,
@@ -26,7 +26,7 @@ MAP_DEFAULTS = {
 
 @dataclass(frozen=True)
 class HideAndSeekConfig(ScenarioConfig):
-    """Arguments of ``hide_and_seek_v0``."""
+    """Arguments of ``hide_and_seek_v1``."""
 
     max_cycles: int | None = None  # type: ignore[assignment]
     """Steps per episode; default 80 (quadrant, open) or 240 (random_rooms)."""

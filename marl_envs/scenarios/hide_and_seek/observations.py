@@ -1,4 +1,4 @@
-"""The observation layout of hide_and_seek_v0, declared once, and the functions that fill it.
+"""The observation layout of hide_and_seek_v1, declared once, and the functions that fill it.
 
 An agent's observation is flat (gymnasium ``Box``) so that any library can consume it, and its
 ``ObsSpec`` names every block, so entity-based policies (the paper's attention network) can

@@ -47,8 +47,8 @@ DAMPING_PER_STEP = 0.25
 STIFFNESS = 300.0
 MAX_PENETRATION = 0.01
 """Slop of the physics' position projection (``physics.projection``): walls and boxes hold against any push beyond
-it. 1 cm: an elongated box sinks at most 3% of its area into another (at 3 cm, 10%: the scripted games then had 13
-of 256 with a >10% box overlap, at 1 cm 3; 118 without the projection); an agent's full push rests there, not at
+it. 1 cm: an elongated box sinks at most 3% of its area into another (at 3 cm, 10%; in 256 scripted quadrant games,
+8 had a >10% box overlap at 3 cm, 5 at 1 cm, 118 without the projection); an agent's full push rests there, not at
 8 N / 300 N/m = 2.7 cm."""
 
 
@@ -84,7 +84,7 @@ def _world_params(config: HideAndSeekConfig) -> WorldParams:
 
 
 class HideAndSeek(Scenario):
-    """hide_and_seek_v0 (see the package docstring)."""
+    """hide_and_seek_v1 (see the package docstring)."""
 
     config_cls = HideAndSeekConfig
     can_terminate = False

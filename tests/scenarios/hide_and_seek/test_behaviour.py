@@ -6,7 +6,7 @@ import pickle
 import pytest
 import torch
 
-from marl_envs import hide_and_seek_v0, make_batched
+from marl_envs import hide_and_seek_v1, make_batched
 from marl_envs.scenarios.hide_and_seek import behaviour as bh
 from marl_envs.scenarios.hide_and_seek import layout as maps
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
@@ -34,7 +34,7 @@ def figures(env, world=0):
 
 def two_door_room(max_cycles=10, prep_fraction=0.2):
     """One quadrant world with doors at (0, 1) (normal +x) and (1, 0) (normal +y); 2 preparation steps."""
-    env = make_batched("hide_and_seek_v0", num_envs=1, seed=0, max_cycles=max_cycles, prep_fraction=prep_fraction)
+    env = make_batched("hide_and_seek_v1", num_envs=1, seed=0, max_cycles=max_cycles, prep_fraction=prep_fraction)
     env.reset(seed=0)
     sc = env.scenario
     sc.layout = maps.from_uniforms("quadrant", torch.tensor([[0.9, 0.5, 0.5]]), 2.0, 0.05, 0.5)
@@ -237,7 +237,7 @@ def test_an_agent_outside_the_play_area_is_flagged():
 
 
 def test_info_behaviour_holds_every_figure_as_a_float_per_world():
-    env = make_batched("hide_and_seek_v0", num_envs=3, seed=0)
+    env = make_batched("hide_and_seek_v1", num_envs=3, seed=0)
     env.reset(seed=0)
     *_, info = env.step(heuristic_actions(env.scenario))
     assert list(info["behaviour"]) == list(bh.NAMES)
@@ -248,7 +248,7 @@ def test_info_behaviour_holds_every_figure_as_a_float_per_world():
 
 
 def test_the_last_step_reports_the_episode_and_the_reset_starts_afresh():
-    env = make_batched("hide_and_seek_v0", num_envs=8, seed=1)
+    env = make_batched("hide_and_seek_v1", num_envs=8, seed=1)
     env.reset(seed=1)
     for _ in range(env.max_cycles):
         *_, trunc, info = env.step(heuristic_actions(env.scenario))
@@ -260,7 +260,7 @@ def test_the_last_step_reports_the_episode_and_the_reset_starts_afresh():
 
 
 def test_a_partial_reset_restarts_only_its_worlds_and_the_figures_match_the_host_clock():
-    envs = [make_batched("hide_and_seek_v0", num_envs=6, seed=2) for _ in range(2)]
+    envs = [make_batched("hide_and_seek_v1", num_envs=6, seed=2) for _ in range(2)]
     for env in envs:
         env.reset(seed=2)
     envs[1].scenario.behaviour_tracker.clock = None  # per-world selection by sc.t, as after a partial reset
@@ -281,13 +281,13 @@ def test_a_partial_reset_restarts_only_its_worlds_and_the_figures_match_the_host
 
 
 def test_a_checkpoint_resumes_the_figures_exactly():
-    env = make_batched("hide_and_seek_v0", num_envs=4, seed=5)
+    env = make_batched("hide_and_seek_v1", num_envs=4, seed=5)
     env.reset(seed=5)
     for _ in range(40):
         env.step(heuristic_actions(env.scenario))
     state = env.state_dict()
     assert {f"behaviour_{name}" for name in bh._STATE} <= set(state["scenario"])
-    twin = make_batched("hide_and_seek_v0", num_envs=4, seed=9)
+    twin = make_batched("hide_and_seek_v1", num_envs=4, seed=9)
     twin.reset(seed=9)
     twin.load_state_dict(state)
     for _ in range(env.max_cycles - 40):
@@ -298,7 +298,7 @@ def test_a_checkpoint_resumes_the_figures_exactly():
 
 
 def test_the_parallel_env_reports_the_figures_at_the_last_step():
-    env = hide_and_seek_v0.parallel_env(max_cycles=6)
+    env = hide_and_seek_v1.parallel_env(max_cycles=6)
     env.reset(seed=0)
     for t in range(6):
         _, _, _, trunc, infos = env.step({a: env.action_space(a).sample() for a in env.agents})
@@ -316,7 +316,7 @@ def test_the_parallel_env_reports_the_figures_at_the_last_step():
 
 
 def prep_end_figures(block_doors, worlds=64, seed=3):
-    env = make_batched("hide_and_seek_v0", num_envs=worlds, seed=seed)
+    env = make_batched("hide_and_seek_v1", num_envs=worlds, seed=seed)
     env.reset(seed=seed)
     for _ in range(env.scenario.config.prep_steps):
         env.step(heuristic_actions(env.scenario, block_doors=block_doors))
@@ -347,12 +347,12 @@ def test_stage_thresholds():
 
 
 def test_track_behaviour_off_reports_nothing():
-    env = make_batched("hide_and_seek_v0", num_envs=2, seed=0, track_behaviour=False)
+    env = make_batched("hide_and_seek_v1", num_envs=2, seed=0, track_behaviour=False)
     env.reset(seed=0)
     *_, info = env.step(idle(env))
     assert "behaviour" not in info
     assert not any(k.startswith("behaviour_") for k in env.state_dict()["scenario"])
-    pz = hide_and_seek_v0.parallel_env(max_cycles=2, track_behaviour=False)
+    pz = hide_and_seek_v1.parallel_env(max_cycles=2, track_behaviour=False)
     pz.reset(seed=0)
     for _ in range(2):
         *_, infos = pz.step({a: pz.action_space(a).sample() for a in pz.agents})

@@ -15,7 +15,7 @@ MID = 5
 
 def scene(num_hiders=1, num_seekers=1, walls=None, prep_fraction=0.0, **kwargs):
     """A 1-world open map, bodies parked far apart, interior ``walls`` (list of segments) added."""
-    env = make_batched("hide_and_seek_v0", num_envs=1, seed=0, map="open", num_hiders=num_hiders,
+    env = make_batched("hide_and_seek_v1", num_envs=1, seed=0, map="open", num_hiders=num_hiders,
                        num_seekers=num_seekers, prep_fraction=prep_fraction, **kwargs)
     env.reset(seed=0)
     sc = env.scenario
@@ -67,7 +67,7 @@ def pos(env, i):
 
 
 def test_prep_phase_freezes_seekers_and_zeroes_rewards():
-    env = make_batched("hide_and_seek_v0", num_envs=4, seed=0)  # 80 steps, 32 of preparation
+    env = make_batched("hide_and_seek_v1", num_envs=4, seed=0)  # 80 steps, 32 of preparation
     env.reset(seed=0)
     sc = env.scenario
     full = torch.full((4, 4, 5), 10)
@@ -83,7 +83,7 @@ def test_prep_phase_freezes_seekers_and_zeroes_rewards():
 
 
 def test_prep_left_is_observed_and_counts_down():
-    env = make_batched("hide_and_seek_v0", num_envs=1, seed=0, max_cycles=10)  # 4 preparation steps
+    env = make_batched("hide_and_seek_v1", num_envs=1, seed=0, max_cycles=10)  # 4 preparation steps
     obs, _ = env.reset(seed=0)
     prep_col = env.obs_spec.slices()["self"].start + 7
     seen = [float(obs[0, 0, prep_col])]
@@ -328,7 +328,7 @@ def test_a_seeker_that_climbed_a_ramp_sees_over_the_wall():
 def test_reset_spawns_nothing_overlapping(map_name):
     from marl_envs.physics.geometry import point_segment_distance
 
-    env = make_batched("hide_and_seek_v0", num_envs=256, seed=1, map=map_name)
+    env = make_batched("hide_and_seek_v1", num_envs=256, seed=1, map=map_name)
     env.reset(seed=1)
     sc = env.scenario
     st, spec, walls = sc.world.state, sc.world.spec, sc.layout.walls
@@ -344,7 +344,7 @@ def test_reset_spawns_nothing_overlapping(map_name):
 
 
 def test_quadrant_hiders_and_boxes_start_in_the_room_seekers_and_ramp_outside():
-    env = make_batched("hide_and_seek_v0", num_envs=128, seed=2)
+    env = make_batched("hide_and_seek_v1", num_envs=128, seed=2)
     env.reset(seed=2)
     sc = env.scenario
     room = sc.layout.room.unsqueeze(1)

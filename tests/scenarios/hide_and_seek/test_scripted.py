@@ -10,7 +10,7 @@ WORLDS = 48
 
 def play(block_doors: bool, seed: int = 0):
     """Mean per-world hider return of full quadrant episodes, and the fraction of worlds the hiders won."""
-    env = make_batched("hide_and_seek_v0", num_envs=WORLDS, seed=seed)
+    env = make_batched("hide_and_seek_v1", num_envs=WORLDS, seed=seed)
     env.reset(seed=seed)
     total = torch.zeros(WORLDS)
     for _ in range(env.max_cycles):
@@ -32,7 +32,7 @@ def test_hiders_that_leave_the_doors_open_lose():
 
 def test_blocking_hiders_lock_their_boxes_in_the_doors():
     # 128 worlds: the rate is about 0.55 (16 worlds passed a 0.6 bar by the luck of one seed's spawns).
-    env = make_batched("hide_and_seek_v0", num_envs=128, seed=3)
+    env = make_batched("hide_and_seek_v1", num_envs=128, seed=3)
     env.reset(seed=3)
     prep = env.scenario.config.prep_steps
     for _ in range(prep):
@@ -44,7 +44,7 @@ def test_blocking_hiders_lock_their_boxes_in_the_doors():
 
 
 def test_seekers_facing_a_locked_door_fetch_the_ramp_and_some_climb():
-    env = make_batched("hide_and_seek_v0", num_envs=WORLDS, seed=0)
+    env = make_batched("hide_and_seek_v1", num_envs=WORLDS, seed=0)
     env.reset(seed=0)
     sc = env.scenario
     ramp = env.num_agents + sc.config.num_boxes

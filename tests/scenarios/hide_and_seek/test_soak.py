@@ -89,7 +89,7 @@ def check_step(env, before, step):
 
 
 def soak(map_name, num_envs, steps):
-    env = make_batched("hide_and_seek_v0", num_envs=num_envs, seed=2, map=map_name)
+    env = make_batched("hide_and_seek_v1", num_envs=num_envs, seed=2, map=map_name)
     torch.manual_seed(0)
     env.reset()
     sc = env.scenario

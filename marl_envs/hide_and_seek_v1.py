@@ -1,4 +1,4 @@
-"""hide_and_seek_v0: the flagship team game on the batched torch core (see ``marl_envs.scenarios.hide_and_seek``)."""
+"""hide_and_seek_v1: the flagship team game on the batched torch core (see ``marl_envs.scenarios.hide_and_seek``)."""
 
 from functools import partial
 
@@ -8,9 +8,9 @@ from marl_envs.api import parallel_env as _parallel_env
 from marl_envs.api import raw_env as _raw_env
 from marl_envs.scenarios.hide_and_seek import HideAndSeekConfig, __doc__  # noqa: F401  (the doc page)
 
-env = partial(_env, "hide_and_seek_v0")
-parallel_env = partial(_parallel_env, "hide_and_seek_v0")
-raw_env = partial(_raw_env, "hide_and_seek_v0")
-batched_env = partial(_make_batched, "hide_and_seek_v0")
+env = partial(_env, "hide_and_seek_v1")
+parallel_env = partial(_parallel_env, "hide_and_seek_v1")
+raw_env = partial(_raw_env, "hide_and_seek_v1")
+batched_env = partial(_make_batched, "hide_and_seek_v1")
 
 __all__ = ["batched_env", "env", "parallel_env", "raw_env"]
