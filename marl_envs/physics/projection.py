@@ -38,8 +38,6 @@ kernel (``marl_envs.native.projection``) computes the same terms per world.
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import torch
 
 from marl_envs.physics import masks
@@ -248,4 +246,6 @@ def _support(x, y, c, s, half, nx, ny):
 
 def _frames4(f: WallFrames) -> WallFrames:
     """Wall frames (1, W, B) viewed as (1, 1, W, B), to broadcast against (X, 4, 1, B) corners."""
-    return WallFrames(*(getattr(f, k.name).unsqueeze(0) for k in fields(WallFrames)))
+    # Field by field, not dataclasses.fields(): torch.compile cannot trace fields() (a graph break per call).
+    return WallFrames(nx=f.nx.unsqueeze(0), ny=f.ny.unsqueeze(0), ux=f.ux.unsqueeze(0), uy=f.uy.unsqueeze(0),
+                      n0=f.n0.unsqueeze(0), u0=f.u0.unsqueeze(0), length=f.length.unsqueeze(0))

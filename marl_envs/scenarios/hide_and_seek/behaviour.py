@@ -178,7 +178,7 @@ class BehaviourTracker:
         self.clock = 0 if mask is None else None
         if mask is None:
             mask = torch.ones(sc.num_envs, dtype=torch.bool, device=sc.device)
-        pos = sc.world.state.pos.permute(1, 2, 0)  # (N, 2, B)
+        pos = sc.world.state.pos.permute(1, 2, 0)  # (N, 2, B); the kept tensors are made canonical below
         self.start = torch.where(mask, pos[a:], self.start)
         self.last = torch.where(mask, pos[a:], self.last)
         self.travel = torch.where(mask, 0.0, self.travel)
@@ -189,6 +189,8 @@ class BehaviourTracker:
         self.flags = torch.where(mask, False, self.flags)
         self.ground = torch.where(mask, pos[h:a], self.ground)
         self.was_up = torch.where(mask, False, self.was_up)
+        for name in _STATE:
+            setattr(self, name, _canonical(getattr(self, name)))
 
     def update(self, sc) -> None:
         """Fold in the step just taken (call after the rules, when ``sc.t`` counts it)."""
@@ -197,7 +199,7 @@ class BehaviourTracker:
         self.clock = clock
         pos = sc.world.state.pos.permute(1, 2, 0)  # (N, 2, B)
         if clock is None or clock <= p:  # a preparation step: objects' paths
-            objects = pos[a:].contiguous()
+            objects = _canonical(pos[a:])
             step = objects - self.last
             travel = self.travel + torch.hypot(step[:, 0], step[:, 1])
             self.travel = travel if clock is not None else torch.where(sc.t <= p, travel, self.travel)
@@ -218,8 +220,8 @@ class BehaviourTracker:
         up = sc.elevated[:, h:].T  # (S, B)
         crossed = self._landed_across(agents[h:], up, sc.layout.walls)
         self.flags = self.flags | torch.stack((up.any(0), crossed, outside))
-        self.ground = torch.where(up.unsqueeze(1), self.ground, agents[h:])
-        self.was_up = up.clone()
+        self.ground = _canonical(torch.where(up.unsqueeze(1), self.ground, agents[h:]))
+        self.was_up = _canonical(up)
 
     def _landed_across(self, seeker: torch.Tensor, up: torch.Tensor, walls) -> torch.Tensor:
         """(B,) bool: a seeker landed this step on the far side of an interior wall from where it took off.
@@ -346,6 +348,13 @@ def _figures(pos, present, lock_team, t, start, kind, travel, grabbed, prep, hid
     figures = torch.cat((prep, move, locked, by_seekers, (hidden / seeking).unsqueeze(0), per_kind.flatten(0, 1),
                          flags.float()))
     return dict(zip(NAMES, figures.unbind(0), strict=True))
+
+
+def _canonical(x: torch.Tensor) -> torch.Tensor:
+    """A copy with row-major strides (size-1 dimensions included, which ``contiguous()`` leaves as they are):
+    the tensors the tracker keeps across steps must keep one layout, or a compiled step's guards fail and
+    recompile it after a reset."""
+    return x.clone(memory_format=torch.contiguous_format)
 
 
 def _amax(x: torch.Tensor) -> torch.Tensor:
