@@ -91,7 +91,7 @@ def _box_pairs(start, n, s, rule, pairs, pair_f, inv_mass, inv_inertia, slop, fl
         for i in range(n):
             if flag[i]:
                 _pair(start + i, i, s, rule, a, b, pair_f[:, p], inv_mass, inv_inertia, slop, dp)
-    _apply(n, s, dp)
+    return _apply(n, s, dp)
 
 
 @numba.njit(**JIT)
@@ -134,6 +134,8 @@ def _pair(j, i, s, rule, a, b, half, inv_mass, inv_inertia, slop, dp):
 
 @numba.njit(inline="always", **JIT)
 def _apply(n, s, dp):
+    """Add the corrections; True if any was not zero (else the next iteration would find the same nothing)."""
+    moved = False
     for b in range(s.shape[1]):
         for i in range(n):
             s[0, b, i] += dp[0, b, i]
@@ -142,6 +144,9 @@ def _apply(n, s, dp):
             s[3, b, i] += dp[3, b, i]
             s[4, b, i] += dp[4, b, i]
             s[5, b, i] += dp[5, b, i]
+            moved |= (dp[0, b, i] != 0) | (dp[1, b, i] != 0) | (dp[2, b, i] != 0) | (dp[3, b, i] != 0) | \
+                (dp[4, b, i] != 0) | (dp[5, b, i] != 0)
+    return moved
 
 
 @numba.njit(inline="always", **JIT)
@@ -227,7 +232,7 @@ def _walls(start, n, s, rule, walls, tips, discs, disc_r, wboxes, box_f, wall_f,
                     amount = max(depth - slop, zero) * max(rule[1, b, j], wall_f[0, w]) * rule[0, b, j]
                     if amount > zero:
                         _push(dp, b, i, amount, nx, ny, s[2, b, i], s[3, b, i])
-    _apply(n, s, dp)
+    return _apply(n, s, dp)
 
 
 @numba.njit(**JIT)
@@ -235,11 +240,14 @@ def project(start, n, s, rule, walls, tips, proj, slop, iterations, half_thickne
     """The projection of one block (``physics.projection.Projection.__call__``): box pairs, then walls."""
     pairs, pair_f, inv_mass, discs, disc_r, wboxes, box_f, wall_flags, inv_inertia = proj
     for _ in range(iterations):
+        moved = False
         if pairs.shape[0]:
-            _box_pairs(start, n, s, rule, pairs, pair_f, inv_mass, inv_inertia, slop, flag, dp)
+            moved |= _box_pairs(start, n, s, rule, pairs, pair_f, inv_mass, inv_inertia, slop, flag, dp)
         if walls.shape[1] and (discs.shape[0] or wboxes.shape[0]):
-            _walls(start, n, s, rule, walls, tips, discs, disc_r, wboxes, box_f, wall_flags, inv_mass, inv_inertia,
-                   slop, half_thickness, flag, dp)
+            moved |= _walls(start, n, s, rule, walls, tips, discs, disc_r, wboxes, box_f, wall_flags, inv_mass,
+                            inv_inertia, slop, half_thickness, flag, dp)
+        if not moved:  # nothing moved in this block: every further iteration is the same no-op (exact)
+            break
 
 
 def _column(values, dtype=np.float32) -> np.ndarray:
