@@ -186,20 +186,19 @@ class MultiAgentPolicy(nn.Module):
 
     def denormalize(self, raw: torch.Tensor, team: torch.Tensor) -> torch.Tensor:
         """Critic outputs -> values in return units, each with its team's statistics."""
-        if self.value_norms is None:
-            return raw
-        value = raw
-        for t, norm in enumerate(self.value_norms):
-            value = torch.where(team == t, norm.denormalize(raw), value)
-        return value
+        return self._per_team(raw, team, "denormalize")
 
     def normalize(self, returns: torch.Tensor, team: torch.Tensor) -> torch.Tensor:
         """Returns -> regression targets, each with its team's statistics."""
+        return self._per_team(returns, team, "normalize")
+
+    def _per_team(self, x: torch.Tensor, team: torch.Tensor, method: str) -> torch.Tensor:
+        """``ValueNormalizer.<method>`` of ``x`` with the normaliser of each element's team (identity without)."""
         if self.value_norms is None:
-            return returns
-        out = returns
+            return x
+        out = x
         for t, norm in enumerate(self.value_norms):
-            out = torch.where(team == t, norm.normalize(returns), out)
+            out = torch.where(team == t, getattr(norm, method)(x), out)
         return out
 
     def value(self, critic_in: torch.Tensor, agent_idx: torch.Tensor | None = None):
