@@ -58,8 +58,11 @@ class EpisodeStats:
         n = int(world_done.sum())
         if not n:
             return
-        for name, value in (behaviour or {}).items():
-            self.behaviour[name] += float(value[world_done].float().sum())
+        if behaviour:  # every figure's sum in one transfer (one host sync, not one per figure)
+            names = list(behaviour)
+            sums = torch.stack([behaviour[name][world_done].float().sum() for name in names]).tolist()
+            for name, total in zip(names, sums, strict=True):
+                self.behaviour[name] += total
         finished = episode_return[world_done]
         teams = self.teams or {"team": list(range(finished.shape[1]))}
         for name, members in teams.items():
