@@ -5,7 +5,7 @@ arithmetic. Each torch op reads and writes whole (pairs x worlds) temporaries, s
 ray query costs tens of passes over megabytes. A kernel that runs a block of worlds at a time
 keeps every temporary in registers and the L1 cache, and is several times faster.
 
-The core stays torch-only (DESIGN.md, layering rules): the kernels live in ``marl_envs.native``
+The core stays torch-only (README, "Layout": the layering rules): the kernels live in ``marl_envs.native``
 (numba), and the package's ``__init__`` registers them here by name, loaded on first use. The
 torch code remains the reference: every kernel is tested against it, runs only where it
 applies (CPU float32 tensors, outside ``torch.compile`` tracing), and falls back to it when

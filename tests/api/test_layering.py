@@ -1,4 +1,4 @@
-"""Import rules (DESIGN.md, "Layering and import rules").
+"""Import rules (README, "Layout": the layering rules).
 
 physics <- sensors <- scenarios <- api -> render: the core three import neither the API
 libraries (gymnasium, pettingzoo), nor pygame, nor numpy; physics imports only torch and the
