@@ -87,21 +87,23 @@ class Run:
 
     def save_policy(self, path: str) -> str:
         """A policy-only file (``checkpoint.save_policy``) at ``path`` relative to the run directory."""
-        return save_policy(os.path.join(self.run_dir, path), self._payload())
+        return save_policy(os.path.join(self.run_dir, path), self._payload(policy_only=True))
 
-    def _payload(self) -> dict:
-        payload = {
-            "algo": self.algo, "args": dataclasses.asdict(self.args), "update": self.update,
-            "global_step": self.global_step, "actor": self.agent.state_dict(),
+    def _payload(self, policy_only: bool = False) -> dict:
+        """What a checkpoint holds; ``policy_only``: just what acting needs (no optimisers, worlds or RNG)."""
+        payload = {"algo": self.algo, "args": dataclasses.asdict(self.args), "update": self.update,
+                   "global_step": self.global_step, "actor": self.agent.state_dict()}
+        if hasattr(self.agent, "spec"):  # everything needed to rebuild the policy (common/policy.py)
+            payload["policy_spec"] = self.agent.spec
+        if policy_only:
+            return payload
+        return payload | {
             "optimizers": [opt.state_dict() for opt in self.optimizers],
             "rng": {"torch": torch.get_rng_state(),
                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
             "collector": self.collector.state_dict(), "wall_time": time.time() - self._start,
             "extras": {name: obj.state_dict() for name, obj in self.extras.items()},
         }
-        if hasattr(self.agent, "spec"):  # everything needed to rebuild the policy (common/policy.py)
-            payload["policy_spec"] = self.agent.spec
-        return payload
 
     def close(self) -> None:
         if self.progress is not None:
