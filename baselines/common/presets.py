@@ -15,6 +15,8 @@ Where the figures come from (README, "Baselines"):
     HAPPO: MAPPO's preset of the env, each agent with its own actor (--param-sharing agent, HAPPO's default).
     HATRPO: the same rollouts and critic, and HARL's MPE trust region: δ 0.01 per agent, 10 CG steps,
         backtracking 0.5 for at most 10 tries (the Args defaults, repeated here so that the table shows them).
+    hide_and_seek_v1, HAPPO/HATRPO: MAPPO's starting point with one actor per agent (untuned; the factor M
+        compounds within a team only, common/sequential.py).
     hide_and_seek_v1, MAPPO/IPPO: a starting point, not a tuned setting. Rollouts of one whole
         episode (80 steps; the worlds run in lockstep, so each rollout holds the preparation and the
         hiding phase of every world in their true proportion), 1024 worlds, Baker et al.'s γ 0.998
@@ -65,6 +67,8 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("hatrpo", "spread_v0"): {**_SPREAD_PPO, **_HARL_TRUST_REGION},
     ("hatrpo", "transport_v0"): {**_TRANSPORT_PPO, **_HARL_TRUST_REGION},
     ("hatrpo", "hetero_transport_v0"): {**_TRANSPORT_PPO, **_HARL_TRUST_REGION},
+    ("happo", "hide_and_seek_v1"): {**_HIDE_AND_SEEK_PPO, "param_sharing": "agent"},
+    ("hatrpo", "hide_and_seek_v1"): {**_HIDE_AND_SEEK_PPO, "param_sharing": "agent", **_HARL_TRUST_REGION},
     ("trpo", "CartPole-v1"): _CARTPOLE_ZOO,
     ("trpo", "Pendulum-v1"): _PENDULUM_ZOO,
     ("npg", "CartPole-v1"): _CARTPOLE_ZOO,

@@ -10,7 +10,7 @@ from baselines.common.presets import PRESETS, parse_cli, preset_for, with_preset
 ARGS = {"mappo": mappo.Args, "ippo": ippo.Args, "trpo": trpo.Args, "npg": npg.Args, "happo": happo.Args,
         "hatrpo": hatrpo.Args}
 OURS = ("spread_v0", "transport_v0", "hide_and_seek_v1", "hetero_transport_v0")
-HETEROGENEOUS = ("spread_v0", "transport_v0", "hetero_transport_v0")
+HETEROGENEOUS = ("spread_v0", "transport_v0", "hetero_transport_v0", "hide_and_seek_v1")
 
 
 def test_every_env_and_algorithm_has_a_preset_of_real_arguments():
