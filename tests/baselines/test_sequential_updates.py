@@ -179,3 +179,16 @@ def test_shared_parameters_make_one_block_and_the_mappo_update():
     ppo_update(theirs, adam_per_group(theirs, mappo.Args(**args)), copy.deepcopy(batch), mappo.Args(**args))
     for p, q in zip(ours.state_dict().values(), theirs.state_dict().values(), strict=True):
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_learning_rates_follow_each_optimisers_role():
+    """HAPPO's optimisers are (actor_0..actor_2, critic); HATRPO has the critic's only: the schedule must not give
+    the critic the actors' rate."""
+    from baselines.common.ppo import set_learning_rates
+
+    policy = _policy(3)
+    ha, tr = happo.optimizers(policy, happo.Args()), hatrpo.optimizers(policy, hatrpo.Args())
+    set_learning_rates(ha, 1.0, 2.0)
+    set_learning_rates(tr, 1.0, 2.0)
+    assert [opt.param_groups[0]["lr"] for opt in ha] == [1.0, 1.0, 1.0, 2.0]
+    assert [opt.param_groups[0]["lr"] for opt in tr] == [2.0]
