@@ -54,6 +54,7 @@ import math
 import os
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -185,11 +186,23 @@ def learning_rate_fraction(args: Args, update_index: int, num_updates: int) -> f
     return 1.0 - update_index / num_updates if args.lr_schedule == "linear" else 1.0
 
 
-def train(args: Args, algo: str = "mappo") -> Run:
-    """Train from scratch or resume; returns the finished ``Run`` (run_dir, global_step, history)."""
+UpdateFn = Callable[[MultiAgentPolicy, tuple, dict, Args], dict[str, float]]
+
+
+def train(args: Args, algo: str = "mappo", make_optimizers: Callable = adam_per_group,
+          make_update: Callable[[Run], UpdateFn] | None = None) -> Run:
+    """Train from scratch or resume; returns the finished ``Run`` (run_dir, global_step, history).
+
+    ``make_optimizers`` and ``make_update(run) -> update(policy, optimizers, batch, args)`` are the PPO update's
+    by default; HAPPO and HATRPO pass their sequential updates (everything else is this loop).
+    """
     if args.lr_schedule is None:  # config.json records the schedule in force
         args = dataclasses.replace(args, lr_schedule="linear" if args.anneal_lr else "constant")
-    run = start_run(args, algo, policy_from_args, adam_per_group)
+    if make_update is None and args.param_sharing == "agent":
+        raise ValueError("--param-sharing agent (one actor per agent, one critic) is HAPPO/HATRPO's layout; "
+                         f"{algo} pairs each actor with its own critic: use all or team")
+    run = start_run(args, algo, policy_from_args, make_optimizers)
+    update_fn = update if make_update is None else make_update(run)
     policy, env, args = run.agent, run.env, run.args
     warn_if_misaligned(env, args.num_steps)
     truncation_is_terminal = resolve_time_limit(args.time_limit, env)
@@ -213,7 +226,7 @@ def train(args: Args, algo: str = "mappo") -> Run:
             learn = learn_mask(None if matchup is None else matchup[0], policy.team_of, shape)
             batch = flatten_rows({**rollout.as_dict(), "advantages": advantages, "returns": returns, "agent": agent,
                                   "learn": learn})
-            losses = update(policy, run.optimizers, batch, args)
+            losses = update_fn(policy, run.optimizers, batch, args)
             run.update += 1
             run.global_step += batch_steps
             done_this_call += 1

@@ -46,10 +46,10 @@ from baselines.common.config import CommonArgs
 from baselines.common.envs import make_single_agent_vec_env
 from baselines.common.gae import compute_gae
 from baselines.common.natural_gradient import (
-    backtracking_line_search,
     conjugate_gradient,
     fisher_vector_product,
     flat_grad,
+    trust_region_step,
 )
 from baselines.common.networks import Actor, Critic
 from baselines.common.rollout import EpisodeStats
@@ -187,11 +187,8 @@ def update(agent: Policy, optimizers: tuple[torch.optim.Optimizer], batch: dict[
     """
     params = list(agent.actor.parameters())  # by module: the critic is never part of the trust region
     surrogate = Surrogate(agent.actor, batch, standardized_advantages(batch, args))
-    objective, _, fvp, direction = natural_direction(surrogate, params, args)
-    d_f_d = direction @ fvp(direction)
-    full_step = torch.sqrt(2 * args.target_kl / d_f_d.clamp(min=1e-12)) * direction  # TRPO appendix C
-    result = backtracking_line_search(params, full_step, surrogate, float(objective), args.target_kl,
-                                      args.line_search_shrinking_factor, args.line_search_max_iter)
+    result = trust_region_step(surrogate, params, args.target_kl, args.cg_damping, args.cg_max_steps,
+                               args.cg_residual_tol, args.line_search_shrinking_factor, args.line_search_max_iter)
     value_loss = fit_critic(agent.critic, optimizers[0], batch["critic_in"], batch["returns"],
                             args.n_critic_updates, args.critic_batch_size)
     losses = {"policy_loss": -result.objective, "value_loss": value_loss, "entropy": surrogate.entropy(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from marl_envs.scenarios.base import Scenario
+from marl_envs.scenarios.hetero_transport import HeteroTransport
 from marl_envs.scenarios.hide_and_seek import HideAndSeek
 from marl_envs.scenarios.spread import Spread
 from marl_envs.scenarios.transport import Transport
@@ -11,6 +12,7 @@ REGISTRY: dict[str, type[Scenario]] = {
     "spread_v0": Spread,
     "hide_and_seek_v1": HideAndSeek,
     "transport_v0": Transport,
+    "hetero_transport_v0": HeteroTransport,
 }
 
 

@@ -12,7 +12,8 @@ Notation (the lecture's, and Schulman et al. 2015, "Trust Region Policy Optimiza
 (∇KL · v) once more, Pearlmutter's trick), ``conjugate_gradient`` solves F d = g with a
 handful of such products (truncated NPG, Duan et al. 2016), and ``exact_fisher`` builds F
 explicitly from the score covariance for tiny policies (the teaching reference and the test
-oracle of both). ``backtracking_line_search`` is TRPO's step acceptance (TRPO sec. 6).
+oracle of both). ``backtracking_line_search`` is TRPO's step acceptance (TRPO sec. 6), and
+``trust_region_step`` the whole TRPO step (TRPO's and each agent's of HATRPO).
 Parameters are handled as one flat vector through ``parameters_to_vector`` /
 ``vector_to_parameters`` (as in sb3-contrib's ``flat_grad``).
 """
@@ -156,6 +157,24 @@ def backtracking_line_search(params: Params, full_step: torch.Tensor,
         fraction *= shrinking_factor
     set_flat_params(params, old)
     return LineSearchResult(False, 0.0, old_objective, 0.0)
+
+
+def trust_region_step(evaluate: Callable[[], tuple[torch.Tensor, torch.Tensor]], params: Params, max_kl: float,
+                      damping: float, cg_max_steps: int, cg_residual_tol: float, shrinking_factor: float,
+                      max_iter: int) -> LineSearchResult:
+    """One TRPO step on ``params``: d ≈ F⁻¹g by CG, Δθ_max = √(2δ / dᵀFd) · d, then the line search.
+
+    ``evaluate`` () ↦ (surrogate L(θ), mean KL(π_old ‖ π_θ)), differentiable at the current θ = θ_old; the
+    KL's Hessian there is F (``fisher_vector_product``). θ ends at the accepted step, or at θ_old exactly.
+    """
+    objective, kl = evaluate()
+    g = flat_grad(objective, params, retain_graph=True)
+    fvp = fisher_vector_product(kl, params, damping)
+    direction = conjugate_gradient(fvp, g, cg_max_steps, cg_residual_tol)
+    d_f_d = direction @ fvp(direction)
+    full_step = torch.sqrt(2 * max_kl / d_f_d.clamp(min=1e-12)) * direction  # TRPO appendix C
+    return backtracking_line_search(params, full_step, evaluate, float(objective.detach()), max_kl,
+                                    shrinking_factor, max_iter)
 
 
 def _fisher_factors(dist: Distribution) -> torch.Tensor:

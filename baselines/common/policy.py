@@ -7,6 +7,9 @@ Parameter layouts (``--param-sharing``):
           cooperative envs have one team and get no team column, so their networks are unchanged)
     team  one actor and one critic per team (teams are agent-id prefixes, ``agent_teams``); a team's
           samples only ever reach its own networks, so one team's loss never moves the other's weights
+    agent one actor per agent and one critic for all (HAPPO/HATRPO, Kuba et al. 2022: heterogeneous
+          agents need their own policies; the critic estimates one state's value for the whole team,
+          so sharing it loses nothing). ``groups`` are the actors' groups, ``critic_groups`` the critics'.
 
 Networks (``--policy``): ``mlp`` (two hidden layers on the flat inputs) or ``entity`` (the
 entity-attention network of Baker et al. 2019, ``common/entity.py``, built from the env's
@@ -40,7 +43,7 @@ from baselines.common.networks import Actor, Critic
 from baselines.common.normalization import ValueNormalizer
 from baselines.common.rollout import agent_teams
 
-PARAM_SHARING = ("all", "team")
+PARAM_SHARING = ("all", "team", "agent")
 NETWORKS = ("mlp", "entity")
 
 
@@ -55,7 +58,7 @@ class MultiAgentPolicy(nn.Module):
         agent_id: append the one-hot agent id to both inputs.
         centralized: critic on [state, o_i, ids] (MAPPO); false: on [o_i, ids] (IPPO).
         value_norm: one ``ValueNormalizer`` per team.
-        param_sharing: "all" or "team" (module docstring).
+        param_sharing: "all", "team" or "agent" (module docstring).
         team_onehot: append the team one-hot (default: with several teams in the "all" layout).
         network: "mlp" or "entity" (module docstring); "entity" needs ``obs_spec`` (and ``state_spec`` for
             an entity critic) and uses ``entity_width`` and ``entity_heads``.
@@ -75,7 +78,7 @@ class MultiAgentPolicy(nn.Module):
             raise ValueError(f"param_sharing must be one of {PARAM_SHARING}, got {param_sharing!r}")
         self.agents, self.teams = list(agents), agent_teams(list(agents))
         if team_onehot is None:
-            team_onehot = len(self.teams) > 1 and param_sharing == "all"
+            team_onehot = len(self.teams) > 1 and param_sharing != "team"
         self.spec: dict[str, Any] = dict(
             obs_dim=obs_dim, state_dim=state_dim, agents=self.agents, action_space=action_space,
             hidden_size=hidden_size, activation=activation, feature_norm=feature_norm, agent_id=agent_id,
@@ -84,15 +87,16 @@ class MultiAgentPolicy(nn.Module):
             entity_heads=entity_heads)
         self.num_agents, self.num_teams = len(self.agents), len(self.teams)
         self.agent_id, self.team_onehot, self.centralized = agent_id, team_onehot, centralized
-        self.groups = [list(range(self.num_agents))] if param_sharing == "all" else list(self.teams.values())
+        everyone = [list(range(self.num_agents))]
+        self.groups = {"all": everyone, "team": list(self.teams.values()),
+                       "agent": [[i] for i in range(self.num_agents)]}[param_sharing]
+        self.critic_groups = everyone if param_sharing == "agent" else self.groups
         team_of = torch.zeros(self.num_agents, dtype=torch.long)
-        group_of = torch.zeros(self.num_agents, dtype=torch.long)
         for t, members in enumerate(self.teams.values()):
             team_of[members] = t
-        for g, members in enumerate(self.groups):
-            group_of[members] = g
         self.register_buffer("team_of", team_of, persistent=False)
-        self.register_buffer("group_of", group_of, persistent=False)
+        self.register_buffer("group_of", _index_of(self.groups, self.num_agents), persistent=False)
+        self.register_buffer("critic_group_of", _index_of(self.critic_groups, self.num_agents), persistent=False)
         ids = (self.num_agents if agent_id else 0) + (self.num_teams if team_onehot else 0)
         hidden = (hidden_size, hidden_size)
         critic_dim = obs_dim + ids + (state_dim if centralized else 0)
@@ -104,9 +108,10 @@ class MultiAgentPolicy(nn.Module):
                                         for _ in self.groups)
         if network == "entity" and (state_spec is not None or not centralized):
             self.critics = nn.ModuleList(EntityCritic(state_spec if centralized else None, obs_spec, ids,
-                                                      entity_width, entity_heads) for _ in self.groups)
+                                                      entity_width, entity_heads) for _ in self.critic_groups)
         else:
-            self.critics = nn.ModuleList(Critic(critic_dim, hidden, activation, feature_norm) for _ in self.groups)
+            self.critics = nn.ModuleList(Critic(critic_dim, hidden, activation, feature_norm)
+                                         for _ in self.critic_groups)
         self.value_norms = nn.ModuleList(ValueNormalizer() for _ in self.teams) if value_norm else None
 
     @property
@@ -138,17 +143,19 @@ class MultiAgentPolicy(nn.Module):
         return torch.cat(parts, -1)
 
     # -- per-group dispatch --------------------------------------------------------------
-    def _dispatch(self, nets: list[nn.Module], x: torch.Tensor, agent_idx: torch.Tensor | None) -> torch.Tensor:
+    def _dispatch(self, nets: list[nn.Module], x: torch.Tensor, agent_idx: torch.Tensor | None,
+                  critics: bool = False) -> torch.Tensor:
         """Each group's network on its agents' slices of ``x``: agent axis -2 (``agent_idx`` None) or rows (N, D)
         with their agent indices. Outputs keep the layout: (..., A, k) or (N, k)."""
-        if self.num_groups == 1:
+        groups, group_of = (self.critic_groups, self.critic_group_of) if critics else (self.groups, self.group_of)
+        if len(groups) == 1:
             return nets[0](x)
         out = None
-        for g, members in enumerate(self.groups):
+        for g, members in enumerate(groups):
             if agent_idx is None:
                 idx, dim = torch.tensor(members, device=x.device), x.dim() - 2
             else:
-                idx, dim = (self.group_of[agent_idx] == g).nonzero().squeeze(-1), 0
+                idx, dim = (group_of[agent_idx] == g).nonzero().squeeze(-1), 0
             y = nets[g](x.index_select(dim, idx))
             if out is None:
                 shape = list(y.shape)
@@ -178,7 +185,7 @@ class MultiAgentPolicy(nn.Module):
 
     def raw_value(self, critic_in: torch.Tensor, agent_idx: torch.Tensor | None = None) -> torch.Tensor:
         """Critic outputs (normalised units when value normalisation is on): (..., A) or (N,)."""
-        return self._dispatch([c.net for c in self.critics], critic_in, agent_idx).squeeze(-1)
+        return self._dispatch([c.net for c in self.critics], critic_in, agent_idx, critics=True).squeeze(-1)
 
     def team_index(self, agent_idx: torch.Tensor | None = None) -> torch.Tensor:
         """Team of each agent (A,) or of each row (N,)."""
@@ -207,7 +214,10 @@ class MultiAgentPolicy(nn.Module):
         return raw, self.denormalize(raw, self.team_index(agent_idx))
 
     def group_parameters(self, g: int) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
-        """(actor parameters, critic parameters) of group g: what its two optimisers own."""
+        """(actor parameters, critic parameters) of group g: what its two optimisers own (layouts whose actors
+        and critics are grouped alike: "all" and "team")."""
+        if self.critic_groups is not self.groups:
+            raise ValueError("the 'agent' layout has one critic for several actors: use actors[g] and critics[c]")
         return list(self.actors[g].parameters()), list(self.critics[g].parameters())
 
     # -- acting --------------------------------------------------------------------------
@@ -230,8 +240,16 @@ class MultiAgentPolicy(nn.Module):
         return action.reshape(obs.shape[0], len(idx), *action.shape[1:])
 
 
+def _index_of(groups: list[list[int]], num_agents: int) -> torch.Tensor:
+    """(A,) the index of each agent's group."""
+    index = torch.zeros(num_agents, dtype=torch.long)
+    for g, members in enumerate(groups):
+        index[members] = g
+    return index
+
+
 def policy_from_args(env, args) -> MultiAgentPolicy:
-    """The policy a MAPPO/IPPO run trains, from the env's spaces and the run's arguments."""
+    """The policy a MAPPO/IPPO/HAPPO/HATRPO run trains, from the env's spaces and the run's arguments."""
     return MultiAgentPolicy(
         env.single_observation_space.shape[0], env.state_space.shape[0], list(env.agents), env.single_action_space,
         hidden_size=args.hidden_size, activation=args.activation, feature_norm=args.feature_norm,

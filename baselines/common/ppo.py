@@ -91,26 +91,42 @@ def group_loss(policy, g: int, mb: dict[str, torch.Tensor], args, log: dict[str,
         if rows.numel() == 0:
             return None
         mb = {k: v[rows] for k, v in mb.items()}
-    eps, pmask, vmask, adv = args.clip_coef, mb["policy_mask"], mb["value_mask"], mb["adv"]
-    dist = policy.actors[g].distribution(mb["actor_in"])
+    pg_loss, entropy = policy_loss(policy.actors[g], mb, args, log)
+    v_loss = value_loss(policy.critics[g], mb, args, log)
+    return pg_loss - args.ent_coef * entropy + args.vf_coef * v_loss
+
+
+def policy_loss(actor, mb: dict[str, torch.Tensor], args, log: dict[str, list[float]],
+                factor: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(-E[M · min(r A, clip(r, 1 ± ε) A)], entropy) over the policy mask of ``mb``; M = ``factor`` (HAPPO's
+    compounding factor, ``sequential.py``) or 1 (PPO). Appends policy_loss, entropy, approx_kl, clipfrac."""
+    eps, pmask, adv = args.clip_coef, mb["policy_mask"], mb["adv"]
+    dist = actor.distribution(mb["actor_in"])
     log_ratio = dist.log_prob(mb["actions"]) - mb["logprobs"]
     ratio = log_ratio.exp()
-    pg_loss = masked_mean(torch.max(-adv * ratio, -adv * ratio.clamp(1 - eps, 1 + eps)), pmask)
+    surrogate = torch.max(-adv * ratio, -adv * ratio.clamp(1 - eps, 1 + eps))
+    pg_loss = masked_mean(surrogate if factor is None else factor * surrogate, pmask)
     entropy = masked_mean(dist.entropy(), pmask)
-    v = policy.critics[g](mb["critic_in"])
+    with torch.no_grad():  # http://joschu.net/blog/kl-approx.html
+        log["approx_kl"].append(masked_mean((ratio - 1) - log_ratio, pmask).item())
+        log["clipfrac"].append(masked_mean(((ratio - 1).abs() > eps).float(), pmask).item())
+    log["policy_loss"].append(pg_loss.item())
+    log["entropy"].append(entropy.item())
+    return pg_loss, entropy
+
+
+def value_loss(critic, mb: dict[str, torch.Tensor], args, log: dict[str, list[float]]) -> torch.Tensor:
+    """The clipped Huber value loss over the value mask of ``mb`` (module docstring of ``mappo.py``)."""
+    eps = args.clip_coef
+    v = critic(mb["critic_in"])
     v_loss = value_error(mb["targets"] - v, args.huber_delta)
     if args.clip_vloss:
         old = mb["raw_values"]
         v_clipped = old + (v - old).clamp(-eps, eps)
         v_loss = torch.max(v_loss, value_error(mb["targets"] - v_clipped, args.huber_delta))
-    v_loss = masked_mean(v_loss, vmask)
-    with torch.no_grad():  # http://joschu.net/blog/kl-approx.html
-        log["approx_kl"].append(masked_mean((ratio - 1) - log_ratio, pmask).item())
-        log["clipfrac"].append(masked_mean(((ratio - 1).abs() > eps).float(), pmask).item())
-    log["policy_loss"].append(pg_loss.item())
+    v_loss = masked_mean(v_loss, mb["value_mask"])
     log["value_loss"].append(v_loss.item())
-    log["entropy"].append(entropy.item())
-    return pg_loss - args.ent_coef * entropy + args.vf_coef * v_loss
+    return v_loss
 
 
 def update(policy, optimizers: tuple[torch.optim.Optimizer, ...], batch: dict[str, torch.Tensor],
@@ -142,12 +158,16 @@ def update(policy, optimizers: tuple[torch.optim.Optimizer, ...], batch: dict[st
                 optimizers[2 * g + 1].step()
         if args.target_kl is not None and log["approx_kl"] and log["approx_kl"][-1] > args.target_kl:
             break
+    means = {k: (sum(v) / len(v) if v else float("nan")) for k, v in log.items()}
+    return means | {"explained_variance": explained_variance(batch)}
+
+
+def explained_variance(batch: dict[str, torch.Tensor]) -> float:
+    """1 - Var[R̂ - V] / Var[R̂] over the value mask: how much of the returns the rollout's values explained."""
     _, value_mask = loss_masks(batch)
     returns, values = batch["returns"][value_mask], batch["values"][value_mask]
     var_y = returns.var() if returns.numel() > 1 else torch.tensor(0.0)
-    explained = float("nan") if var_y == 0 else float(1 - (returns - values).var() / var_y)
-    means = {k: (sum(v) / len(v) if v else float("nan")) for k, v in log.items()}
-    return means | {"explained_variance": explained}
+    return float("nan") if var_y == 0 else float(1 - (returns - values).var() / var_y)
 
 
 def adam_per_group(policy, args) -> tuple[torch.optim.Optimizer, ...]:
@@ -162,5 +182,8 @@ def adam_per_group(policy, args) -> tuple[torch.optim.Optimizer, ...]:
 
 
 def set_learning_rates(optimizers, actor_lr: float, critic_lr: float) -> None:
+    """Actor optimisers get ``actor_lr``, critic optimisers ``critic_lr``: by the "role" their parameter group
+    names (``sequential.role_adam``), else by position in (actor_0, critic_0, actor_1, ...)."""
     for i, opt in enumerate(optimizers):
-        opt.param_groups[0]["lr"] = actor_lr if i % 2 == 0 else critic_lr
+        role = opt.param_groups[0].get("role", "critic" if i % 2 else "actor")
+        opt.param_groups[0]["lr"] = actor_lr if role == "actor" else critic_lr

@@ -11,6 +11,12 @@ Where the figures come from (README, "Baselines"):
     spread_v0, MAPPO/IPPO: γ 0.95 (a 20-step horizon for 25-step episodes; 2M steps: −32.7 training return
         against −36.9 with 0.99).
     transport_v0, MAPPO/IPPO: 50-step rollouts (examples/train_transport.sh: 99.6% greedy success).
+    hetero_transport_v0, MAPPO/IPPO/HAPPO/HATRPO: transport_v0's (the same task and episode length).
+    HAPPO: MAPPO's preset of the env, each agent with its own actor (--param-sharing agent, HAPPO's default).
+    HATRPO: the same rollouts and critic, and HARL's MPE trust region: δ 0.01 per agent, 10 CG steps,
+        backtracking 0.5 for at most 10 tries (the Args defaults, repeated here so that the table shows them).
+    hide_and_seek_v1, HAPPO/HATRPO: MAPPO's starting point with one actor per agent (untuned; the factor M
+        compounds within a team only, common/sequential.py).
     hide_and_seek_v1, MAPPO/IPPO: a starting point, not a tuned setting. Rollouts of one whole
         episode (80 steps; the worlds run in lockstep, so each rollout holds the preparation and the
         hiding phase of every world in their true proportion), 1024 worlds, Baker et al.'s γ 0.998
@@ -43,6 +49,8 @@ _SPREAD_JOINT = {"num_envs": 128, "num_steps": 25, "gamma": 0.95, "critic_batch_
                  "total_timesteps": 2_000_000}
 _TRANSPORT_JOINT = {"num_envs": 128, "num_steps": 50, "critic_batch_size": 512, "total_timesteps": 2_000_000}
 _HIDE_AND_SEEK_JOINT = {"num_envs": 128, "num_steps": 80, "critic_batch_size": 512}
+_HARL_TRUST_REGION = {"target_kl": 0.01, "cg_max_steps": 10, "line_search_shrinking_factor": 0.5,
+                      "line_search_max_iter": 10}
 
 PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("mappo", "spread_v0"): _SPREAD_PPO,
@@ -51,6 +59,16 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("ippo", "transport_v0"): _TRANSPORT_PPO,
     ("mappo", "hide_and_seek_v1"): _HIDE_AND_SEEK_PPO,
     ("ippo", "hide_and_seek_v1"): _HIDE_AND_SEEK_PPO,
+    ("mappo", "hetero_transport_v0"): _TRANSPORT_PPO,
+    ("ippo", "hetero_transport_v0"): _TRANSPORT_PPO,
+    ("happo", "spread_v0"): _SPREAD_PPO,
+    ("happo", "transport_v0"): _TRANSPORT_PPO,
+    ("happo", "hetero_transport_v0"): _TRANSPORT_PPO,
+    ("hatrpo", "spread_v0"): {**_SPREAD_PPO, **_HARL_TRUST_REGION},
+    ("hatrpo", "transport_v0"): {**_TRANSPORT_PPO, **_HARL_TRUST_REGION},
+    ("hatrpo", "hetero_transport_v0"): {**_TRANSPORT_PPO, **_HARL_TRUST_REGION},
+    ("happo", "hide_and_seek_v1"): {**_HIDE_AND_SEEK_PPO, "param_sharing": "agent"},
+    ("hatrpo", "hide_and_seek_v1"): {**_HIDE_AND_SEEK_PPO, "param_sharing": "agent", **_HARL_TRUST_REGION},
     ("trpo", "CartPole-v1"): _CARTPOLE_ZOO,
     ("trpo", "Pendulum-v1"): _PENDULUM_ZOO,
     ("npg", "CartPole-v1"): _CARTPOLE_ZOO,
@@ -61,6 +79,8 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("npg", "transport_v0"): _TRANSPORT_JOINT,
     ("trpo", "hide_and_seek_v1"): _HIDE_AND_SEEK_JOINT,
     ("npg", "hide_and_seek_v1"): _HIDE_AND_SEEK_JOINT,
+    ("trpo", "hetero_transport_v0"): _TRANSPORT_JOINT,
+    ("npg", "hetero_transport_v0"): _TRANSPORT_JOINT,
 }
 
 

@@ -158,7 +158,7 @@ class Transport(Scenario):
         self.agents = [f"agent_{i}" for i in range(n)]
         self.goal, self.package = n, n + 1
         spec = BodySpec.concat([
-            circles(n, AGENT_RADIUS),
+            self.agent_bodies(config),
             circles(1, GOAL_RADIUS, movable=False, collidable=False),
             boxes(1, PACKAGE_HALF, PACKAGE_HALF, mass=float(config.package_mass),
                   friction=float(config.package_friction)),
@@ -198,6 +198,10 @@ class Transport(Scenario):
             [[-PACKAGE_REGION, -PACKAGE_REGION, PACKAGE_REGION, PACKAGE_REGION],
              [-GOAL_REGION, -GOAL_REGION, GOAL_REGION, GOAL_REGION]]
             + [[-ARENA, -ARENA, ARENA, ARENA]] * n, device=self.device)
+
+    def agent_bodies(self, config: TransportConfig) -> BodySpec:
+        """The agents' discs (subclasses give them other masses: ``hetero_transport``)."""
+        return circles(config.N, AGENT_RADIUS)
 
     # -- reset ----------------------------------------------------------------------------
     def reset(self, mask: torch.Tensor | None, generator: torch.Generator) -> None:

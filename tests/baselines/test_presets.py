@@ -4,16 +4,19 @@ import dataclasses
 
 import pytest
 
-from baselines import benchmark, ippo, mappo, npg, trpo
+from baselines import benchmark, happo, hatrpo, ippo, mappo, npg, trpo
 from baselines.common.presets import PRESETS, parse_cli, preset_for, with_preset
 
-ARGS = {"mappo": mappo.Args, "ippo": ippo.Args, "trpo": trpo.Args, "npg": npg.Args}
-OURS = ("spread_v0", "transport_v0", "hide_and_seek_v1")
+ARGS = {"mappo": mappo.Args, "ippo": ippo.Args, "trpo": trpo.Args, "npg": npg.Args, "happo": happo.Args,
+        "hatrpo": hatrpo.Args}
+OURS = ("spread_v0", "transport_v0", "hide_and_seek_v1", "hetero_transport_v0")
+HETEROGENEOUS = ("spread_v0", "transport_v0", "hetero_transport_v0", "hide_and_seek_v1")
 
 
 def test_every_env_and_algorithm_has_a_preset_of_real_arguments():
     wanted = [(algo, env) for algo in ("mappo", "ippo") for env in OURS]
     wanted += [(algo, env) for algo in ("trpo", "npg") for env in (*OURS, "CartPole-v1", "Pendulum-v1")]
+    wanted += [(algo, env) for algo in ("happo", "hatrpo") for env in HETEROGENEOUS]
     for algo, env_id in wanted:
         preset = preset_for(algo, env_id)
         assert preset, (algo, env_id)

@@ -1,0 +1,166 @@
+"""The sequential update shared by HAPPO and HATRPO (Kuba et al. 2022, ICLR; HARL, JMLR 2024).
+
+Rows of a flattened rollout are positions p = (t, b) times agents i (row = p·A + i). Each update:
+
+    i_1, ..., i_n  a random order of the actors' parameter blocks (``MultiAgentPolicy.groups``: one per agent
+                   in the "agent" layout), drawn from a generator seeded by --seed and saved in checkpoints
+    M_{i_m}(p)  = Π_{j updated before i_m, team(j) = team(i_m)} r_j(p),
+                  r_j(p) = π_j^new(a_j | o_j) / π_j^old(a_j | o_j)        (HAPPO/HATRPO's compounding factor)
+    block i_m   maximises its surrogate with advantages A_i(p) weighted by M_{i_m}(p), in its own trust region
+                (``happo.py``: clipped ratio; ``hatrpo.py``: natural-gradient step), then folds its new
+                ratios into M for the blocks after it
+    critic      after every actor, MAPPO's clipped value loss by Adam epochs (``ppo.value_loss``)
+
+Masks are per agent (``ppo.loss_masks``): a row outside agent j's policy mask (j inactive, its action
+without effect, or its team frozen) contributes r_j = 1 to M (the action was not drawn from π_j, so it
+says nothing about π_j's change), and leaves block j's own loss. The factor compounds within a team
+only: the monotonic-improvement argument is about one team's joint policy, and an opponent's ratio
+says nothing about it. With one block ("all" layout) M = 1 and HAPPO is MAPPO's update (on minibatches of
+whole positions).
+
+Advantages are per agent, from MAPPO's critic on the agent-specific state (HARL's "FP" state), standardised
+per team over the policy mask as in ``ppo.prepare``, which also packs the rows and updates the value
+normalisers. Minibatches are cut over positions, so an agent's and the critic's minibatches hold the same
+(t, b) samples; with one agent they are MAPPO's minibatches, permutation for permutation.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from baselines.common.buffer import minibatch_indices
+from baselines.common.ppo import DIAGNOSTICS, explained_variance, prepare, value_loss
+
+
+class AgentOrder:
+    """A seeded stream of agent orders: one random permutation of the blocks per update (checkpointed)."""
+
+    def __init__(self, seed: int):
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def draw(self, num_blocks: int) -> list[int]:
+        return torch.randperm(num_blocks, generator=self.generator).tolist()
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+
+
+class CompoundingFactor:
+    """M(p) per team over P positions, kept as Σ log r_j of the blocks updated so far (detached)."""
+
+    def __init__(self, num_positions: int, team_of: torch.Tensor):
+        self.team_of, self.num_agents = team_of, team_of.shape[0]
+        self.log_factor = torch.zeros(num_positions, int(team_of.max()) + 1, device=team_of.device)
+
+    def of_rows(self, rows: torch.Tensor) -> torch.Tensor:
+        """M of each row's position, in its agent's team: (len(rows),)."""
+        return self.log_factor[rows // self.num_agents, self.team_of[rows % self.num_agents]].exp()
+
+    def fold(self, rows: torch.Tensor, log_ratio: torch.Tensor, policy_mask: torch.Tensor) -> None:
+        """Multiply the ratios r = exp(log_ratio) of an updated block's ``rows`` into M (r = 1 outside the mask)."""
+        log_ratio = torch.where(policy_mask, log_ratio.detach(), torch.zeros_like(log_ratio))
+        self.log_factor.index_put_((rows // self.num_agents, self.team_of[rows % self.num_agents]), log_ratio,
+                                   accumulate=True)
+
+
+def rows_of(positions: torch.Tensor, agents: list[int], num_agents: int) -> torch.Tensor:
+    """Flat row indices of ``agents`` at ``positions``, position-major: (len(positions) * len(agents),)."""
+    members = torch.tensor(agents, device=positions.device)
+    return (positions[:, None] * num_agents + members[None, :]).reshape(-1)
+
+
+class SequentialBatch:
+    """One update's packed rows, the minibatch positions of every epoch, and the compounding factor."""
+
+    def __init__(self, policy, batch: dict[str, torch.Tensor], args):
+        self.policy, self.args = policy, args
+        self.rows, _ = prepare(policy, batch, args)
+        self.num_agents = policy.num_agents
+        num_rows = self.rows.data.shape[0]
+        self.num_positions = num_rows // self.num_agents
+        device = self.rows.data.device
+        # Every epoch's minibatches drawn up front: the same positions for every actor and for the critic.
+        self.epochs = [list(minibatch_indices(self.num_positions, args.num_minibatches, None, device))
+                       for _ in range(args.update_epochs)]
+        self.factor = CompoundingFactor(self.num_positions, policy.team_of)
+        self.all_positions = torch.arange(self.num_positions, device=device)
+        agent = batch["agent"]
+        pmask = self.take(torch.arange(num_rows, device=device))["policy_mask"]
+        self.learning = [g for g, members in enumerate(policy.groups)
+                         if bool((pmask & torch.isin(agent, torch.tensor(members, device=device))).any())]
+        self.log: dict[str, list[float]] = defaultdict(list)
+
+    def take(self, rows: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.rows.take(rows)
+
+    def fold(self, g: int) -> None:
+        """After block g's step: its new log-ratios on every row of its agents enter M."""
+        rows = rows_of(self.all_positions, self.policy.groups[g], self.num_agents)
+        mb = self.take(rows)
+        with torch.no_grad():
+            log_ratio = self.policy.actors[g].distribution(mb["actor_in"]).log_prob(mb["actions"]) - mb["logprobs"]
+        self.factor.fold(rows, log_ratio, mb["policy_mask"])
+
+
+ActorStep = Callable[[int, SequentialBatch], None]
+
+
+def role_adam(params, lr: float, role: str) -> torch.optim.Optimizer:
+    """Adam (eps 1e-5, fused, as MAPPO's) whose parameter group names its ``role`` (``ppo.set_learning_rates``)."""
+    return torch.optim.Adam([{"params": list(params), "role": role}], lr=lr, eps=1e-5, fused=True)
+
+
+def critic_optimizers(policy, args) -> list[torch.optim.Optimizer]:
+    return [role_adam(critic.parameters(), args.critic_learning_rate, "critic") for critic in policy.critics]
+
+
+def by_role(optimizers, role: str) -> list[torch.optim.Optimizer]:
+    return [opt for opt in optimizers if opt.param_groups[0]["role"] == role]
+
+
+def fit_critics(seq: SequentialBatch, optimizers: list[torch.optim.Optimizer]) -> None:
+    """MAPPO's value regression over the epochs' minibatches, one Adam and one gradient clip per critic."""
+    policy, args = seq.policy, seq.args
+    vmask = seq.take(torch.arange(seq.rows.data.shape[0], device=seq.rows.data.device))["value_mask"]
+    agent = torch.arange(seq.num_agents, device=vmask.device).repeat(seq.num_positions)
+    learning = [c for c, members in enumerate(policy.critic_groups)
+                if bool((vmask & torch.isin(agent, torch.tensor(members, device=vmask.device))).any())]
+    for minibatches in seq.epochs:
+        for idx in minibatches:
+            losses = [args.vf_coef * value_loss(policy.critics[c], seq.take(rows_of(idx, policy.critic_groups[c],
+                                                                                     seq.num_agents)), args, seq.log)
+                      for c in learning]
+            if not losses:
+                return
+            for c in learning:
+                optimizers[c].zero_grad()
+            sum(losses).backward()
+            for c in learning:
+                nn.utils.clip_grad_norm_(policy.critics[c].parameters(), args.max_grad_norm)
+                optimizers[c].step()
+
+
+def sequential_update(policy, optimizers, batch: dict[str, torch.Tensor], args, order: AgentOrder,
+                      actor_step: ActorStep) -> dict[str, float]:
+    """One HAPPO/HATRPO update: ``actor_step(g, seq)`` for each learning block g in a random order, each folding
+    its ratios into M for the next, then the critics. Returns the means of the logged diagnostics."""
+    seq = SequentialBatch(policy, batch, args)
+    for g in order.draw(policy.num_groups):  # drawn whole, so the stream does not depend on who learns
+        if g in seq.learning:
+            actor_step(g, seq)
+            seq.fold(g)
+    fit_critics(seq, by_role(optimizers, "critic"))
+    keys = [*DIAGNOSTICS, *seq.log]
+    means = {k: (sum(seq.log[k]) / len(seq.log[k]) if seq.log.get(k) else float("nan")) for k in dict.fromkeys(keys)}
+    return means | {"explained_variance": explained_variance(batch)}
+
+
+__all__ = ["AgentOrder", "CompoundingFactor", "SequentialBatch", "by_role", "critic_optimizers",
+           "fit_critics", "role_adam", "rows_of", "sequential_update"]

@@ -1,0 +1,124 @@
+"""HATRPO: heterogeneous-agent TRPO, one trust-region step per agent in turn (Kuba et al. 2022; HARL 2024).
+
+The multi-agent advantage decomposition (``happo.py``) turns the joint policy's improvement into a
+sequence of single-agent problems. In every update, for a random permutation i_{1:n} of the agents:
+
+    r_i(θ^i)      = π^i_θ(a^i_t | o^i_t) / π^i_old(a^i_t | o^i_t)
+    M^{i_m}_t     = Π_{k<m} r_{i_k}(θ^{i_k}_new)                  (``common/sequential.py``)
+    L^{i_m}(θ)    = E[ M^{i_m}_t r_{i_m}(θ) Â_t ]
+    maximise L^{i_m}(θ)  subject to  KL̄^{i_m}(θ) = E_t[ KL(π^{i_m}_old(·|o_t) ‖ π^{i_m}_θ(·|o_t)) ] ≤ δ
+                                                                  (Kuba et al. 2022, eq. 12; HARL alg. 5)
+    g = ∇L^{i_m}(θ_old);  F = ∇²KL̄^{i_m}(θ_old), by Fisher-vector products
+    d ≈ F⁻¹ g (conjugate gradient);  Δθ_max = √(2δ / dᵀF d) · d
+    θ^{i_m} = θ_old + βᵏ Δθ_max for the first k with KL̄^{i_m} ≤ δ and L^{i_m} improved; θ_old if none
+    then V_φ ← MAPPO's clipped value loss by Adam epochs, one critic for all agents
+
+Each agent has its own trust region δ (HARL: kl_threshold), measured over its own rows with its masks
+(active, acted, learn: MAPPO's); a row outside them leaves its agent's surrogate and KL and counts
+r = 1 in M. The step is exactly TRPO's (``natural_gradient.trust_region_step``, the one CG and line search
+of the repository), so with one agent HATRPO is TRPO, update for update. Â_t: MAPPO's per-agent GAE on the
+centralised critic, standardised per team. No entropy bonus (as TRPO and HARL's HATRPO).
+
+Defaults: HARL's MPE settings (δ 0.01 here and in TRPO, 10 CG steps, damping 0.1, backtracking 0.5, 10
+tries); the critic as MAPPO's (5 epochs of 8 minibatches, 3e-3). ``--learning-rate`` and ``--clip-coef``
+only act on the critic (the value clip); ``--param-sharing all`` takes one trust-region step for all agents
+together (the joint TRPO step of a shared policy, M = 1). Rollouts, logging, checkpoints, resume, presets,
+evaluation and the Ray backend are MAPPO's (``mappo.train``).
+
+Papers: https://arxiv.org/abs/2109.11251 (ICLR 2022), https://arxiv.org/abs/2304.09870 (HARL, JMLR 2024);
+reference: github.com/PKU-MARL/HARL.
+Usage: ``python -m baselines.hatrpo --env-id spread_v0`` (per-env presets: ``common/presets.py``).
+Logged: MAPPO's charts; losses/{policy_loss, value_loss, entropy, explained_variance, kl, line_search_success}
+(kl and line_search_success: means over the agents' steps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch.distributions import kl_divergence
+
+from baselines import happo, mappo
+from baselines.common.natural_gradient import trust_region_step
+from baselines.common.ppo import masked_mean
+from baselines.common.run import Run
+from baselines.common.sequential import AgentOrder, SequentialBatch, critic_optimizers, rows_of, sequential_update
+
+
+@dataclass
+class Args(happo.Args):
+    target_kl: float = 0.01
+    """trust region δ of every agent: bound on the mean KL(π_old ‖ π) of its step (HARL's kl_threshold)"""
+    cg_max_steps: int = 10
+    """conjugate-gradient iterations for d ≈ F⁻¹g"""
+    cg_residual_tol: float = 1e-10
+    """stop CG early once the squared residual falls below this"""
+    cg_damping: float = 0.1
+    """damping λ added to the Fisher matrix: CG solves (F + λI) d = g"""
+    line_search_shrinking_factor: float = 0.5
+    """backtracking factor β: candidate k is θ_old + βᵏ Δθ_max (HARL: 0.5)"""
+    line_search_max_iter: int = 10
+    """candidates tried before the step is rejected and θ_old restored"""
+
+
+class AgentSurrogate:
+    """(L(θ), KL̄(θ)) of one block on its rows, against its policy frozen at construction (cf. ``trpo.Surrogate``)."""
+
+    def __init__(self, actor, mb: dict[str, torch.Tensor], factor: torch.Tensor):
+        self.actor, self.mb, self.factor = actor, mb, factor
+        with torch.no_grad():
+            self.old = actor.distribution(mb["actor_in"])
+
+    def __call__(self) -> tuple[torch.Tensor, torch.Tensor]:
+        mb, mask = self.mb, self.mb["policy_mask"]
+        dist = self.actor.distribution(mb["actor_in"])
+        ratio = (dist.log_prob(mb["actions"]) - mb["logprobs"]).exp()
+        return masked_mean(ratio * mb["adv"] * self.factor, mask), masked_mean(kl_divergence(self.old, dist), mask)
+
+    def entropy(self) -> float:
+        return float(masked_mean(self.old.entropy(), self.mb["policy_mask"]))
+
+
+def trust_region_turn(g: int, seq: SequentialBatch) -> None:
+    """Block g's turn: one natural-gradient step inside its trust region, on all its rows (module docstring)."""
+    args, actor = seq.args, seq.policy.actors[g]
+    rows = rows_of(seq.all_positions, seq.policy.groups[g], seq.num_agents)
+    surrogate = AgentSurrogate(actor, seq.take(rows), seq.factor.of_rows(rows))
+    result = trust_region_step(surrogate, list(actor.parameters()), args.target_kl, args.cg_damping,
+                               args.cg_max_steps, args.cg_residual_tol, args.line_search_shrinking_factor,
+                               args.line_search_max_iter)
+    seq.log["policy_loss"].append(-result.objective)
+    seq.log["entropy"].append(surrogate.entropy())
+    seq.log["kl"].append(result.kl)
+    seq.log["line_search_success"].append(float(result.success))
+
+
+def update(policy, optimizers, batch: dict[str, torch.Tensor], args, order: AgentOrder) -> dict[str, float]:
+    """One HATRPO update: every actor's trust-region step in ``order``'s next permutation, then the critic."""
+    metrics = sequential_update(policy, optimizers, batch, args, order, trust_region_turn)
+    return {k: v for k, v in metrics.items() if k not in ("approx_kl", "clipfrac")}
+
+
+def optimizers(policy, args) -> tuple[torch.optim.Optimizer, ...]:
+    """Only the critics have optimisers: the actors move by natural-gradient steps."""
+    return tuple(critic_optimizers(policy, args))
+
+
+def make_update(run: Run):
+    order = run.register("agent_order", AgentOrder(run.args.seed + happo.ORDER_SEED_OFFSET))
+    return lambda policy, opts, batch, args: update(policy, opts, batch, args, order)
+
+
+def train(args: Args, algo: str = "hatrpo") -> Run:
+    return mappo.train(args, algo, optimizers, make_update)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from baselines.common.presets import parse_cli
+
+    train(parse_cli(Args, "hatrpo", __doc__.split("\n\n")[0], argv))
+
+
+if __name__ == "__main__":
+    main()
