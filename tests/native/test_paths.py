@@ -21,8 +21,9 @@ pytest.importorskip("numba")
 
 
 def _run(code: str) -> subprocess.CompletedProcess:
-    """``code`` in a fresh process, without a wait policy or threading layer chosen by the caller's environment."""
-    chosen = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "NUMBA_THREADING_LAYER")
+    """``code`` in a fresh process, kernels on, without a wait policy or threading layer chosen by the caller's
+    environment."""
+    chosen = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "NUMBA_THREADING_LAYER", "MARL_ENVS_NATIVE")
     env = {k: v for k, v in os.environ.items() if k not in chosen}
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=600,
                           env=env)
