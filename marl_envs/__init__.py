@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import importlib
 
+from marl_envs.openmp import prefer_passive_waits
+
+prefer_passive_waits()  # before anything imports torch (see marl_envs.openmp)
+
 __version__ = "0.1.0"
 
 _LAZY = {
@@ -43,23 +47,9 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_LAZY, *_ENV_MODULES])
 
 
-def _register_native_kernels() -> None:
-    """Offer the numba CPU kernels to the torch core (``physics.accel``); imported on first use."""
-    from marl_envs.physics import accel
+from marl_envs.native import register_kernels as _register_kernels  # noqa: E402 (after the wait policy)
 
-    for name, module, attribute in (("lidar", "lidar", "lidar"), ("visible", "sight", "visible"),
-                                    ("physics", "physics", "advance"),
-                                    ("hide_and_seek_observe", "hide_and_seek_obs", "observe"),
-                                    ("hide_and_seek_state", "hide_and_seek_obs", "global_state"),
-                                    ("hide_and_seek_reach", "hide_and_seek_rules", "reach_distance"),
-                                    ("hide_and_seek_elevation", "hide_and_seek_rules", "update_elevation"),
-                                    ("hide_and_seek_locks", "hide_and_seek_rules", "update_locks"),
-                                    ("hide_and_seek_grabs", "hide_and_seek_rules", "update_grabs"),
-                                    ("spawn_round", "spawn", "place_round")):
-        accel.register(name, f"marl_envs.native.{module}", attribute)
-
-
-_register_native_kernels()
+_register_kernels()  # the scenario-independent CPU kernels; scenarios register their own
 
 try:
     import pettingzoo as _pettingzoo  # noqa: F401

@@ -4,6 +4,11 @@
     python -m marl_envs.benchmark --compare            # + MPE2 simple_spread_v3 (+ VMAS if installed)
     python -m marl_envs.benchmark --batch-sizes 1 4096 --continuous --threads 2
     python -m marl_envs.benchmark --env-id hide_and_seek_v1 --batch-sizes 1 64 4096 --compile
+    python -m marl_envs.benchmark --env-id hide_and_seek_v1 --batch-sizes 4096 --threads 2 --load 1
+
+``--load N`` runs N busy Python loops beside the timing (a shared machine, reproducibly): compare
+its rows with the same command without it; a fair share on C cores is about (C - N) / C of the idle
+figure when the env's threads fill the machine.
 
 An env-step is one world advanced by one step (B worlds stepped once = B env-steps).
 Actions are random and valid, drawn before timing from a pool so that the timing is
@@ -14,10 +19,13 @@ the PettingZoo loop). Each row runs for ``--seconds`` after a warm-up.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -128,6 +136,18 @@ DEFAULT_BATCH_SIZES = {"spread_v0": [1, 64, 4096, 32768], "transport_v0": [1, 64
                        "hide_and_seek_v1": [1, 64, 4096]}
 
 
+@contextlib.contextmanager
+def busy_neighbours(count: int) -> Iterator[list[subprocess.Popen]]:
+    """``count`` processes that each keep one core busy (a pure Python loop) until the block ends."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
 def _bench_env(env_id: str, args, devices: list[str], batch_sizes: list[int], row) -> None:
     """The rows of one env: PettingZoo B=1, then the batched sizes per device (+ references with --compare)."""
     pz_kwargs = {"continuous_actions": True} if args.continuous else {}
@@ -180,6 +200,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--compile", action="store_true",
                         help="also time the batched env with compile=True for B >= 1024 (on CPU that compiles "
                              "the physics substeps, elsewhere the whole step; see BatchedEnv)")
+    parser.add_argument("--load", type=int, default=0,
+                        help="busy Python loops to run beside the timing, one core each (default 0)")
     parser.add_argument("--json", default=None, help="write the results to this file")
     args = parser.parse_args(argv)
     if args.threads is not None:
@@ -197,9 +219,12 @@ def main(argv: list[str] | None = None) -> dict:
         ratio = f"   {sps / ref:5.2f}x ours/theirs" if ref else ""
         print(f"{name:<44} {sps:>14,.0f} env-steps/s  {1e6 / sps if sps else 0:>10.2f} us/env-step{ratio}")
 
-    for env_id in args.env_id:
-        batch_sizes = args.batch_sizes or DEFAULT_BATCH_SIZES.get(env_id, [1, 64, 4096])
-        _bench_env(env_id, args, devices, batch_sizes, row)
+    if args.load:
+        print(f"load: {args.load} busy process(es) beside the timing")
+    with busy_neighbours(args.load):
+        for env_id in args.env_id:
+            batch_sizes = args.batch_sizes or DEFAULT_BATCH_SIZES.get(env_id, [1, 64, 4096])
+            _bench_env(env_id, args, devices, batch_sizes, row)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=2)

@@ -17,11 +17,67 @@ import numba
 import numpy as np
 import torch
 
-from marl_envs.native.parallel import thread_range, threads
+from marl_envs.native.parallel import launch, thread_range
 from marl_envs.sensors.raycast import CONE_SCALE, MIN_GAP, Obstacles
 
 CHUNK = 64
 FASTMATH = {"contract", "arcp", "nsz"}  # no reassociation: the cone functional cancels large terms
+
+
+@numba.njit(nogil=True, fastmath=FASTMATH, cache=True, boundscheck=False, error_model="numpy", inline="always")
+def _functionals(start, n, a, m, origin, geometry, valid, w, inside):
+    """Rectangle m's three functionals of the ray direction for agent a of the block: ``w`` (7, CHUNK) gets
+    face x (2), face y (2), cone (2) and the cone's bias; ``inside`` marks origins within a rectangle."""
+    one, zero, two = np.float32(1.0), np.float32(0.0), np.float32(2.0)
+    min_gap, scale = np.float32(MIN_GAP), np.float32(CONE_SCALE)
+    for i in range(n):
+        j = start + i
+        ux, uy, hx, hy = geometry[2, m, j], geometry[3, m, j], geometry[4, m, j], geometry[5, m, j]
+        rx, ry = origin[0, a, j] - geometry[0, m, j], origin[1, a, j] - geometry[1, m, j]
+        px, py = rx * ux + ry * uy, ry * ux - rx * uy  # the origin in the rectangle's frame
+        sx = one if px >= zero else -one
+        sy = one if py >= zero else -one
+        gx, gy = abs(px) - hx, abs(py) - hy  # > 0: that face is visible
+        see_x, see_y = gx > zero, gy > zero
+        kx, ky = sx / max(gx, min_gap), sy / max(gy, min_gap)
+        x0, x1, y0, y1 = -kx * ux, -kx * uy, ky * uy, -ky * ux
+        v = valid[m, j]
+        active = v and (see_x or see_y)  # valid, and the origin outside
+        # A face seen edge-on or from behind copies the other one (it never limits entry).
+        w[0, i] = (x0 if see_x else y0) if v else zero
+        w[1, i] = (x1 if see_x else y1) if v else zero
+        w[2, i] = (y0 if see_y else x0) if v else zero
+        w[3, i] = (y1 if see_y else x1) if v else zero
+        # Cone around m = v1 + v2, the unit vectors to the silhouette's ends.
+        shx, shy = sx * hx, sy * hy
+        v1x, v2y = shx - px, shy - py
+        v1y = v2y - two * shy if see_x else v2y
+        v2x = v1x - two * shx if see_y else v1x
+        n1 = one / math.sqrt(max(v1x * v1x + v1y * v1y, min_gap * min_gap))
+        n2 = one / math.sqrt(max(v2x * v2x + v2y * v2y, min_gap * min_gap))
+        mx, my = v1x * n1 + v2x * n2, v1y * n1 + v2y * n2
+        w[4, i] = (mx * ux - my * uy) * scale if active else zero
+        w[5, i] = (mx * uy + my * ux) * scale if active else zero
+        w[6, i] = (mx * mx + my * my) * (-scale / two) if active else -one  # inactive: never a hit
+        inside[i] = inside[i] | (v and not active)
+
+
+@numba.njit(nogil=True, fastmath=FASTMATH, cache=True, boundscheck=False, error_model="numpy", inline="always")
+def _cast(n, cast, antipodal, w, dx, dy, best):
+    """Each ray's inverse hit distance against one rectangle (the min of its functionals), kept if larger."""
+    for r in range(cast):
+        for i in range(n):
+            fx = w[0, i] * dx[r, i] + w[1, i] * dy[r, i]
+            fy = w[2, i] * dx[r, i] + w[3, i] * dy[r, i]
+            cone = w[4, i] * dx[r, i] + w[5, i] * dy[r, i]
+            best[r, i] = max(best[r, i], min(min(fx, fy), cone + w[6, i]))
+    if antipodal:  # ray r + R/2 is -d: its functionals are minus those of d
+        for r in range(cast):
+            for i in range(n):
+                fx = w[0, i] * dx[r, i] + w[1, i] * dy[r, i]
+                fy = w[2, i] * dx[r, i] + w[3, i] * dy[r, i]
+                cone = w[4, i] * dx[r, i] + w[5, i] * dy[r, i]
+                best[r + cast, i] = max(best[r + cast, i], min(min(-fx, -fy), w[6, i] - cone))
 
 
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True, boundscheck=False, error_model="numpy")
@@ -30,8 +86,7 @@ def _lidar_rows(lo, hi, origin, heading, geometry, valid, fan_cos, fan_sin, max_
     num_agents, num_obstacles = heading.shape[0], geometry.shape[1]
     num_rays = out.shape[2]
     cast = num_rays // 2 if antipodal else num_rays
-    one, zero, two = np.float32(1.0), np.float32(0.0), np.float32(2.0)
-    min_gap, scale = np.float32(MIN_GAP), np.float32(CONE_SCALE)
+    one, zero = np.float32(1.0), np.float32(0.0)
     far = one / max_range
     cos_h, sin_h = np.empty(CHUNK, np.float32), np.empty(CHUNK, np.float32)
     dx, dy = np.empty((cast, CHUNK), np.float32), np.empty((cast, CHUNK), np.float32)
@@ -48,53 +103,10 @@ def _lidar_rows(lo, hi, origin, heading, geometry, valid, fan_cos, fan_sin, max_
                 for i in range(n):
                     dx[r, i] = cos_h[i] * fan_cos[r] - sin_h[i] * fan_sin[r]
                     dy[r, i] = sin_h[i] * fan_cos[r] + cos_h[i] * fan_sin[r]
-            for r in range(num_rays):
-                for i in range(n):
-                    best[r, i] = far
+            best[:, :n] = far
             for m in range(num_obstacles):
-                for i in range(n):
-                    j = start + i
-                    ux, uy, hx, hy = geometry[2, m, j], geometry[3, m, j], geometry[4, m, j], geometry[5, m, j]
-                    rx, ry = origin[0, a, j] - geometry[0, m, j], origin[1, a, j] - geometry[1, m, j]
-                    px, py = rx * ux + ry * uy, ry * ux - rx * uy  # the origin in the rectangle's frame
-                    sx = one if px >= zero else -one
-                    sy = one if py >= zero else -one
-                    gx, gy = abs(px) - hx, abs(py) - hy  # > 0: that face is visible
-                    see_x, see_y = gx > zero, gy > zero
-                    kx, ky = sx / max(gx, min_gap), sy / max(gy, min_gap)
-                    x0, x1, y0, y1 = -kx * ux, -kx * uy, ky * uy, -ky * ux
-                    v = valid[m, j]
-                    active = v and (see_x or see_y)  # valid, and the origin outside
-                    # A face seen edge-on or from behind copies the other one (it never limits entry).
-                    w[0, i] = (x0 if see_x else y0) if v else zero
-                    w[1, i] = (x1 if see_x else y1) if v else zero
-                    w[2, i] = (y0 if see_y else x0) if v else zero
-                    w[3, i] = (y1 if see_y else x1) if v else zero
-                    # Cone around m = v1 + v2, the unit vectors to the silhouette's ends.
-                    shx, shy = sx * hx, sy * hy
-                    v1x, v2y = shx - px, shy - py
-                    v1y = v2y - two * shy if see_x else v2y
-                    v2x = v1x - two * shx if see_y else v1x
-                    n1 = one / math.sqrt(max(v1x * v1x + v1y * v1y, min_gap * min_gap))
-                    n2 = one / math.sqrt(max(v2x * v2x + v2y * v2y, min_gap * min_gap))
-                    mx, my = v1x * n1 + v2x * n2, v1y * n1 + v2y * n2
-                    w[4, i] = (mx * ux - my * uy) * scale if active else zero
-                    w[5, i] = (mx * uy + my * ux) * scale if active else zero
-                    w[6, i] = (mx * mx + my * my) * (-scale / two) if active else -one  # inactive: never a hit
-                    inside[i] = inside[i] | (v and not active)
-                for r in range(cast):
-                    for i in range(n):
-                        fx = w[0, i] * dx[r, i] + w[1, i] * dy[r, i]
-                        fy = w[2, i] * dx[r, i] + w[3, i] * dy[r, i]
-                        cone = w[4, i] * dx[r, i] + w[5, i] * dy[r, i]
-                        best[r, i] = max(best[r, i], min(min(fx, fy), cone + w[6, i]))
-                if antipodal:  # ray r + R/2 is -d: its functionals are minus those of d
-                    for r in range(cast):
-                        for i in range(n):
-                            fx = w[0, i] * dx[r, i] + w[1, i] * dy[r, i]
-                            fy = w[2, i] * dx[r, i] + w[3, i] * dy[r, i]
-                            cone = w[4, i] * dx[r, i] + w[5, i] * dy[r, i]
-                            best[r + cast, i] = max(best[r + cast, i], min(min(-fx, -fy), w[6, i] - cone))
+                _functionals(start, n, a, m, origin, geometry, valid, w, inside)
+                _cast(n, cast, antipodal, w, dx, dy, best)
             for i in range(n):
                 for r in range(num_rays):
                     out[start + i, a, r] = zero if inside[i] else min(one / best[r, i], max_range)
@@ -140,5 +152,5 @@ def lidar(origin: torch.Tensor, heading: torch.Tensor, obstacles: Obstacles, num
     antipodal = num_rays % 2 == 0
     args = (planar_origin, planar_heading, geometry, valid, fan_cos, fan_sin, np.float32(max_range), antipodal,
             out.numpy())
-    _lidar_parallel(threads(b), b, *args)  # one thread too: the same compiled code for any count
+    launch(_lidar_rows, _lidar_parallel, b, *args)
     return out

@@ -1,16 +1,19 @@
 """How many threads a kernel may use, and on which runtime.
 
 The kernels are serial functions over a range of worlds (``rows(lo, hi, ...)``), driven by a
-``prange`` over one range per thread. Numba runs that ``prange`` on the OpenMP runtime, which
-is the one torch's CPU build loads (a single ``libgomp.so.1`` per process): the kernels then
-run on torch's own worker threads, which are still spinning from the previous torch op and
-start at once. A second thread pool (numba's workqueue or TBB layer, or Python threads) would
-fight those spinning workers for the cores and lose about half its speed.
+``prange`` over one range per thread. Numba runs that ``prange`` on its ``workqueue`` layer (its
+own small pool, set here unless ``NUMBA_THREADING_LAYER`` says otherwise), for two reasons:
+
+* fork safety: numba's OpenMP layer shares torch's GNU OpenMP runtime, which numba refuses to use
+  in a forked child ("fork() called from a process already using GNU OpenMP"), so a process that
+  had stepped an env could not start fork-based vector env workers (SuperSuit, SB3's recipe);
+* sharing a machine: workqueue workers sleep on a condition variable between kernels, where
+  OpenMP workers spin. With torch's workers sleeping too (``marl_envs.openmp``), a process uses
+  the cores only while it computes, and a busy neighbour costs it about its share.
 
 Worlds are independent and each runs on one thread, so the split never changes a result (same
-seed, same trajectory, any thread count). As with torch's own CPU ops, a process must not fork
-after running them (GNU OpenMP is not fork-safe): vectorised wrappers should start their
-workers with ``spawn`` or ``forkserver``, as Stable-Baselines3's ``SubprocVecEnv`` does.
+seed, same trajectory, any thread count). The workqueue layer does not run two parallel kernels at
+once; the kernels hold the GIL, so Python threads calling them take turns.
 """
 
 from __future__ import annotations
@@ -20,23 +23,42 @@ import os
 import numba
 import torch
 
+from marl_envs.openmp import passive_waits
+
 MIN_WORLDS_PER_THREAD = 64
 """Below this a thread's share does not pay for waking it."""
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
+    numba.config.THREADING_LAYER = "workqueue"
+if torch.get_num_threads() > 1:
+    passive_waits()  # says once if torch's pool spins (torch imported before marl_envs)
 
 
 def threads(num_envs: int) -> int:
     """Threads for a kernel over ``num_envs`` worlds, up to ``torch.get_num_threads()``.
 
     Also sets numba's thread count for the coming ``prange``, to one as well: a parallel region
-    opened with more threads than it has work for still wakes them all, and they would spin on
-    cores that a single-threaded process (a rollout worker, say) leaves to its neighbours.
+    opened with more threads than it has work for still wakes them all.
     """
     count = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS, num_envs // MIN_WORLDS_PER_THREAD))
     numba.set_num_threads(count)
     return count
+
+
+def launch(rows, parallel, num_envs: int, *args) -> None:
+    """Run a kernel over ``num_envs`` worlds: ``rows(0, num_envs, *args)`` on this thread when one thread
+    suffices, else ``parallel(parts, num_envs, *args)``, whose ``prange`` calls ``rows`` on each part.
+
+    A parallel region hands its work to the pool even for one thread, and the wake-up costs a few
+    microseconds on an idle machine, a hundred or more on a loaded one: for small batches (B=1 in the
+    PettingZoo API) that is more than the work. Both calls run the same compiled ``rows`` over the same
+    chunks, so the result is the same either way.
+    """
+    parts = threads(num_envs)
+    if parts == 1:
+        rows(0, num_envs, *args)
+    else:
+        parallel(parts, num_envs, *args)
 
 
 @numba.njit(cache=True, inline="always")

@@ -16,33 +16,12 @@ import math
 import numba
 import numpy as np
 
+from marl_envs.native.walls import LENGTH, N0, NX, NY, U0, UX, UY, wall_point
 from marl_envs.physics.geometry import EPS
 from marl_envs.physics.projection import FLUSH, RAMP
 
 FASTMATH = {"contract", "arcp", "nsz"}
 JIT = dict(nogil=True, fastmath=FASTMATH, cache=True, boundscheck=False, error_model="numpy")
-
-
-@numba.njit(inline="always", **JIT)
-def _wall_point(px, py, cx, cy, walls, w, j, half_thickness):
-    """``walls.thick_segment_query`` of one point (body centre cx, cy) against wall w of world j:
-    the gap beyond the wall's surface and the unit push direction in world axes."""
-    zero, one = np.float32(0.0), np.float32(1.0)
-    nx, ny, ux, uy = walls[0, w, j], walls[1, w, j], walls[2, w, j], walls[3, w, j]
-    n0, u0, length = walls[4, w, j], walls[5, w, j], walls[6, w, j]
-    off = py * ny + px * nx - n0
-    along = py * uy + px * ux - u0
-    centre_off = cy * ny + cx * nx - n0
-    centre_along = cy * uy + cx * ux - u0
-    excess = along - min(max(along, zero), length)
-    dist = math.sqrt(off * off + excess * excess)
-    slab = (excess == zero) & (centre_along > zero) & (centre_along < length)
-    side = one if centre_off >= zero else -one
-    gap = (side * off if slab else dist) - half_thickness
-    inv = one / max(dist, np.float32(EPS))
-    normal = side if slab else off * inv
-    along_coef = excess * inv
-    return gap, normal * nx + along_coef * ux, normal * ny + along_coef * uy
 
 
 @numba.njit(inline="always", **JIT)
@@ -166,7 +145,7 @@ def _box_wall(px, py, cos, sin, hx, hy, walls, tips, w, j, half_thickness, tip):
     for c in range(4):
         lx = hx if c == 0 or c == 3 else -hx
         ly = hy if c < 2 else -hy
-        gap, nx, ny = _wall_point(px + cos * lx - sin * ly, py + sin * lx + cos * ly, px, py, walls, w, j,
+        gap, nx, ny = wall_point(px + cos * lx - sin * ly, py + sin * lx + cos * ly, px, py, walls, w, j,
                                   half_thickness)
         if c == 0 or -gap > best:
             best, bx, by = -gap, nx, ny
@@ -174,14 +153,14 @@ def _box_wall(px, py, cos, sin, hx, hy, walls, tips, w, j, half_thickness, tip):
         n_walls = walls.shape[1]
         for end in range(2):
             rx, ry = tips[0, w + end * n_walls, j] - px, tips[1, w + end * n_walls, j] - py
-            sd, nx, ny = _box_query(rx, ry, cos, sin, hx, hy)
+            sd, nx, ny = box_query(rx, ry, cos, sin, hx, hy)
             if half_thickness - sd > best:
                 best, bx, by = half_thickness - sd, -nx, -ny
     return best, bx, by
 
 
 @numba.njit(inline="always", **JIT)
-def _box_query(rx, ry, cos, sin, hx, hy):
+def box_query(rx, ry, cos, sin, hx, hy):
     """``geometry.point_box_query_xy`` of one point: signed distance and outward normal."""
     zero, one, eps = np.float32(0.0), np.float32(1.0), np.float32(EPS)
     lx, ly = cos * rx + sin * ry, cos * ry - sin * rx
@@ -209,7 +188,7 @@ def _walls(start, n, s, rule, walls, tips, discs, disc_r, wboxes, box_f, wall_f,
         for w in range(n_walls):
             for i in range(n):
                 j = start + i
-                gap, nx, ny = _wall_point(s[0, b, i], s[1, b, i], s[0, b, i], s[1, b, i], walls, w, j, half_thickness)
+                gap, nx, ny = wall_point(s[0, b, i], s[1, b, i], s[0, b, i], s[1, b, i], walls, w, j, half_thickness)
                 amount = max(radius - gap - slop, zero) * max(rule[1, b, j], wall_f[0, w]) * rule[0, b, j]
                 if amount > zero:
                     _push(dp, b, i, amount, nx, ny, s[2, b, i], s[3, b, i])
@@ -219,9 +198,9 @@ def _walls(start, n, s, rule, walls, tips, discs, disc_r, wboxes, box_f, wall_f,
         for w in range(n_walls):
             for i in range(n):  # the centre's distance to the segment, squared, against the reach
                 j = start + i
-                off = s[1, b, i] * walls[1, w, j] + s[0, b, i] * walls[0, w, j] - walls[4, w, j]
-                along = s[1, b, i] * walls[3, w, j] + s[0, b, i] * walls[2, w, j] - walls[5, w, j]
-                excess = along - min(max(along, zero), walls[6, w, j])
+                off = s[1, b, i] * walls[NY, w, j] + s[0, b, i] * walls[NX, w, j] - walls[N0, w, j]
+                along = s[1, b, i] * walls[UY, w, j] + s[0, b, i] * walls[UX, w, j] - walls[U0, w, j]
+                excess = along - min(max(along, zero), walls[LENGTH, w, j])
                 flag[i] = off * off + excess * excess < reach * reach
             for i in range(n):
                 if flag[i]:
@@ -236,10 +215,11 @@ def _walls(start, n, s, rule, walls, tips, discs, disc_r, wboxes, box_f, wall_f,
 
 
 @numba.njit(**JIT)
-def project(start, n, s, rule, walls, tips, proj, slop, iterations, half_thickness, flag, dp):
+def project(start, n, s, rule, walls, tips, proj, params, flag, dp):
     """The projection of one block (``physics.projection.Projection.__call__``): box pairs, then walls."""
     pairs, pair_f, inv_mass, discs, disc_r, wboxes, box_f, wall_flags, inv_inertia = proj
-    for _ in range(iterations):
+    slop, half_thickness = params.slop, params.half_thickness
+    for _ in range(params.iterations):
         moved = False
         if pairs.shape[0]:
             moved |= _box_pairs(start, n, s, rule, pairs, pair_f, inv_mass, inv_inertia, slop, flag, dp)
@@ -248,31 +228,3 @@ def project(start, n, s, rule, walls, tips, proj, slop, iterations, half_thickne
                             inv_inertia, slop, half_thickness, flag, dp)
         if not moved:  # nothing moved in this block: every further iteration is the same no-op (exact)
             break
-
-
-def _column(values, dtype=np.float32) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(values, dtype=dtype))
-
-
-def tables(world) -> tuple:
-    """The kernel's tables of ``world.projection`` (empty ones without it) and the per-wall flags
-    (fence, tip) that the wall contacts read too."""
-    p, spec = world.projection, world._host_spec
-    rigid = world.contacts.rigid
-    fence = rigid.fence if rigid is not None else []
-    if p is None:
-        tips = [0.0] * len(fence)
-        empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0, np.float32)
-        return (np.zeros((0, 2), np.int64), np.zeros((5, 0), np.float32), np.zeros(spec.num_bodies, np.float32),
-                empty_i, empty_f, empty_i, np.zeros((3, 0), np.float32), _column([fence, tips]).reshape(2, -1),
-                np.zeros(spec.num_bodies, np.float32))
-    half, radius = spec.half_extents.tolist(), spec.bounding_radius.tolist()
-    pair_f = _column([[half[a][0] for a, _ in p.pairs], [half[a][1] for a, _ in p.pairs],
-                      [half[b][0] for _, b in p.pairs], [half[b][1] for _, b in p.pairs],
-                      [radius[a] + radius[b] for a, b in p.pairs]]).reshape(5, -1)
-    box_f = _column([[half[b][0] for b in p.boxes], [half[b][1] for b in p.boxes],
-                     [radius[b] for b in p.boxes]]).reshape(3, -1)
-    tips = p.tip_mask.reshape(-1).tolist()
-    return (_column(p.pairs, np.int64).reshape(-1, 2), pair_f, _column(p.inv_mass_col.reshape(-1).tolist()),
-            _column(p.discs, np.int64), _column(spec.radius[p.discs].tolist()), _column(p.boxes, np.int64), box_f,
-            _column([fence, tips]).reshape(2, -1), _column(p.inv_inertia_col.reshape(-1).tolist()))

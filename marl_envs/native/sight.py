@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from marl_envs.native.lidar import planar_geometry
-from marl_envs.native.parallel import thread_range, threads
+from marl_envs.native.parallel import launch, thread_range
 from marl_envs.sensors.raycast import Obstacles
 
 CHUNK = 64
@@ -134,5 +134,5 @@ def visible(viewer_pos: torch.Tensor, heading: torch.Tensor, target_pos: torch.T
             target_pos.permute(2, 1, 0).contiguous().numpy(), geometry, valid,
             ignore.expand(ignore.shape[0], a, t, -1).contiguous().numpy(), see_over.numpy(),
             np.float32(math.cos(min(half_angle, math.pi))), half_angle >= math.pi, out.numpy())
-    _visible_parallel(threads(b), b, *args)  # one thread too: the same compiled code for any count
+    launch(_visible_rows, _visible_parallel, b, *args)
     return out

@@ -5,53 +5,73 @@ arithmetic. Each torch op reads and writes whole (pairs x worlds) temporaries, s
 ray query costs tens of passes over megabytes. A kernel that runs a block of worlds at a time
 keeps every temporary in registers and the L1 cache, and is several times faster.
 
-The core stays torch-only (README, "Layout": the layering rules): the kernels live in ``marl_envs.native``
-(numba), and the package's ``__init__`` registers them here by name, loaded on first use. The
-torch code remains the reference: every kernel is tested against it, runs only where it
-applies (CPU float32 tensors, outside ``torch.compile`` tracing), and falls back to it when
-numba cannot be imported. ``MARL_ENVS_NATIVE=0`` in the environment, or ``with
-accel.disabled():``, forces the reference path.
+The core stays torch-only (README, "Layout": the layering rules), so it names no kernel module:
+code that owns a kernel registers it here with ``register(name, loader)``. The scenario-independent
+kernels (physics, sensors, spawning) live in ``marl_envs.native`` and register from the package's
+``__init__``; a scenario's own kernels live next to it (``scenarios/hide_and_seek/kernels``) and
+the scenario package registers them. Torch code asks ``kernel(name, like)`` and runs the torch
+reference when it gets None.
+
+The torch code remains the reference: every kernel is tested against it, runs only where it
+applies (CPU float32 tensors, outside ``torch.compile`` tracing), and is replaced by it when
+numba cannot be imported (with one warning). ``MARL_ENVS_NATIVE=0`` in the environment, or
+``with accel.disabled():``, forces the reference path.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import warnings
 from collections.abc import Callable, Iterator
 
 import torch
 
-_SOURCES: dict[str, tuple[str, str]] = {}  # name -> (module, attribute), imported on first use
-_LOADED: dict[str, Callable | None] = {}  # None: the import failed, use the reference
-_state = {"enabled": os.environ.get("MARL_ENVS_NATIVE", "1").strip().lower() not in ("0", "false", "no", "off")}
+_LOADERS: dict[str, Callable[[], Callable]] = {}  # name -> loader, called on first use
+_LOADED: dict[str, Callable | None] = {}  # None: the loader failed, use the reference
+_state = {"enabled": os.environ.get("MARL_ENVS_NATIVE", "1").strip().lower() not in ("0", "false", "no", "off"),
+          "warned_missing": False}
 
 
-def register(name: str, module: str, attribute: str) -> None:
-    """Offer ``module.attribute`` as the kernel ``name``; the module is imported at the first call."""
-    _SOURCES[name] = (module, attribute)
+class KernelUnavailableWarning(RuntimeWarning):
+    """The CPU kernels could not be loaded: the torch reference path runs instead (same rules, slower)."""
+
+
+def register(name: str, loader: Callable[[], Callable]) -> None:
+    """Offer the kernel ``name``: ``loader()`` imports its module and returns it, at the first call that applies.
+
+    Loading late keeps numba (and its compile) out of processes that never step a CPU batch. A
+    registration under a name already taken replaces it (a scenario may bring a better kernel).
+    """
+    _LOADERS[name] = loader
     _LOADED.pop(name, None)
 
 
 def kernel(name: str, like: torch.Tensor) -> Callable | None:
     """The kernel ``name`` if one is registered, enabled and applies to tensors like ``like``; else None."""
-    if not _state["enabled"] or name not in _SOURCES:
+    if not _state["enabled"] or name not in _LOADERS:
         return None
     if like.device.type != "cpu" or like.dtype != torch.float32 or torch.compiler.is_compiling():
         return None
     if name not in _LOADED:
-        module, attribute = _SOURCES[name]
-        try:
-            _LOADED[name] = getattr(importlib.import_module(module), attribute)
-        except ImportError:  # numba (or numpy) missing: the torch reference serves
-            _LOADED[name] = None
-        except Exception as error:  # e.g. numba finds no writable cache directory: say so, keep running
-            warnings.warn(f"marl_envs: the CPU kernel {name!r} could not be loaded ({error}); using the torch "
-                          f"reference path (set NUMBA_CACHE_DIR to a writable folder to fix a cache error).",
-                          RuntimeWarning, stacklevel=2)
-            _LOADED[name] = None
+        _LOADED[name] = _load(name)
     return _LOADED[name]
+
+
+def _load(name: str) -> Callable | None:
+    try:
+        return _LOADERS[name]()
+    except ImportError as error:  # numba (or numpy) missing: say it once, the torch reference serves
+        if not _state["warned_missing"]:
+            _state["warned_missing"] = True
+            warnings.warn(f"marl_envs: CPU kernels unavailable ({error}); running the torch reference path "
+                          f"(same rules and seeds, slower at large CPU batches; `pip install numba` to enable).",
+                          KernelUnavailableWarning, stacklevel=3)
+    except Exception as error:  # e.g. numba finds no writable cache directory: say so, keep running
+        warnings.warn(f"marl_envs: the CPU kernel {name!r} could not be loaded ({error}); using the torch "
+                      f"reference path (set NUMBA_CACHE_DIR to a writable folder to fix a cache error).",
+                      KernelUnavailableWarning, stacklevel=3)
+    return None
 
 
 def enabled() -> bool:

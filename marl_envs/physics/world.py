@@ -85,6 +85,17 @@ class World:
         self._compiled_advance = torch.compile(self.advance, dynamic=False)
 
     @property
+    def host_spec(self) -> BodySpec:
+        """The body spec on the host (CPU): for checks and tables that must not sync with a device."""
+        return self._host_spec
+
+    @property
+    def wall_geometry(self) -> WallGeometry | None:
+        """The walls' frames and endpoints as the contact queries read them (None without walls);
+        rebuilt at every wall change."""
+        return self._wall_geometry
+
+    @property
     def compiled(self) -> bool:
         return self._compiled_advance is not None
 

@@ -33,6 +33,35 @@ SPAWN_GAP = 0.01
 FIRST_TRIES = 4
 """Candidates drawn in every world for an entity; then twice as many in the worlds where none fitted, and so on."""
 
+STREAM = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB)
+"""SplitMix64's increment and two multipliers. Candidate coordinates are outputs of a counter-based
+stream per world and round (``candidate_uniforms``), not draws from the env's generator, so the torch
+path and the CPU kernel (``marl_envs.native.spawn``, which reads these constants) test the same
+candidates in the same order: same seed, same worlds on both paths, whichever worlds redraw."""
+
+
+def _shr(z: torch.Tensor, k: int) -> torch.Tensor:
+    """Logical right shift of int64 bits (torch's ``>>`` is arithmetic)."""
+    return (z >> k) & ((1 << (64 - k)) - 1)
+
+
+def candidate_uniforms(seeds: torch.Tensor, counters: torch.Tensor) -> torch.Tensor:
+    """(n, t) float32 in [0, 1): output ``counters[t]`` (>= 1) of the SplitMix64 stream of ``seeds[n]``.
+
+    int64 arithmetic wraps like the kernel's uint64, so the bits agree; the top 24 bits make the float.
+    """
+    golden, mix1, mix2 = (v - (1 << 64) if v >= 1 << 63 else v for v in STREAM)
+    z = seeds.unsqueeze(1) + counters * golden
+    z = (z ^ _shr(z, 30)) * mix1
+    z = (z ^ _shr(z, 27)) * mix2
+    z = z ^ _shr(z, 31)
+    return _shr(z, 40).to(torch.float32) * (1.0 / (1 << 24))
+
+
+def candidate_counter(entity: int, tries: int, first: int) -> int:
+    """Stream counter of candidate ``first`` of ``entity``'s x coordinate (its y is the next one)."""
+    return 2 * (entity * tries + first) + 1
+
 
 def _expand_rects(name: str, rects: torch.Tensor, b: int, e: int) -> torch.Tensor:
     try:
@@ -124,11 +153,12 @@ def _place_round(generator: torch.Generator, task: _Task) -> tuple[torch.Tensor,
         pos: (b, E, 2) positions (meaningless in failed worlds); first_fail: (b,) long, the first
         entity that found no fit in each world, or E where all fitted.
     """
-    native = accel.kernel("spawn_round", task.regions)
-    if native is not None:  # one loop per world, no host syncs (``marl_envs.native.spawn``)
-        return native(generator, task)
     b, e = task.regions.shape[:2]
     device = task.regions.device
+    seeds = torch.randint(0, 2**62, (b,), generator=generator, device=device)  # this round's stream per world
+    native = accel.kernel("spawn_round", task.regions)
+    if native is not None:  # one loop per world, no host syncs (``marl_envs.native.spawn``)
+        return native(seeds, task, SPAWN_GAP, STREAM)
     placed = torch.zeros(b, e, 2, device=device)
     first_fail = torch.full((b,), e, dtype=torch.long, device=device)
     for i in range(e):
@@ -141,7 +171,10 @@ def _place_round(generator: torch.Generator, task: _Task) -> tuple[torch.Tensor,
         while drawn < task.tries:
             t = min(batch, task.tries - drawn)
             n = b if isinstance(todo, slice) else todo.numel()
-            cand = lo[todo, None] + torch.rand(n, t, 2, generator=generator, device=device) * (hi - lo)[todo, None]
+            counters = candidate_counter(i, task.tries, drawn) + 2 * torch.arange(t, device=device)
+            u = torch.stack((candidate_uniforms(seeds[todo], counters), candidate_uniforms(seeds[todo], counters + 1)),
+                            dim=-1)
+            cand = lo[todo, None] + u * (hi - lo)[todo, None]
             ok = task.fits(cand, i, placed, todo)
             found[todo] = ok.any(1)
             pick[todo] = cand[torch.arange(n, device=device), ok.int().argmax(dim=1)]  # first fit (0 if none)

@@ -136,6 +136,9 @@ unmasked, then the fraction of preparation and of the episode left.
 """
 
 from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig
+from marl_envs.scenarios.hide_and_seek.kernels import register_kernels
 from marl_envs.scenarios.hide_and_seek.scenario import HideAndSeek
+
+register_kernels()  # the scenario's own CPU kernels, offered to physics.accel (loaded at first use)
 
 __all__ = ["HideAndSeek", "HideAndSeekConfig"]

@@ -64,7 +64,7 @@ def reach_distance(
 ) -> torch.Tensor:
     """(B, A, K) gap between each agent's surface and each object's surface (negative if touching deeply)."""
     native = accel.kernel("hide_and_seek_reach", agent_pos)
-    if native is not None:  # one loop per world (``marl_envs.native.hide_and_seek_rules``)
+    if native is not None:  # one loop per world (``hide_and_seek.kernels.manipulation``)
         return native(agent_pos, radius, obj_pos, obj_angle, obj_half)
     rx = agent_pos[..., 0].unsqueeze(2) - obj_pos[..., 0].unsqueeze(1)  # (B, A, K), as components (faster)
     ry = agent_pos[..., 1].unsqueeze(2) - obj_pos[..., 1].unsqueeze(1)
@@ -93,7 +93,7 @@ def update_locks(
         agent_team: (A,) long team of each agent.
     """
     native = accel.kernel("hide_and_seek_locks", distance)
-    if native is not None:  # one loop per world (``marl_envs.native.hide_and_seek_rules``)
+    if native is not None:  # one loop per world (``hide_and_seek.kernels.manipulation``)
         return native(lock_team, press, reachable, distance, agent_team)
     target, has = closest(reachable, distance)
     pressed = torch.nn.functional.one_hot(target, lock_team.shape[1]).bool() & (press & has).unsqueeze(-1)
@@ -122,7 +122,7 @@ def update_grabs(
         obj_pos, obj_angle: (B, K, 2), (B, K).
     """
     native = accel.kernel("hide_and_seek_grabs", distance)
-    if native is not None:  # one loop per world (``marl_envs.native.hide_and_seek_rules``)
+    if native is not None:  # one loop per world (``hide_and_seek.kernels.manipulation``)
         return native(grabs, want, grabbable, holdable, distance, first_object, agent_pos, agent_angle, obj_pos,
                       obj_angle)
     current = (grabs.target - first_object).clamp_min(0)
@@ -155,7 +155,7 @@ def update_elevation(
     ``box_sd`` (B, A, K): signed distance from each agent's centre to each box (negative inside).
     """
     native = accel.kernel("hide_and_seek_elevation", agent_pos)
-    if native is not None:  # one loop per world (``marl_envs.native.hide_and_seek_rules``)
+    if native is not None:  # one loop per world (``hide_and_seek.kernels.manipulation``)
         return native(elevated, agent_pos, agent_force, radius, ramp_pos, ramp_angle, ramp_half, box_sd, box_present,
                       walls)
     # In components, (B, A, Q) and (B, A, W): contiguous elementwise ops, no (..., 2) tensors.

@@ -101,7 +101,7 @@ def observe(scene: Scene, see_agents: torch.Tensor, see_objects: torch.Tensor, o
         lidar: (B, A, R) normalised distances, or None.
     """
     native = accel.kernel("hide_and_seek_observe", scene.agent_pos)
-    if native is not None:  # one loop per world writes each row (``marl_envs.native.hide_and_seek_obs``)
+    if native is not None:  # one loop per world writes each row (``hide_and_seek.kernels.observations``)
         return native(scene, see_agents, see_objects, others, lidar)
     b, a = scene.agent_angle.shape
     team = scene.team.view(1, a).expand(b, a)
@@ -144,7 +144,7 @@ def _objects(scene: Scene, see_objects: torch.Tensor) -> torch.Tensor:
 def global_state(scene: Scene) -> torch.Tensor:
     """(B, state_dim): every agent and object unmasked, then prep left and time left."""
     native = accel.kernel("hide_and_seek_state", scene.agent_pos)
-    if native is not None:  # one loop per world writes each row (``marl_envs.native.hide_and_seek_obs``)
+    if native is not None:  # one loop per world writes each row (``hide_and_seek.kernels.observations``)
         return native(scene)
     b, a = scene.agent_angle.shape
     team = scene.team.view(1, a, 1).expand(b, a, 1)
