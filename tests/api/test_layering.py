@@ -3,11 +3,13 @@
 physics <- sensors <- scenarios <- api -> render: the core three import neither the API
 libraries (gymnasium, pettingzoo), nor pygame, nor numpy; physics imports only torch and the
 standard library. ``native`` (the optional numba kernels) sees only physics and sensors, never a
-scenario; ``render`` sees only itself (it draws a snapshot); ``api`` never reaches the kernels;
-no module of ``marl_envs`` imports ``baselines``, and ``baselines`` uses only what ``marl_envs``
-and ``marl_envs.api`` export. Checked twice: statically (every import statement, at any depth,
-so an import inside a function cannot hide) and at runtime (the core works in a process where
-those libraries cannot be imported at all).
+scenario; a scenario's own kernels (``scenarios/<name>/kernels/``, loaded only through
+``physics.accel``) see the same plus their scenario's modules. ``render`` sees only itself (it
+draws a snapshot); ``api`` never reaches the kernels; no module of ``marl_envs`` imports
+``baselines``, and ``baselines`` uses only what ``marl_envs`` and ``marl_envs.api`` export.
+Checked twice: statically (every import statement, at any depth, so an import inside a function
+cannot hide) and at runtime (the core works in a process where those libraries cannot be
+imported at all).
 """
 
 import ast
@@ -53,8 +55,13 @@ def _imports_in(source: str, package: str) -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def _is_kernel(path: Path) -> bool:
+    """A scenario's own numba kernels (``scenarios/<name>/kernels/``): loaded only through ``physics.accel``."""
+    return "kernels" in path.relative_to(PACKAGE_DIR).parts[:-1]
+
+
 def _core_files():
-    files = [p for d in CORE for p in sorted((PACKAGE_DIR / d).rglob("*.py"))]
+    files = [p for d in CORE for p in sorted((PACKAGE_DIR / d).rglob("*.py")) if not _is_kernel(p)]
     assert files, "no core modules found"
     return files
 
@@ -118,6 +125,21 @@ def _layer_files(layer: str) -> list:
     return [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="a scenario kernel still in native/"))
             if layer == "native" and p.name in SCENARIO_KERNELS_IN_NATIVE else p
             for p in sorted((PACKAGE_DIR / layer).rglob("*.py"))]
+
+
+SCENARIO_KERNELS = sorted(p for p in (PACKAGE_DIR / "scenarios").rglob("*.py") if _is_kernel(p))
+
+
+@pytest.mark.parametrize("path", SCENARIO_KERNELS, ids=lambda p: str(p.relative_to(PACKAGE_DIR)))
+def test_a_scenarios_kernels_see_only_the_kernel_helpers_the_core_and_their_scenario(path):
+    """Like native, plus their own scenario's modules (whose constants and layouts they read)."""
+    scenario = path.relative_to(PACKAGE_DIR).parts[1]
+    for line, name in _imports(path):
+        parts = name.split(".")
+        if parts[0] == "marl_envs":
+            assert parts[1] in LAYER_IMPORTS["native"] or parts[1:3] == ["scenarios", scenario], \
+                f"{path.relative_to(PACKAGE_DIR)}:{line} imports {name}"
+        assert parts[0] not in ("gymnasium", "gym", "pettingzoo", "pygame"), f"{path.name}:{line} imports {name}"
 
 
 @pytest.mark.parametrize("layer", sorted(LAYER_IMPORTS))
