@@ -3,7 +3,7 @@
 Each function takes a ``pygame.Surface``, a :class:`~marl_envs.render.camera.Camera` and arrays
 in world coordinates, computes every vertex with vectorised numpy, then loops over shapes only to
 issue the pygame calls (pygame has no batched primitives). pygame is imported inside the
-functions, so importing this module does not import pygame (see the layering rules in README, "Layout");
+functions, so importing this module does not import pygame (docs/architecture.md, "Layers");
 by the time a function runs, the renderer has already checked that pygame is installed.
 
 Fills are not anti-aliased on purpose: exact colours make frames testable pixel by pixel. The
