@@ -281,6 +281,11 @@ def _band_quads(inner: np.ndarray, outer: np.ndarray) -> np.ndarray:
     return np.stack([inner, inner_next, outer_next, outer], axis=2)
 
 
+def hud_height(font: pygame.font.Font, text: str) -> int:
+    """Pixels from the frame's top to below the last line ``draw_hud`` draws for ``text`` (0 for no text)."""
+    return 2 * _HUD_MARGIN_PX + len(text.split("\n")) * font.get_linesize() if text else 0
+
+
 def draw_hud(
     surface: pygame.Surface,
     font: pygame.font.Font,
