@@ -57,3 +57,20 @@ def test_seekers_facing_a_locked_door_fetch_the_ramp_and_some_climb():
     blocked = (sc.lock_team[:, :sc.config.num_boxes] == 0).any(1)
     assert fetched[blocked].float().mean() > 0.5
     assert climbed.any()
+
+
+def test_seekers_act_on_the_perception_they_are_given():
+    """``sensed`` is what the seekers know: told that they see every hider, they chase one; told that they
+    see none, they head for the room's doors. Without it they use the scenario's own visibility."""
+    import dataclasses
+
+    env = make_batched("hide_and_seek_v1", num_envs=8, seed=0, prep_fraction=0.0)
+    env.reset(seed=0)
+    sc = env.scenario
+    sensed = sc.sense()
+    everyone = dataclasses.replace(sensed, see_agents=torch.ones_like(sensed.see_agents))
+    nobody = dataclasses.replace(sensed, see_agents=torch.zeros_like(sensed.see_agents))
+    h = sc.config.num_hiders
+    chasing, searching = heuristic_actions(sc, everyone)[:, h:], heuristic_actions(sc, nobody)[:, h:]
+    assert not torch.equal(chasing, searching)
+    assert torch.equal(heuristic_actions(sc, sensed), heuristic_actions(sc))  # the step's own perception
