@@ -8,6 +8,7 @@ import torch
 from marl_envs import make_batched, spread_v0
 from marl_envs.physics import BodyState
 from tests.api.spread_worlds import CONFIGS, random_actions, same_step
+from tests.twins import one_world_twins, step_twins
 
 
 @pytest.mark.parametrize("name", ["discrete", "continuous_N4"])
@@ -72,20 +73,10 @@ def test_batched_worlds_equal_separate_single_world_envs(name):
     big.reset()
     # Crowd world 1 so that contacts happen (agents overlapping near the origin).
     big.scenario.world.state.pos[1, : big.num_agents] *= 0.1
-    smalls = []
-    for i in range(b):
-        env = make_batched("spread_v0", num_envs=1, seed=100 + i, **kwargs)
-        env.reset()
-        env.scenario.world.state = big.scenario.world.state.index(i).clone()
-        smalls.append(env)
+    smalls = one_world_twins(big, "spread_v0", **kwargs)
     gen = torch.Generator().manual_seed(3)
     for _ in range(20):
-        act = random_actions(big, gen)
-        obs, rew, *_ = big.step(act)
-        for i, env in enumerate(smalls):
-            sobs, s_rew, *_ = env.step(act[i : i + 1])
-            torch.testing.assert_close(sobs[0], obs[i], atol=1e-6, rtol=0)
-            torch.testing.assert_close(s_rew[0], rew[i], atol=1e-6, rtol=0)
+        step_twins(big, smalls, random_actions(big, gen), atol=1e-6)
 
 
 def test_crowded_world_exercises_contacts():
