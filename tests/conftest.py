@@ -7,6 +7,10 @@ default where numba imports) and the torch reference (what runs on a GPU, and ev
 the ``compute_path`` fixture, and a test elsewhere asks for it by naming the fixture. The trainer
 and API tests run once, on the default path.
 
+A test marked ``one_compute_path`` runs on the default path only: whole scripted games whose
+rules the rule tests already cover on both paths (minutes each on the torch path on a CPU), and
+tests of worlds no kernel ever serves (MPE's discs).
+
 Reference mode: ``MARL_ENVS_NATIVE=0 python -m pytest`` runs the whole suite on the torch path
 (the fixture then has the single value ``reference``, and the tests that compare the kernels
 with the reference, ``tests/native``, are skipped: there is nothing to compare).
@@ -65,8 +69,19 @@ def _on_both_paths(path: Path) -> bool:
         return False
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "one_compute_path: run on the default compute path only (tests/conftest.py)")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Reference mode: skip the kernel-vs-reference comparisons (``tests/native``): no kernel runs."""
+    """Drop the second path of ``one_compute_path`` tests; in reference mode, skip the kernel-vs-reference
+    comparisons (``tests/native``): no kernel runs."""
+    once = [item for item in items if item.get_closest_marker("one_compute_path") is not None
+            and getattr(item, "callspec", None) is not None and item.callspec.params.get("compute_path") == "reference"
+            and not REFERENCE_MODE]
+    if once:
+        config.hook.pytest_deselected(items=once)
+        items[:] = [item for item in items if item not in once]
     if not REFERENCE_MODE:
         return
     skip = pytest.mark.skip(reason="MARL_ENVS_NATIVE=0: the kernels are off, nothing to compare them with")
