@@ -18,7 +18,7 @@ unless ``--stochastic``. The team return of an episode is the sum over agents of
 rewards (MPE's scale).
 
 Single-agent runs (TRPO, NPG) are evaluated through Gymnasium instead: ``gymnasium.make``
-for Gymnasium ids, and the joint-control view (``marl_envs.api.joint.JointControlEnv``,
+for Gymnasium ids, and the joint-control view (``marl_envs.api.JointControlEnv``,
 team reward) for ours, so the printed return is on the same scale as MAPPO's team return.
 
 Rendering. ``--render human`` shows the episodes in a window paced at the env's
@@ -58,7 +58,7 @@ def make_parallel_env(env_id: str, render_mode: str | None, **kwargs):
     """Our env id or ``module:function`` -> a PettingZoo parallel env."""
     if ":" in env_id:
         return load_factory(env_id)(render_mode=render_mode, **kwargs)
-    from marl_envs.api.parallel import ParallelEnv
+    from marl_envs.api import ParallelEnv
 
     return ParallelEnv(env_id, render_mode=render_mode, **kwargs)
 
@@ -84,10 +84,10 @@ def load_actor(payload: dict, obs_dim: int, num_agents: int, action_space) -> tu
 SINGLE_AGENT_ALGOS = ("trpo", "npg")
 def make_single_agent_env(env_id: str, render_mode: str | None, **kwargs):
     """A Gymnasium env: a Gymnasium id, or the joint-control view of our id / a ``module:function`` env."""
-    from marl_envs.api.joint import JointControlEnv
-    from marl_envs.registry import REGISTRY
+    from marl_envs import list_envs
+    from marl_envs.api import JointControlEnv
 
-    if env_id in REGISTRY:
+    if env_id in list_envs():
         return JointControlEnv(env_id, render_mode=render_mode, **kwargs)
     if ":" in env_id:
         from baselines.common.envs import PettingZooVecEnv

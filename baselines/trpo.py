@@ -16,7 +16,7 @@ Policies: categorical, multi-categorical (the joint view's MultiDiscrete) or dia
 Gaussian with a state-independent log-std, MLP actor and critic (no shared layers, so the
 critic's fit can never move the policy outside the trust region). Environments: Gymnasium
 ids through ``gymnasium.make_vec``, and any env of the suite through the joint-control view
-(``marl_envs.api.joint``: one policy observes ``state()`` and acts for every agent; team reward).
+(``marl_envs.api.JointBatchedEnv``: one policy observes ``state()`` and acts for every agent; team reward).
 
 Deviations, all one flag away: defaults are sb3-contrib's (δ 0.01, CG damping 0.1,
 shrinking 0.8, 10 line-search steps, 2048-sample batches, critic lr 1e-3 with 10 epochs

@@ -21,9 +21,12 @@ for every registered env through the same batched env the learners use (one worl
 become an action in the env's own action space: for MPE's 5-way discrete moves, the x direction
 wins when both axes are pressed; continuous moves press the chosen directions fully; the
 hide-and-seek MultiDiscrete bins go to their extremes. The other agents act randomly
-(``--others random``), by the env's scripted policy (``scripted``), or from a trained IPPO/MAPPO
-checkpoint (``--checkpoint RUN_DIR``). Key state is tracked from key-down/up events rather than
-polled, so the loop can be driven by posted events (tests run it headless with SDL's dummy driver).
+(``--others random``), by the env's scripted policy (``scripted``), from a trained
+checkpoint (``--checkpoint RUN_DIR``: read by an installed policy loader, ``marl_envs.policies``,
+which the ``baselines`` trainers provide for their IPPO/MAPPO runs), or, from Python, by any
+callable (``Play(..., policy=fn)``, ``fn(obs (1, A, ...)) -> actions (1, A, ...)``). Key state is
+tracked from key-down/up events rather than polled, so the loop can be driven by posted events
+(tests run it headless with SDL's dummy driver).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from dataclasses import dataclass
 import torch
 
 from marl_envs.api.batched import BatchedEnv, make_batched
+from marl_envs.policies import NoPolicyLoader, load_policy
 from marl_envs.registry import list_envs
 from marl_envs.scenarios.specs import ActionSpec
 
@@ -139,7 +143,11 @@ class Play:
         env_id: a registered env.
         agent: the agent to drive first (default the first one).
         others: "random", "scripted" (the scenario's ``heuristic_action``) or "checkpoint".
-        checkpoint: an IPPO/MAPPO run directory or checkpoint file for ``others="checkpoint"``.
+        checkpoint: a run directory or checkpoint file for ``others="checkpoint"`` (an IPPO/MAPPO run of
+            ``baselines``), read by an installed policy loader (``marl_envs.policies``).
+        policy: any callable from observations (1, A, ...) to actions (1, A, ...) for the other agents
+            (``others`` becomes "policy").
+        policy_loader: the name of the loader that reads ``checkpoint`` (default: the only one installed).
         seed: of the env (and of the random teammates).
         fps: steps per second of the window (default the env's ``render_fps``).
         render_mode: "human" for a window; "rgb_array" draws off-screen (tests, recordings).
@@ -147,7 +155,11 @@ class Play:
     """
 
     def __init__(self, env_id: str, agent: str | None = None, others: str = "random", checkpoint: str | None = None,
-                 seed: int = 0, fps: int | None = None, render_mode: str = "human", **env_kwargs):
+                 seed: int = 0, fps: int | None = None, render_mode: str = "human",
+                 policy: Callable[[torch.Tensor], torch.Tensor] | None = None, policy_loader: str | None = None,
+                 **env_kwargs):
+        if policy is not None and checkpoint is not None:
+            raise ValueError("give either policy (a callable) or checkpoint (a run to load), not both")
         if checkpoint is not None:
             others = "checkpoint"
         if others not in OTHERS:
@@ -162,7 +174,10 @@ class Play:
         self.controlled = agents.index(agent) if agent is not None else 0
         self.keys = KeyState()
         self._generator = torch.Generator().manual_seed(seed)
-        self._policy = self._others_policy(checkpoint)
+        if policy is not None:
+            self.others, self._policy = "policy", policy
+        else:
+            self._policy = self._others_policy(checkpoint, policy_loader)
         from marl_envs.render import PygameRenderer
 
         self.renderer = PygameRenderer(render_mode, render_fps=fps or self.env.metadata["render_fps"],
@@ -264,7 +279,7 @@ class Play:
         return teams
 
     # -- the other agents ---------------------------------------------------------------
-    def _others_policy(self, checkpoint: str | None) -> Callable[[torch.Tensor], torch.Tensor]:
+    def _others_policy(self, checkpoint: str | None, loader: str | None) -> Callable[[torch.Tensor], torch.Tensor]:
         env, spec = self.env, self.env.action_spec
         if self.others == "random":
             def random_actions(obs: torch.Tensor) -> torch.Tensor:
@@ -287,7 +302,7 @@ class Play:
                     return torch.nn.functional.one_hot(action, 5).float() * spec.high
                 return action
             return scripted
-        return _checkpoint_policy(checkpoint, env)
+        return load_policy(checkpoint, env, loader)
 
     @staticmethod
     def _pygame():
@@ -296,29 +311,16 @@ class Play:
         return _import_pygame()
 
 
-def _checkpoint_policy(checkpoint: str, env: BatchedEnv) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Greedy actions of a trained IPPO/MAPPO policy (needs the ``baselines`` package of this distribution)."""
-    from baselines.common.checkpoint import load_checkpoint
-    from baselines.common.policy import build_policy_from_checkpoint
-    from baselines.evaluate import SINGLE_AGENT_ALGOS
-
-    payload = load_checkpoint(checkpoint)
-    if payload["algo"] in SINGLE_AGENT_ALGOS:
-        raise ValueError(f"{checkpoint} is a {payload['algo']} run (one joint policy); play needs an IPPO/MAPPO run")
-    policy = build_policy_from_checkpoint(payload, env)
-
-    def trained(obs: torch.Tensor) -> torch.Tensor:
-        return policy.act(obs.cpu(), None, deterministic=True)
-    return trained
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m marl_envs.play", description=__doc__.split("\n\n")[0],
                                      epilog=KEYS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("env_id", choices=list_envs(), help="the env to play")
     parser.add_argument("--agent", default=None, help="the agent to drive first (default: the first one)")
     parser.add_argument("--others", choices=OTHERS, default="random", help="how the other agents act")
-    parser.add_argument("--checkpoint", default=None, help="IPPO/MAPPO run directory driving the other agents")
+    parser.add_argument("--checkpoint", default=None, help="IPPO/MAPPO run directory driving the other agents "
+                        "(needs the baselines trainers installed: they provide the policy loader)")
+    parser.add_argument("--policy-loader", default=None,
+                        help="which installed policy loader reads --checkpoint (default: the only one)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fps", type=int, default=None, help="steps per second (default: the env's render_fps)")
     parser.add_argument("--env-kwargs", default="{}", help='JSON env arguments, e.g. \'{"N": 4}\'')
@@ -333,8 +335,11 @@ def main(argv: list[str] | None = None) -> None:
     if "DISPLAY" not in os.environ and "WAYLAND_DISPLAY" not in os.environ and os.name == "posix" \
             and "SDL_VIDEODRIVER" not in os.environ:
         print("marl_envs.play: no display found (DISPLAY is unset); the window may not open", flush=True)
-    play = Play(args.env_id, agent=args.agent, others=args.others, checkpoint=args.checkpoint, seed=args.seed,
-                fps=args.fps, **kwargs)
+    try:
+        play = Play(args.env_id, agent=args.agent, others=args.others, checkpoint=args.checkpoint, seed=args.seed,
+                    fps=args.fps, policy_loader=args.policy_loader, **kwargs)
+    except NoPolicyLoader as error:
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
     print(KEYS_HELP, flush=True)
     play.run(args.max_steps)
 

@@ -1,9 +1,12 @@
 """marl_envs.play: keys become actions in every action space; the loop runs headless on posted key events."""
 
+from importlib import metadata
+
 import numpy as np
 import pytest
 import torch
 
+from marl_envs import policies
 from marl_envs.play import PLAYER_COLOR, Intent, Play, keyboard_action, main
 from marl_envs.scenarios.specs import ActionSpec
 
@@ -92,14 +95,30 @@ def test_bad_arguments_are_named():
         main(["not_an_env"])
 
 
-def test_teammates_from_a_trained_checkpoint(display, tmp_path):
+@pytest.fixture(scope="module")
+def mappo_run(tmp_path_factory):
+    """A tiny MAPPO run on 2-agent transport (20 env steps)."""
     from baselines import mappo
 
-    run_dir = tmp_path / "run"
+    run_dir = tmp_path_factory.mktemp("play") / "run"
     mappo.train(mappo.Args(env_id="transport_v0", env_kwargs='{"N": 2}', num_envs=4, num_steps=5, update_epochs=1,
                            total_timesteps=20, progress=False, tensorboard=False, torch_threads=1,
                            run_dir=str(run_dir)))
-    play = Play("transport_v0", checkpoint=str(run_dir), render_mode="rgb_array", fps=1000, N=2)
+    return str(run_dir)
+
+
+@pytest.fixture
+def no_loaders(monkeypatch):
+    """A process where no package offers a policy loader (none installed, none registered)."""
+    monkeypatch.setattr(policies, "_REGISTERED", {})
+    monkeypatch.setattr(policies, "_entry_points", lambda: [])
+
+
+def test_teammates_from_a_trained_checkpoint(display, mappo_run, no_loaders):
+    from baselines.play import load_policy
+
+    policies.register_policy_loader("baselines", load_policy)
+    play = Play("transport_v0", checkpoint=mappo_run, render_mode="rgb_array", fps=1000, N=2)
     assert play.others == "checkpoint"
     greedy = play._policy(play.obs)
     assert greedy.shape == (1, 2) and torch.equal(greedy, play._policy(play.obs))  # deterministic actions
@@ -108,3 +127,55 @@ def test_teammates_from_a_trained_checkpoint(display, tmp_path):
     play.close()
     with pytest.raises(ValueError, match="IPPO/MAPPO"):
         Play("transport_v0", others="checkpoint", render_mode="rgb_array")
+
+
+def test_baselines_play_runs_the_play_cli_with_its_checkpoints(display, mappo_run, no_loaders, capsys):
+    from baselines.play import main as baselines_play
+
+    baselines_play(["transport_v0", "--checkpoint", mappo_run, "--max-steps", "3", "--fps", "1000",
+                    "--env-kwargs", '{"N": 2}'])
+    assert "Tab" in capsys.readouterr().out
+    assert policies.policy_loader_names() == ["baselines"]
+
+
+def test_a_checkpoint_without_any_policy_loader_says_what_to_install(no_loaders, mappo_run, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["transport_v0", "--checkpoint", mappo_run, "--env-kwargs", '{"N": 2}'])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "no trained-policy loader is installed" in err and "baselines" in err and "pip install" in err
+
+
+def constant_loader(checkpoint, env):
+    """A loader of a third-party package: every agent takes action 0 (the test's stand-in)."""
+    return lambda obs: torch.zeros(obs.shape[:2], dtype=torch.long)
+
+
+def test_installed_entry_point_loaders_are_found_and_chosen_by_name(display, no_loaders, monkeypatch):
+    entry = metadata.EntryPoint("mine", "tests.test_play:constant_loader", policies.GROUP)
+    monkeypatch.setattr(policies, "_entry_points", lambda: [entry])
+    play = Play("spread_v0", checkpoint="any/run", render_mode="rgb_array", fps=1000)
+    assert torch.equal(play._policy(play.obs), torch.zeros(1, 3, dtype=torch.long))
+    play.close()
+    policies.register_policy_loader("other", constant_loader)
+    with pytest.raises(ValueError, match="several policy loaders"):
+        Play("spread_v0", checkpoint="any/run", render_mode="rgb_array")
+    with pytest.raises(ValueError, match="unknown policy loader"):
+        Play("spread_v0", checkpoint="any/run", policy_loader="nope", render_mode="rgb_array")
+
+
+def test_any_callable_drives_the_other_agents(display):
+    calls = []
+
+    def policy(obs):
+        calls.append(obs.shape)
+        return torch.full((1, 3), 2)  # everyone pushes +x
+
+    play = Play("spread_v0", policy=policy, render_mode="rgb_array", fps=1000)
+    start = play.env.scenario.world.state.pos[0, 1].clone()
+    play.run_events(4)
+    assert play.others == "policy" and calls == [(1, 3, 18)] * 4
+    assert play.env.scenario.world.state.pos[0, 1, 0] > start[0]
+    play.close()
+    with pytest.raises(ValueError, match="not both"):
+        Play("spread_v0", policy=policy, checkpoint="run", render_mode="rgb_array")

@@ -81,7 +81,7 @@ from torch import nn
 from torch.distributions import Distribution
 
 from baselines.common.networks import ActionHead, Critic, layer_init
-from marl_envs.scenarios.specs import ObsSpec
+from marl_envs.api import ObsSpec
 
 LIDAR_FILTERS = 9  # the paper's circular convolution: 9 filters of width 3
 

@@ -10,7 +10,7 @@ state, which a centralised critic needs, so they are not used here.
 
 The single-agent baselines (TRPO, NPG) use ``make_single_agent_vec_env``: the same
 contract with one agent (A = 1), over Gymnasium ids (``GymnasiumVecEnv``) or over the
-joint-control view of a multi-agent env (``marl_envs.api.joint.JointBatchedEnv``).
+joint-control view of a multi-agent env (``marl_envs.api.JointBatchedEnv``).
 """
 
 from __future__ import annotations
@@ -148,10 +148,10 @@ class PettingZooVecEnv:
 
 def make_single_agent_vec_env(env_id: str, num_envs: int, device: torch.device, seed: int, **kwargs: Any):
     """B worlds of one agent: a Gymnasium id, or the joint-control view of one of our ids / ``module:function``."""
-    from marl_envs.api.joint import JointBatchedEnv
-    from marl_envs.registry import REGISTRY
+    from marl_envs import list_envs
+    from marl_envs.api import JointBatchedEnv
 
-    if env_id in REGISTRY or ":" in env_id:
+    if env_id in list_envs() or ":" in env_id:
         return JointBatchedEnv(make_vec_env(env_id, num_envs, device, seed, **kwargs))
     return GymnasiumVecEnv(env_id, num_envs, device, **kwargs)
 
@@ -170,13 +170,13 @@ class GymnasiumVecEnv:
         import gymnasium as gym
         from gymnasium.vector import AutoresetMode
 
-        from marl_envs.registry import REGISTRY
+        from marl_envs import list_envs
 
         try:
             self.envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync",
                                      vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **kwargs)
         except gym.error.Error as err:
-            raise ValueError(f"unknown env id {env_id!r}: not one of ours ({sorted(REGISTRY)}), not module:function, "
+            raise ValueError(f"unknown env id {env_id!r}: not one of ours ({list_envs()}), not module:function, "
                              f"and Gymnasium says: {err}") from None
         obs_space, act_space = self.envs.single_observation_space, self.envs.single_action_space
         if not isinstance(obs_space, spaces.Box) or len(obs_space.shape) != 1:

@@ -1,4 +1,4 @@
-"""Running statistics: observation normalisation and MAPPO's value normalisation.
+"""MAPPO's value normalisation: running statistics of the returns.
 
 Value normalisation (Yu et al. 2022, "The Surprising Effectiveness of PPO in Cooperative
 Multi-Agent Games", sec. 4.1 and their ``ValueNorm``): the critic regresses onto
@@ -12,32 +12,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-
-
-class RunningMeanStd(nn.Module):
-    """Exact running mean and variance over everything seen (Chan et al. parallel update)."""
-
-    def __init__(self, shape: tuple[int, ...] = (), epsilon: float = 1e-4):
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(shape, dtype=torch.float64))
-        self.register_buffer("var", torch.ones(shape, dtype=torch.float64))
-        self.register_buffer("count", torch.tensor(epsilon, dtype=torch.float64))
-
-    @torch.no_grad()
-    def update(self, x: torch.Tensor) -> None:
-        """Fold in a batch ``x`` of shape (n, *shape)."""
-        x = x.reshape(-1, *self.mean.shape).double()
-        batch_mean, batch_var, n = x.mean(0), x.var(0, unbiased=False), x.shape[0]
-        delta = batch_mean - self.mean
-        total = self.count + n
-        self.mean += delta * n / total
-        m2 = self.var * self.count + batch_var * n + delta.square() * self.count * n / total
-        self.var.copy_(m2 / total)
-        self.count.copy_(total)
-
-    def normalize(self, x: torch.Tensor, clip: float = 10.0) -> torch.Tensor:
-        std = torch.sqrt(self.var + 1e-8).to(x.dtype)
-        return ((x - self.mean.to(x.dtype)) / std).clamp(-clip, clip)
 
 
 class ValueNormalizer(nn.Module):

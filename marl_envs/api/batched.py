@@ -293,9 +293,8 @@ class BatchedEnv:
         walls = getattr(world, "walls", None)
         extra = {}
         if walls is not None:
-            keep = walls.mask[index].cpu()
-            segs = torch.stack([walls.start[index], walls.end[index]], dim=1).cpu()[keep]
-            extra = {"walls": segs.numpy(), "wall_half_thickness": float(walls.half_thickness)}
+            extra = {"walls": walls.world_segments(index).cpu().numpy(),
+                     "wall_half_thickness": float(walls.half_thickness)}
         fields = dict(
             pos=state.pos[index].detach().cpu().numpy(),
             angle=state.angle[index].detach().cpu().numpy(),

@@ -20,23 +20,27 @@ from pettingzoo import ParallelEnv as PZParallelEnv
 
 from marl_envs.api.batched import BatchedEnv
 from marl_envs.registry import get_scenario_class
+from marl_envs.scenarios.base import Scenario
 
 
 class ParallelEnv(PZParallelEnv):
     """A PettingZoo parallel env of ``env_id``; keyword arguments as in the scenario config.
 
     Args:
-        env_id: a registered id, e.g. "spread_v0".
+        env_id: a registered id, e.g. "spread_v0", or a ``Scenario`` subclass (a custom task, as in
+            ``examples/custom_scenario.py``).
         render_mode: None, "human" or "rgb_array".
         device: torch device of the single world ("cpu" is fastest for one world).
         **kwargs: scenario arguments, e.g. ``N=3, local_ratio=0.5, max_cycles=25``.
     """
 
-    def __init__(self, env_id: str, render_mode: str | None = None, device: str = "cpu", **kwargs: Any):
-        get_scenario_class(env_id)
+    def __init__(self, env_id: str | type[Scenario], render_mode: str | None = None, device: str = "cpu",
+                 **kwargs: Any):
+        if not isinstance(env_id, type):
+            get_scenario_class(env_id)
         self._env = BatchedEnv(env_id, num_envs=1, device=device, render_mode=render_mode,
                                autoreset=False, check_inputs=False, **kwargs)
-        self.metadata = {"name": env_id, "render_modes": ["human", "rgb_array"],
+        self.metadata = {"name": self._env.metadata["name"], "render_modes": ["human", "rgb_array"],
                          "render_fps": self._env.metadata["render_fps"], "is_parallelizable": True}
         self.render_mode = render_mode
         self.max_cycles = self._env.max_cycles

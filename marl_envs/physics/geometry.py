@@ -55,12 +55,6 @@ def apply_rotation(rot: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return torch.stack((c * x - s * y, s * x + c * y), dim=-1)
 
 
-def apply_inverse_rotation(rot: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """``R^T v`` (world to local frame) for rotations (..., 2) and vectors (..., 2); returns (..., 2)."""
-    c, s, x, y = rot[..., 0], rot[..., 1], v[..., 0], v[..., 1]
-    return torch.stack((c * x + s * y, c * y - s * x), dim=-1)
-
-
 def rotate(v: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
     """Rotate vectors counter-clockwise by ``angle``.
 
@@ -230,17 +224,3 @@ def point_segment_distance_xy(
     t = segment_parameter_xy(rx, ry, ux, uy)
     gap_x, gap_y = rx - t * ux, ry - t * uy
     return torch.addcmul(gap_x * gap_x, gap_y, gap_y).sqrt_()
-
-
-def segment_normal(start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
-    """Unit left normal of segments, ``perp(end - start) / |end - start|``; zero for a zero-length one.
-
-    Args:
-        start: (..., 2).
-        end: (..., 2).
-
-    Returns:
-        (..., 2) unit normals.
-    """
-    seg = end - start
-    return perp(seg) / torch.linalg.vector_norm(seg, dim=-1, keepdim=True).clamp_min(EPS)

@@ -30,12 +30,13 @@ class Camera:
         height: surface height in pixels.
         margin: fraction of the shorter side left empty on each side, in [0, 0.5), so bodies
             touching the arena edge are still fully visible.
+        top: pixels reserved at the top (for HUD text): the arena fits the surface below them.
 
     Raises:
         ValueError: if a size is not positive or the margin is out of range.
     """
 
-    def __init__(self, arena_half_size: float, width: int, height: int, margin: float = 0.05):
+    def __init__(self, arena_half_size: float, width: int, height: int, margin: float = 0.05, top: int = 0):
         if not np.isfinite(arena_half_size) or arena_half_size <= 0:
             raise ValueError(
                 f"Camera: arena_half_size must be a finite number > 0, received {arena_half_size}."
@@ -44,13 +45,16 @@ class Camera:
             raise ValueError(f"Camera: width and height must be > 0, received {width}x{height}.")
         if not 0.0 <= margin < 0.5:
             raise ValueError(f"Camera: margin must be in [0, 0.5), received {margin}.")
+        if not 0 <= top < height:
+            raise ValueError(f"Camera: top must be in [0, height), received {top} for height {height}.")
         self.arena_half_size = float(arena_half_size)
         self.width = int(width)
         self.height = int(height)
         self.margin = float(margin)
-        self.scale = (1.0 - 2.0 * margin) * min(width, height) / (2.0 * arena_half_size)
+        self.top = int(top)
+        self.scale = (1.0 - 2.0 * margin) * min(width, height - top) / (2.0 * arena_half_size)
         """Pixels per world unit."""
-        self.centre = np.array([width / 2.0, height / 2.0])
+        self.centre = np.array([width / 2.0, top + (height - top) / 2.0])
         """Pixel position of the world origin, (2,) float."""
 
     def to_pixels(self, points: ArrayLike) -> np.ndarray:

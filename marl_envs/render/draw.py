@@ -3,7 +3,7 @@
 Each function takes a ``pygame.Surface``, a :class:`~marl_envs.render.camera.Camera` and arrays
 in world coordinates, computes every vertex with vectorised numpy, then loops over shapes only to
 issue the pygame calls (pygame has no batched primitives). pygame is imported inside the
-functions, so importing this module does not import pygame (see the layering rules in README, "Layout");
+functions, so importing this module does not import pygame (docs/architecture.md, "Layers");
 by the time a function runs, the renderer has already checked that pygame is installed.
 
 Fills are not anti-aliased on purpose: exact colours make frames testable pixel by pixel. The
@@ -279,6 +279,11 @@ def _band_quads(inner: np.ndarray, outer: np.ndarray) -> np.ndarray:
     """
     inner_next, outer_next = np.roll(inner, -1, axis=1), np.roll(outer, -1, axis=1)
     return np.stack([inner, inner_next, outer_next, outer], axis=2)
+
+
+def hud_height(font: pygame.font.Font, text: str) -> int:
+    """Pixels from the frame's top to below the last line ``draw_hud`` draws for ``text`` (0 for no text)."""
+    return 2 * _HUD_MARGIN_PX + len(text.split("\n")) * font.get_linesize() if text else 0
 
 
 def draw_hud(

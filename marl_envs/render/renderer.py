@@ -117,7 +117,7 @@ class PygameRenderer:
 
     def _draw(self, canvas, snapshot: Snapshot) -> None:
         """Draws the snapshot back to front: floor, walls, cones, rays, bodies, elevated cue, links, HUD."""
-        camera = Camera(snapshot.arena_half_size, self.width, self.height)
+        camera = self._camera(snapshot)
         bodies = (snapshot.pos, snapshot.angle, snapshot.kind, snapshot.radius, snapshot.half_extents)
         canvas.fill(palette.to_rgb255(palette.BACKGROUND).tolist())
         draw.draw_walls(canvas, camera, snapshot.walls, snapshot.wall_half_thickness)
@@ -136,6 +136,18 @@ class PygameRenderer:
         draw.draw_links(canvas, camera, snapshot.pos, snapshot.links)
         if snapshot.hud:
             draw.draw_hud(canvas, self._hud_font(), snapshot.hud)
+
+    def _camera(self, snapshot: Snapshot) -> Camera:
+        """The arena fitted to the frame; moved down and shrunk just enough for the HUD text to clear its
+        fence when the text would reach it (a long HUD, such as play's, would hide the top wall)."""
+        camera = Camera(snapshot.arena_half_size, self.width, self.height)
+        if not snapshot.hud:
+            return camera
+        text_bottom = draw.hud_height(self._hud_font(), snapshot.hud)
+        arena_top = camera.centre[1] - (snapshot.arena_half_size + snapshot.wall_half_thickness) * camera.scale
+        if text_bottom <= arena_top:
+            return camera
+        return Camera(snapshot.arena_half_size, self.width, self.height, top=min(text_bottom, self.height // 2))
 
     def _hud_font(self):
         """The HUD font, loaded on first use: pygame's bundled default font, sized to the frame.

@@ -24,12 +24,15 @@ Optional hooks:
     behaviour()                 -> dict name -> (B,) float: running figures of each world's current
                                    episode (``info["behaviour"]``), final at the episode's last step
 
-Example (the smallest complete scenario is ``examples/custom_scenario.py``)::
+Example (the smallest complete scenario is ``examples/custom_scenario.py``; how a step calls
+these hooks, and how to add a scenario or a CPU kernel: docs/architecture.md)::
 
-    class Hover(Scenario):
-        config_cls = HoverConfig
+    class Rendezvous(Scenario):
+        config_cls = RendezvousConfig
         def __init__(self, config, num_envs, device): ...build self.world, specs...
         def reset(self, mask, generator): ...
+
+    env = BatchedEnv(Rendezvous, num_envs=256, N=3)   # or ParallelEnv(Rendezvous, N=3): no registration
 """
 
 from __future__ import annotations

@@ -19,7 +19,9 @@ import torch
 from torch import Tensor
 
 from marl_envs.physics import accel
-from marl_envs.sensors.raycast import Obstacles, WorldBlocks, cast_blocked
+from marl_envs.sensors.blocks import WorldBlocks
+from marl_envs.sensors.obstacles import Obstacles
+from marl_envs.sensors.raycast import cast_blocked
 
 
 def _fan(num_rays: int, like: Tensor) -> tuple[Tensor, Tensor]:

@@ -5,7 +5,7 @@ obstacle, wall or box, is an oriented rectangle, so one code path serves them al
 answers are exact rather than marched. The cost is in the pairs: B=4096 worlds with A=4
 agents, R=30 rays and M=11 obstacles make 5.4 million ray-rectangle pairs per step, so the
 design counts passes over them in eager CPU torch (segment queries, for line of sight, are in
-``segments.py`` and share the obstacle layout defined here):
+``segments.py`` and share the obstacles of ``obstacles.py`` and the block layout of ``blocks.py``):
 
 * **Rays as linear functionals.** Along a unit ray ``d``, the line of a face with inward normal
   ``n`` at distance ``gap`` from the origin is ``gap / (n . d)`` away, so the *inverse* distance
@@ -36,16 +36,15 @@ anything, NaN included.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from marl_envs.physics.geometry import EPS
-from marl_envs.physics.walls import Walls
+from marl_envs.sensors.blocks import WorldBlocks, planar_obstacles
+from marl_envs.sensors.obstacles import Obstacles
 
-BLOCK_ELEMENTS = 1 << 19
-"""Elements of the largest per-block temporary of a CPU query (2 MB of float32, cache sized)."""
+__all__ = ["CONE_SCALE", "INVALID_HALF", "MIN_GAP", "Obstacles", "WorldBlocks", "cast_blocked",
+           "nearest_hit", "planar_obstacles", "ray_cast", "ray_functionals"]
 
 CONE_SCALE = 1e24
 """Scale of the cone functional: inside the cone it exceeds any inverse distance (<= 1 / MIN_GAP)."""
@@ -55,146 +54,6 @@ MIN_GAP = 1e-12
 
 INVALID_HALF = -1e20
 """Half extent of invalid slots in segment queries: every point lies beyond all their faces."""
-
-
-@dataclass
-class Obstacles:
-    """M oriented rectangles per world (walls and boxes share one code path).
-
-    Attributes:
-        center: (B, M, 2) rectangle centres.
-        axis: (B, M, 2) unit vector of each rectangle's local x axis, ``(cos, sin)`` of its angle.
-        half: (B, M, 2) half extents along the local x and y axes (>= 0).
-        valid: (B, M) bool; invalid slots never hit and never occlude (their geometry is ignored).
-    """
-
-    center: Tensor
-    axis: Tensor
-    half: Tensor
-    valid: Tensor
-
-    def __post_init__(self) -> None:
-        if self.valid.dtype != torch.bool or self.valid.dim() != 2:
-            raise ValueError(f"Obstacles.valid: expected a (B, M) bool tensor, got {tuple(self.valid.shape)} "
-                             f"{self.valid.dtype}.")
-        shape = (*self.valid.shape, 2)
-        for name in ("center", "axis", "half"):
-            if tuple(getattr(self, name).shape) != shape:
-                raise ValueError(f"Obstacles.{name}: expected shape {shape} to match valid, got "
-                                 f"{tuple(getattr(self, name).shape)}.")
-
-    @property
-    def num_envs(self) -> int:
-        return int(self.valid.shape[0])
-
-    @property
-    def num_obstacles(self) -> int:
-        return int(self.valid.shape[1])
-
-    @classmethod
-    def from_walls(cls, walls: Walls) -> Obstacles:
-        """One rectangle per wall slot: the bounding rectangle of the wall's capsule.
-
-        A wall is the capsule of points within ``half_thickness`` (ht) of its segment. Its
-        bounding rectangle, half extents ``(length / 2 + ht, ht)`` along the segment, is exact
-        along the wall's sides and overestimates the wall only at its rounded ends, by at most
-        ``ht * (sqrt(2) - 1)`` towards the rectangle's corners, where walls usually meet other
-        walls anyway. A zero-length wall becomes an axis-aligned square of half side ht.
-        Masked slots are invalid.
-        """
-        seg = walls.end - walls.start
-        length = torch.linalg.vector_norm(seg, dim=-1, keepdim=True)
-        x_axis = torch.tensor([1.0, 0.0], dtype=seg.dtype, device=seg.device)
-        axis = torch.where(length > EPS, seg / length.clamp_min(EPS), x_axis)
-        ht = walls.half_thickness
-        half = torch.cat((length / 2 + ht, torch.full_like(length, ht)), dim=-1)
-        return cls(center=(walls.start + walls.end) / 2, axis=axis, half=half, valid=walls.mask.clone())
-
-    @classmethod
-    def from_boxes(cls, pos: Tensor, angle: Tensor, half_extents: Tensor, valid: Tensor | None = None) -> Obstacles:
-        """Rectangles from box poses.
-
-        Args:
-            pos: (B, K, 2) box centres.
-            angle: (B, K) box orientations (radians, counter-clockwise).
-            half_extents: (K, 2) or (B, K, 2) half sizes.
-            valid: optional (B, K) or (K,) bool; default all valid.
-        """
-        b, k = angle.shape
-        valid = torch.ones(b, k, dtype=torch.bool, device=pos.device) if valid is None else valid
-        return cls(
-            center=pos,
-            axis=torch.stack((torch.cos(angle), torch.sin(angle)), dim=-1),
-            half=half_extents.to(pos.dtype).expand(b, k, 2),
-            valid=valid.expand(b, k),
-        )
-
-    @staticmethod
-    def cat(*parts: Obstacles) -> Obstacles:
-        """Concatenate obstacle sets of the same worlds along M (indices follow the order given)."""
-        if not parts:
-            raise ValueError("Obstacles.cat: expected at least one Obstacles, got none.")
-        fields = ("center", "axis", "half", "valid")
-        return Obstacles(*(torch.cat([getattr(p, f) for p in parts], dim=1) for f in fields))
-
-
-@dataclass(frozen=True)
-class WorldBlocks:
-    """B worlds as ``count`` contiguous blocks of ``size`` worlds (the last padded with copies of world 0)."""
-
-    num_envs: int
-    count: int
-    size: int
-
-    @classmethod
-    def of(cls, num_envs: int, per_world: int, device: torch.device) -> WorldBlocks:
-        """Blocks whose per-block temporaries of ``per_world`` elements per world stay near BLOCK_ELEMENTS.
-
-        Prefers a block count that divides B (no padding) within a factor of two of the target.
-        """
-        if num_envs <= 1 or device.type != "cpu" or torch.compiler.is_compiling():
-            return cls(num_envs, 1, num_envs)
-        target = max(1, min(num_envs, math.ceil(num_envs * per_world / BLOCK_ELEMENTS)))
-        count = next((c for c in range(target, min(2 * target, num_envs) + 1) if num_envs % c == 0), target)
-        size = math.ceil(num_envs / count)
-        return cls(num_envs, math.ceil(num_envs / size), size)
-
-    def split(self, x: Tensor) -> Tensor:
-        """(B, *rest) -> contiguous (count, *rest, size)."""
-        pad = self.count * self.size - self.num_envs
-        if pad:
-            x = torch.cat((x, x[:1].expand(pad, *x.shape[1:])))
-        return x.reshape(self.count, self.size, *x.shape[1:]).movedim(1, -1).contiguous()
-
-    def planar(self, points: Tensor) -> Tensor:
-        """(B, K, 2) points -> contiguous (2, count, K, size): coordinates first, worlds innermost."""
-        return self.split(points.movedim(-1, 1)).movedim(1, 0).contiguous()
-
-    def merge(self, y: Tensor) -> Tensor:
-        """(count, *rest, size) -> contiguous (B, *rest)."""
-        return y.movedim(-1, 1).reshape(self.count * self.size, *y.shape[1:-1])[: self.num_envs].contiguous()
-
-
-def planar_obstacles(obstacles: Obstacles, blocks: WorldBlocks, invalid_half: float) -> tuple[Tensor, Tensor]:
-    """Obstacles in the blocked layout, with invalid slots replaced by harmless geometry.
-
-    Args:
-        obstacles: M rectangles per world.
-        blocks: the layout.
-        invalid_half: half extent given to invalid slots (placed at the origin, axis +x).
-
-    Returns:
-        geometry: (6, count, M, 1, size) centre x, y, axis x, y, half x, y; the singleton
-            dimension is where the queries' agents or segments broadcast.
-        valid: (count, M, 1, size) float, 1 for valid slots.
-    """
-    geometry = obstacles.center.new_empty(6, blocks.count, obstacles.num_obstacles, blocks.size)
-    for i, t in enumerate((obstacles.center, obstacles.axis, obstacles.half)):
-        geometry[2 * i : 2 * i + 2] = blocks.split(t).permute(2, 0, 1, 3)  # (count, M, 2, size) -> (2, count, M, size)
-    valid = blocks.split(obstacles.valid)
-    fill = torch.tensor([0.0, 0.0, 1.0, 0.0, invalid_half, invalid_half], dtype=geometry.dtype, device=geometry.device)
-    geometry = torch.where(valid, geometry, fill.view(6, 1, 1, 1))
-    return geometry.unsqueeze(3), valid.unsqueeze(2).to(geometry.dtype)
 
 
 def ray_functionals(origin: Tensor, obstacles: Obstacles, blocks: WorldBlocks) -> tuple[Tensor, Tensor, Tensor]:

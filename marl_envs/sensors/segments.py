@@ -17,7 +17,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from marl_envs.sensors.raycast import INVALID_HALF, Obstacles, WorldBlocks, planar_obstacles
+from marl_envs.sensors.blocks import WorldBlocks, planar_obstacles
+from marl_envs.sensors.obstacles import Obstacles
+from marl_envs.sensors.raycast import INVALID_HALF
 
 
 def local_points(points: Tensor, geometry: Tensor) -> tuple[Tensor, Tensor, Tensor]:

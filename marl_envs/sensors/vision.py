@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from marl_envs.physics import accel
-from marl_envs.sensors.raycast import Obstacles
+from marl_envs.sensors.obstacles import Obstacles
 from marl_envs.sensors.segments import pairwise_blocked
 
 

@@ -1,4 +1,6 @@
-"""BatchedEnv: shapes, spaces, same-step autoreset with final obs, per-world resets, determinism, devices.
+"""BatchedEnv: shapes, spaces, same-step autoreset with final obs, per-world resets, rendering.
+
+Determinism and agreement with other views of the same worlds: ``test_batched_agreement.py``.
 
 The strong checks compare against a twin: an env that must agree bit for bit (same seed,
 same actions) except where the property under test says otherwise.
@@ -9,34 +11,8 @@ import pytest
 import torch
 from gymnasium.vector import AutoresetMode
 
-from marl_envs import make_batched, spread_v0
-from marl_envs.physics import BodyState
-
-CONFIGS = {
-    "discrete": {},
-    "continuous_N4": {"N": 4, "continuous_actions": True},
-    "N1": {"N": 1},
-}
-
-
-def _random_actions(env, gen: torch.Generator) -> torch.Tensor:
-    """A valid random action tensor for every world and agent, on the env's device."""
-    b, a = env.num_envs, env.num_agents
-    if env.action_spec.kind == "continuous":
-        act = torch.rand(b, a, *env.action_spec.shape, generator=gen)
-    else:
-        act = torch.randint(0, env.action_spec.n, (b, a), generator=gen)
-    return act.to(env.device)
-
-
-def _same_step(a, b):
-    """Assert two step results (obs, reward, terminated, truncated, info) are bit-identical."""
-    for x, y in zip(a[:4], b[:4], strict=True):
-        assert torch.equal(x, y)
-    assert a[4].keys() == b[4].keys()
-    for key in a[4]:
-        assert torch.equal(a[4][key], b[4][key]), key
-
+from marl_envs import make_batched
+from tests.api.spread_worlds import CONFIGS, random_actions, same_step
 
 # -- shapes, dtypes, spaces -------------------------------------------------------------
 
@@ -59,7 +35,7 @@ def test_shapes_dtypes_and_spaces(name, num_envs, device):
     gen = torch.Generator().manual_seed(0)
     for step in range(30):
         if step % 2:
-            act = _random_actions(env, gen)
+            act = random_actions(env, gen)
         else:  # the batched action space's own samples are valid actions
             act = torch.as_tensor(env.action_space.sample())
         assert env.single_action_space.contains(act[0, 0].cpu().numpy().astype(env.single_action_space.dtype))
@@ -114,7 +90,7 @@ def test_lockstep_truncation_autoresets_with_final_obs(max_cycles, device):
     for episode in range(2):
         rewards = []
         for t in range(1, max_cycles + 1):
-            act = _random_actions(env, gen)
+            act = random_actions(env, gen)
             obs, rew, term, trunc, info = env.step(act)
             tobs, t_rew, tterm, ttrunc, tinfo = twin.step(act)
             rewards.append(rew)
@@ -171,7 +147,7 @@ def test_only_the_terminated_world_resets(k, device):
     _cover_world(env, k)
     before = env.state().clone()
     gen = torch.Generator().manual_seed(2)
-    act = _random_actions(env, gen)
+    act = random_actions(env, gen)
     act[k] = 0  # stand still on the landmarks
     obs, rew, term, trunc, info = env.step(act)
     tobs, t_rew, tterm, ttrunc, tinfo = twin.step(act)
@@ -198,7 +174,7 @@ def test_only_the_terminated_world_resets(k, device):
 
     # keep going: the others stay identical, and the per-world clocks now differ by one
     for t in range(2, 7):
-        act = _random_actions(env, gen)
+        act = random_actions(env, gen)
         obs, rew, term, trunc, info = env.step(act)
         if t <= 5:
             tobs, t_rew, _, _, tinfo = twin.step(act)
@@ -220,40 +196,10 @@ def test_terminated_world_reset_matches_a_manual_reset():
         _cover_world(env, 1)
         act = torch.zeros(3, 3, dtype=torch.long)
         outs.append(env.step(act))
-    _same_step(outs[0], outs[1])
+    same_step(outs[0], outs[1])
 
 
 # -- determinism and errors -------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", ["discrete", "continuous_N4"])
-def test_same_seed_same_trajectory(name, device):
-    """60 steps (two autoresets at max_cycles=25) of random actions, bit for bit."""
-    runs = []
-    for _ in range(2):
-        env = make_batched("spread_v0", num_envs=8, device=device, seed=123, **CONFIGS[name])
-        out = [env.reset()[0]]
-        gen = torch.Generator().manual_seed(7)
-        for _ in range(60):
-            out.append(env.step(_random_actions(env, gen)))
-        runs.append(out)
-    assert torch.equal(runs[0][0], runs[1][0])
-    for a, b in zip(runs[0][1:], runs[1][1:], strict=True):
-        _same_step(a, b)
-
-
-def test_seed_at_reset_equals_seed_at_construction():
-    a = make_batched("spread_v0", num_envs=4, seed=3)
-    b = make_batched("spread_v0", num_envs=4)
-    assert torch.equal(a.reset()[0], b.reset(seed=3)[0])
-
-
-def test_different_seeds_different_worlds():
-    a = make_batched("spread_v0", num_envs=4, seed=1).reset()[0]
-    b = make_batched("spread_v0", num_envs=4, seed=2).reset()[0]
-    assert not torch.isclose(a, b).all(dim=-1).any()  # no world or agent shares an observation
-    # and the worlds of one env differ from each other
-    assert not torch.equal(a[0], a[1])
 
 
 def test_step_before_reset_raises():
@@ -292,84 +238,6 @@ def test_without_autoreset_a_termination_requires_reset():
 
 
 # -- equivalences ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", ["discrete", "continuous_N4"])
-def test_batched_b1_equals_parallel_env(name):
-    """One code path: the batched env with B=1 and the PettingZoo env agree over 3 episodes."""
-    kwargs = {**CONFIGS[name], "max_cycles": 10}
-    benv = make_batched("spread_v0", num_envs=1, seed=21, **kwargs)
-    penv = spread_v0.parallel_env(**kwargs)
-    bobs, _ = benv.reset()
-    pobs, _ = penv.reset(seed=21)
-    gen = torch.Generator().manual_seed(0)
-    for step in range(30):
-        np.testing.assert_array_equal(np.stack([pobs[a] for a in penv.possible_agents]), bobs[0].numpy())
-        act = _random_actions(benv, gen)
-        bobs, brew, bterm, btrunc, _ = benv.step(act)
-        pact = {a: (act[0, i].numpy() if act.dim() == 3 else int(act[0, i])) for i, a in enumerate(penv.agents)}
-        pobs, prew, pterm, ptrunc, _ = penv.step(pact)
-        assert [prew[a] for a in penv.possible_agents] == brew[0].tolist(), f"step {step}"
-        assert [ptrunc[a] for a in penv.possible_agents] == btrunc[0].tolist()
-        assert [pterm[a] for a in penv.possible_agents] == bterm[0].tolist()
-        if not penv.agents:
-            pobs, _ = penv.reset()
-    assert step == 29
-
-
-@pytest.mark.parametrize("name", ["discrete", "continuous_N4"])
-def test_batched_worlds_equal_separate_single_world_envs(name):
-    """Worlds are independent: B batched worlds == B one-world envs started from the same states."""
-    kwargs = {**CONFIGS[name], "max_cycles": 50}
-    b = 4
-    big = make_batched("spread_v0", num_envs=b, seed=0, **kwargs)
-    big.reset()
-    # Crowd world 1 so that contacts happen (agents overlapping near the origin).
-    big.scenario.world.state.pos[1, : big.num_agents] *= 0.1
-    smalls = []
-    for i in range(b):
-        env = make_batched("spread_v0", num_envs=1, seed=100 + i, **kwargs)
-        env.reset()
-        env.scenario.world.state = big.scenario.world.state.index(i).clone()
-        smalls.append(env)
-    gen = torch.Generator().manual_seed(3)
-    for _ in range(20):
-        act = _random_actions(big, gen)
-        obs, rew, *_ = big.step(act)
-        for i, env in enumerate(smalls):
-            sobs, s_rew, *_ = env.step(act[i : i + 1])
-            torch.testing.assert_close(sobs[0], obs[i], atol=1e-6, rtol=0)
-            torch.testing.assert_close(s_rew[0], rew[i], atol=1e-6, rtol=0)
-
-
-def test_crowded_world_exercises_contacts():
-    """Sanity for the test above: crowding agents at the origin produces collision penalties."""
-    env = make_batched("spread_v0", num_envs=1, seed=0, local_ratio=1.0)
-    env.reset()
-    env.scenario.world.state.pos[0, :3] *= 0.1
-    _, rew, *_ = env.step(torch.zeros(1, 3, dtype=torch.long))
-    assert (rew < 0).all()
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-@pytest.mark.parametrize("name", ["discrete", "continuous_N4"])
-def test_cpu_and_cuda_agree(name):
-    """Same initial states (copied: generators differ per device) and actions -> same results within 1e-5."""
-    kwargs = {**CONFIGS[name], "max_cycles": 100}
-    cpu = make_batched("spread_v0", num_envs=16, device="cpu", seed=0, **kwargs)
-    gpu = make_batched("spread_v0", num_envs=16, device="cuda", seed=0, **kwargs)
-    cpu.reset()
-    gpu.reset()
-    state = cpu.scenario.world.state
-    state.pos[:4, : cpu.num_agents] *= 0.1  # some contacts
-    gpu.scenario.world.state = BodyState(*(t.cuda() for t in (state.pos, state.vel, state.angle, state.ang_vel)))
-    gen = torch.Generator().manual_seed(0)
-    for _ in range(25):
-        act = _random_actions(cpu, gen)
-        cobs, crew, *_ = cpu.step(act)
-        gobs, grew, *_ = gpu.step(act.cuda())
-        torch.testing.assert_close(gobs.cpu(), cobs, atol=1e-5, rtol=0)
-        torch.testing.assert_close(grew.cpu(), crew, atol=1e-5, rtol=0)
 
 
 # -- rendering --------------------------------------------------------------------------

@@ -90,6 +90,18 @@ def test_obs_spec_names_every_block_and_adds_up():
     assert info["state"].shape == (2, env.state_space.shape[0])
 
 
+@pytest.mark.parametrize("map_name,obs_dim,state_dim", [("quadrant", 100, 71), ("random_rooms", 188, 159)])
+def test_the_env_page_gives_the_real_observation_and_state_sizes(map_name, obs_dim, state_dim):
+    env = make_batched("hide_and_seek_v1", num_envs=1, map=map_name)
+    c = env.scenario.config
+    a, objects = c.num_hiders + c.num_seekers, c.num_boxes + c.num_ramps
+    assert env.obs_spec.dim == 10 + 9 * (a - 1) + 11 * objects + c.lidar_rays == obs_dim
+    assert env.scenario.state_dim == 9 * a + 11 * objects + 2 == state_dim
+    page = hide_and_seek_v1.__doc__
+    assert "(10 + 9 (A - 1) + 11 (boxes + ramps) + lidar_rays,): 100 by default, 188 in random_rooms" in page
+    assert "(9 A + 11 (boxes + ramps) + 2,): 71 by default, 159 in random_rooms" in page
+
+
 def test_batched_same_seed_same_trajectory_and_lockstep_autoreset():
     def run(seed):
         env = make_batched("hide_and_seek_v1", num_envs=8, seed=seed, max_cycles=10)

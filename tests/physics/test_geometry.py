@@ -12,7 +12,6 @@ from marl_envs.physics.geometry import (
     point_box_distance,
     point_segment_distance,
     rotate,
-    segment_normal,
 )
 
 
@@ -119,8 +118,3 @@ def test_zero_length_segment_gives_its_point_without_nan():
     closest, param = closest_point_on_segment(t(3.0, 4.0), t(0.0, 0.0), t(0.0, 0.0))
     torch.testing.assert_close(closest, t(0.0, 0.0))
     assert point_segment_distance(t(3.0, 4.0), t(0.0, 0.0), t(0.0, 0.0)) == 5.0
-    assert torch.isfinite(segment_normal(t(1.0, 1.0), t(1.0, 1.0))).all()
-
-
-def test_segment_normal_is_left_unit_normal():
-    torch.testing.assert_close(segment_normal(t(0.0, 0.0), t(3.0, 0.0)), t(0.0, 1.0))

@@ -155,7 +155,7 @@ def test_elevated_cue_rings_elevated_bodies_only_and_leaves_them_visible():
 
 
 def test_hud_text_draws_in_the_top_left_only_and_empty_hud_draws_nothing():
-    snapshot = {"pos": [[0.0, 0.0]], "arena_half_size": H, "radius": 0.3}
+    snapshot = {"pos": np.zeros((0, 2)), "arena_half_size": H}  # no bodies: the camera may move for the text
     without = render(Snapshot.build(**snapshot))
     empty = render(Snapshot.build(**snapshot, hud=""))
     text = render(Snapshot.build(**snapshot, hud="step 12/80  prep 20  hiders +1 seekers -1"))
@@ -166,13 +166,36 @@ def test_hud_text_draws_in_the_top_left_only_and_empty_hud_draws_nothing():
 
 
 def test_hud_lines_draw_one_below_the_other():
-    snapshot = {"pos": [[0.0, 0.0]], "arena_half_size": H, "radius": 0.3}
+    snapshot = {"pos": np.zeros((0, 2)), "arena_half_size": H}
     without = render(Snapshot.build(**snapshot))
     one = changed(render(Snapshot.build(**snapshot, hud="step 12/80")), without)
     two = changed(render(Snapshot.build(**snapshot, hud="step 12/80\nhider_0 sees seeker_1")), without)
     rows_one, rows_two = np.flatnonzero(one.any(axis=1)), np.flatnonzero(two.any(axis=1))
     assert rows_two.max() > rows_one.max() + 5  # the second line lies below the first
     np.testing.assert_array_equal(two[: rows_one.max() + 1], one[: rows_one.max() + 1])
+
+
+def test_a_long_hud_moves_the_arena_below_its_last_line():
+    """Play's HUD (3-4 lines) once covered the top wall of the fence: the arena now starts below the text."""
+    fence = np.array([[-H, H, H, H], [H, H, H, -H], [H, -H, -H, -H], [-H, -H, -H, H]]).reshape(4, 2, 2)
+    snapshot = {"pos": [[0.0, 0.0]], "arena_half_size": H, "walls": fence, "wall_half_thickness": 0.1}
+    hud = "transport_v0  step 3/200  you: agent_0\nreturn  agent +0.00\npackage to goal 0.84"
+    renderer = PygameRenderer("rgb_array", width=W_PX, height=H_PX)
+    try:
+        frame = renderer.render(Snapshot.build(**snapshot, hud=hud))
+        text_bottom = draw.hud_height(renderer._hud_font(), hud)
+    finally:
+        renderer.close()
+    wall_rows = np.flatnonzero((frame == rgb(palette.WALL)).all(axis=-1).sum(axis=1) > 20)  # not a stray text pixel
+    assert wall_rows.min() >= text_bottom > 20  # the fence's top edge lies below the text
+    assert wall_rows.max() < H_PX  # and its bottom edge is still in the frame
+
+
+def test_camera_reserves_rows_at_the_top():
+    camera = Camera(H, 200, 300, margin=0.0, top=100)
+    assert camera.scale == 200 / (2 * H) and camera.to_pixels([0.0, H]).tolist() == [100, 100]
+    with pytest.raises(ValueError, match="top"):
+        Camera(H, 200, 300, top=300)
 
 
 def test_hud_renders_headless_in_human_mode():

@@ -2,15 +2,15 @@
 
 The rules are checked with plain geometry (``point_segment_distance`` on every wall, all pairs),
 not with the fast projections ``sample_positions`` uses. Every test runs twice: through the CPU
-kernel (``marl_envs.native.spawn``) and through the torch reference (the GPU path).
+kernel (``marl_envs.native.spawn``) and through the torch reference (the GPU path): the
+``compute_path`` fixture of ``tests/conftest.py``.
 """
-import contextlib
 import math
 
 import pytest
 import torch
 
-from marl_envs.physics import Walls, accel
+from marl_envs.physics import Walls
 from marl_envs.physics.geometry import point_segment_distance
 from marl_envs.scenarios.hide_and_seek.layout import generate
 from marl_envs.scenarios.spawn import SPAWN_GAP, sample_angles, sample_positions
@@ -21,12 +21,6 @@ NONE = torch.tensor([math.nan] * 4)
 # Hide-and-seek-like: 2 hiders in the room, 2 seekers outside it, 2 boxes and a ramp anywhere.
 RADII = [0.15, 0.15, 0.15, 0.15, 0.43, 0.43, 0.4]
 IN_ROOM, OUT_OF_ROOM = [0, 1], [2, 3]
-
-
-@pytest.fixture(autouse=True, params=["native", "reference"])
-def spawn_path(request):
-    with accel.disabled() if request.param == "reference" else contextlib.nullcontext():
-        yield request.param
 
 
 def gen(seed=0):

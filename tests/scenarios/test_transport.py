@@ -7,6 +7,7 @@ import torch
 
 from marl_envs import make_batched
 from marl_envs.scenarios.transport import AGENT_RADIUS, GOAL_RADIUS, PACKAGE_HALF, TransportConfig
+from tests.twins import one_world_twins, step_twins
 
 RIGHT, STILL = 2, 0
 BEHIND_X = -0.8 - PACKAGE_HALF - AGENT_RADIUS - 0.01  # just behind the left face of a package at x = -0.8
@@ -146,20 +147,10 @@ def test_resets_place_nothing_overlapping_and_repeat_per_seed():
 def test_batched_worlds_equal_separate_single_world_envs():
     big = make_batched("transport_v0", num_envs=4, seed=0, max_cycles=40, continuous_actions=True)
     big.reset()
-    smalls = []
-    for i in range(4):
-        env = make_batched("transport_v0", num_envs=1, seed=100 + i, max_cycles=40, continuous_actions=True)
-        env.reset()
-        env.scenario.world.state = big.scenario.world.state.index(i).clone()
-        smalls.append(env)
+    smalls = one_world_twins(big, "transport_v0", max_cycles=40, continuous_actions=True)
     gen = torch.Generator().manual_seed(3)
     for _ in range(30):
-        act = torch.rand(4, 3, 5, generator=gen)
-        obs, rew, *_ = big.step(act)
-        for i, env in enumerate(smalls):
-            sobs, srew, *_ = env.step(act[i : i + 1])
-            torch.testing.assert_close(sobs[0], obs[i], atol=1e-5, rtol=0)
-            torch.testing.assert_close(srew[0], rew[i], atol=1e-5, rtol=0)
+        step_twins(big, smalls, torch.rand(4, 3, 5, generator=gen), atol=1e-5)
 
 
 def test_scripted_pushers_deliver_most_packages():

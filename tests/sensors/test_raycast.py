@@ -11,9 +11,9 @@ import math
 import pytest
 import torch
 
-import marl_envs.sensors.raycast as raycast
 from marl_envs.physics import Walls
 from marl_envs.sensors import Obstacles, lidar, line_of_sight, pairwise_blocked, ray_cast, segment_blocked
+from marl_envs.sensors import blocks as world_blocks
 
 
 def boxes(*specs, valid=None):
@@ -265,9 +265,9 @@ def test_pairwise_blocked_equals_segment_blocked_on_all_pairs():
 
 
 def test_world_blocks_split_and_merge_round_trip_with_padding():
-    blocks = raycast.WorldBlocks.of(7, 300, torch.device("cpu"))
+    blocks = world_blocks.WorldBlocks.of(7, 300, torch.device("cpu"))
     assert blocks.count == 1 and blocks.size == 7  # small problems take one block
-    blocks = raycast.WorldBlocks(7, 3, 3)  # padded to 9 worlds
+    blocks = world_blocks.WorldBlocks(7, 3, 3)  # padded to 9 worlds
     x = torch.arange(7 * 4 * 2).view(7, 4, 2)
     split = blocks.split(x)
     assert split.shape == (3, 4, 2, 3) and split.is_contiguous()
@@ -286,10 +286,11 @@ def test_several_blocks_and_padding_do_not_change_results(monkeypatch, block_ele
                lambda: ray_cast(origin, direction, obstacles, 3.0),
                lambda: (line_of_sight(origin, target, obstacles),),
                lambda: (segment_blocked(origin, target[:, :3], obstacles),)]
-    monkeypatch.setattr(raycast, "BLOCK_ELEMENTS", 1 << 30)
+    monkeypatch.setattr(world_blocks, "BLOCK_ELEMENTS", 1 << 30)
     once = [q() for q in queries]
-    monkeypatch.setattr(raycast, "BLOCK_ELEMENTS", block_elements)  # several blocks of worlds, the last padded
-    assert raycast.WorldBlocks.of(7, 3 * 5 * 3 * 12 if block_elements > 1000 else 5 * 3 * 4, origin.device).count == 3
+    monkeypatch.setattr(world_blocks, "BLOCK_ELEMENTS", block_elements)  # several blocks of worlds, the last padded
+    per_world = 3 * 5 * 3 * 12 if block_elements > 1000 else 5 * 3 * 4
+    assert world_blocks.WorldBlocks.of(7, per_world, origin.device).count == 3
     for got, want in zip([q() for q in queries], once, strict=True):
         for g_, w_ in zip(got, want, strict=True):
             assert torch.equal(g_, w_)

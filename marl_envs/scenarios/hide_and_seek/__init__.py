@@ -4,8 +4,8 @@
 |---|---|
 | Actions | MultiDiscrete([11, 11, 11, 2, 2]) per agent |
 | Agents | `hider_0 …`, then `seeker_0 …` (2 v 2 by default, 1-3 each) |
-| Observation shape | (obs_dim,) flat, layout in `env.obs_spec` (124 for the default quadrant game) |
-| State shape | (9 A + 11 (boxes + ramps) + 2,) |
+| Observation shape | (10 + 9 (A - 1) + 11 (boxes + ramps) + lidar_rays,): 100 by default, 188 in random_rooms |
+| State shape | (9 A + 11 (boxes + ramps) + 2,): 71 by default, 159 in random_rooms |
 | Reference | Baker et al. 2019, "Emergent Tool Use From Multi-Agent Autocurricula" (3D MuJoCo), in 2D |
 
 ## Description
@@ -16,7 +16,7 @@ given, so the hiders have time to build a shelter: push boxes into the doors of 
 lock them. Seekers can answer by pushing a ramp against a wall, driving up it and over the
 wall, and seeing over walls from the top. Hiders can answer by locking the ramp away first.
 Every mechanic that made these strategies emerge in the paper is here; the world is a 4 m x
-4 m square fenced by walls, simulated for thousands of worlds at once.
+4 m square (6 m x 6 m in random_rooms) fenced by walls, simulated for thousands of worlds at once.
 
 ## Maps (``map``)
 - `quadrant` (default): a room in the top-right quadrant with 1-2 random doors; 2 boxes
@@ -29,7 +29,8 @@ Every mechanic that made these strategies emerge in the paper is here; the world
 ## Action space
 Per agent, MultiDiscrete([11, 11, 11, 2, 2]):
 - 0, 1: force along world x and y, level k gives (k - 5) / 5 * 8 N (5 is no force);
-- 2: torque about the agent's centre, same levels (counter-clockwise positive);
+- 2: torque about the agent's centre, level k gives (k - 5) / 5 * 0.12 N m (counter-clockwise
+  positive);
 - 3: grab, held: keep (or take) the closest object in the agent's vision cone, in line of
   sight and within `grab_reach` of its surface; it moves and turns with the agent
   (a weld joint that shares momentum); 0 releases;

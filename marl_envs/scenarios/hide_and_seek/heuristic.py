@@ -118,14 +118,15 @@ def _block(sc, target, face, grab, lock):
     return target, face, grab, lock
 
 
-def seeker_actions(sc) -> torch.Tensor:
-    """(B, S, 5) actions of the seekers of scenario ``sc``."""
+def seeker_actions(sc, see_agents: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, S, 5) actions of the seekers of scenario ``sc``, who chase what ``see_agents`` (B, A, A) says they
+    see (default: the scenario's visibility of this step)."""
     c, s = sc.config, sc.world.state
     h, a = c.num_hiders, c.num_agents
     pos, vel = s.pos[:, h:a], s.vel[:, h:a]
     angle, spin = s.angle[:, h:a], s.ang_vel[:, h:a]
     hiders = s.pos[:, :h]
-    sees = sc.see_agents[:, h:a, :h]  # (B, S, H)
+    sees = (sc.see_agents if see_agents is None else see_agents)[:, h:a, :h]  # (B, S, H)
     dist = torch.where(sees, (hiders.unsqueeze(1) - pos.unsqueeze(2)).norm(dim=-1), torch.inf)
     chase = torch.gather(hiders, 1, dist.argmin(-1, keepdim=True).expand(-1, -1, 2))
     chasing = sees.any(-1)
@@ -234,6 +235,8 @@ def _ramp_plan(sc, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch
     return target, face, grab
 
 
-def heuristic_actions(sc, block_doors: bool = True) -> torch.Tensor:
-    """(B, A, 5) scripted actions for both teams."""
-    return torch.cat((hider_actions(sc, block_doors), seeker_actions(sc)), dim=1)
+def heuristic_actions(sc, sensed=None, block_doors: bool = True) -> torch.Tensor:
+    """(B, A, 5) scripted actions for both teams; the seekers act on ``sensed.see_agents`` (a ``Sensed`` of
+    this step, as ``HideAndSeek.sense()`` returns) when given, else on the scenario's own visibility."""
+    see_agents = None if sensed is None else sensed.see_agents
+    return torch.cat((hider_actions(sc, block_doors), seeker_actions(sc, see_agents)), dim=1)

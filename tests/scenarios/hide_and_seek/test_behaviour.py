@@ -323,6 +323,7 @@ def prep_end_figures(block_doors, worlds=64, seed=3):
     return {k: float(v.mean()) for k, v in env.scenario.behaviour().items()}
 
 
+@pytest.mark.one_compute_path  # whole scripted games on both maps
 def test_door_blocking_hiders_block_the_doors_and_open_door_hiders_do_not():
     shut, open_ = prep_end_figures(True), prep_end_figures(False)
     assert shut["doors_blocked_prep"] > 0.45 and shut["all_doors_blocked_prep"] > 0.35

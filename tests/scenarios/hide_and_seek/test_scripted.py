@@ -1,5 +1,6 @@
 """The scripted teams prove the mechanics give shelter: blocked doors win the quadrant game, open ones lose it."""
 
+import pytest
 import torch
 
 from marl_envs import make_batched
@@ -20,16 +21,19 @@ def play(block_doors: bool, seed: int = 0):
     return total, env
 
 
+@pytest.mark.one_compute_path  # whole games: the rules are tested per path in test_rules
 def test_hiders_that_block_the_doors_win_most_quadrant_games():
     total, _ = play(block_doors=True)
     assert (total > 0).float().mean() > 0.5, total
 
 
+@pytest.mark.one_compute_path  # whole games: the rules are tested per path in test_rules
 def test_hiders_that_leave_the_doors_open_lose():
     total, _ = play(block_doors=False)
     assert (total < 0).float().mean() > 0.5, total
 
 
+@pytest.mark.one_compute_path  # whole games: the rules are tested per path in test_rules
 def test_blocking_hiders_lock_their_boxes_in_the_doors():
     # 128 worlds: the rate is about 0.55 (16 worlds passed a 0.6 bar by the luck of one seed's spawns).
     env = make_batched("hide_and_seek_v1", num_envs=128, seed=3)
@@ -43,6 +47,7 @@ def test_blocking_hiders_lock_their_boxes_in_the_doors():
     assert (locked >= doors.clamp(max=2)).float().mean() > 0.45  # about half: every door closed
 
 
+@pytest.mark.one_compute_path  # whole games: the rules are tested per path in test_rules
 def test_seekers_facing_a_locked_door_fetch_the_ramp_and_some_climb():
     env = make_batched("hide_and_seek_v1", num_envs=WORLDS, seed=0)
     env.reset(seed=0)
@@ -57,3 +62,20 @@ def test_seekers_facing_a_locked_door_fetch_the_ramp_and_some_climb():
     blocked = (sc.lock_team[:, :sc.config.num_boxes] == 0).any(1)
     assert fetched[blocked].float().mean() > 0.5
     assert climbed.any()
+
+
+def test_seekers_act_on_the_perception_they_are_given():
+    """``sensed`` is what the seekers know: told that they see every hider, they chase one; told that they
+    see none, they head for the room's doors. Without it they use the scenario's own visibility."""
+    import dataclasses
+
+    env = make_batched("hide_and_seek_v1", num_envs=8, seed=0, prep_fraction=0.0)
+    env.reset(seed=0)
+    sc = env.scenario
+    sensed = sc.sense()
+    everyone = dataclasses.replace(sensed, see_agents=torch.ones_like(sensed.see_agents))
+    nobody = dataclasses.replace(sensed, see_agents=torch.zeros_like(sensed.see_agents))
+    h = sc.config.num_hiders
+    chasing, searching = heuristic_actions(sc, everyone)[:, h:], heuristic_actions(sc, nobody)[:, h:]
+    assert not torch.equal(chasing, searching)
+    assert torch.equal(heuristic_actions(sc, sensed), heuristic_actions(sc))  # the step's own perception

@@ -9,14 +9,12 @@ position projection (``physics.projection``) this failed on every map: boxes and
 metres outside the fence and boxes overlapped by up to 95% of their area.
 """
 
-import contextlib
 import math
 
 import pytest
 import torch
 
 from marl_envs import make_batched
-from marl_envs.physics import accel
 from marl_envs.physics.geometry import box_corners
 from marl_envs.scenarios.hide_and_seek import scenario as hns
 from tests.scenarios.hide_and_seek.test_rules import act, body, scene
@@ -26,7 +24,6 @@ MAX_OVERLAP = 0.08
 """Largest allowed overlap of two boxes, as a fraction of the smaller one's area. The slop lets an
 elongated box (0.9 x 0.3) sink 0.01 m along its long side into another: 0.01 * 0.9 / 0.27 = 3%;
 a box wedged between a wall and a locked box can stay deeper (the wall wins). It was up to 95%."""
-PATHS = {"kernels": contextlib.nullcontext, "torch": accel.disabled}
 
 
 def crossed(p0, p1, start, end):
@@ -106,11 +103,11 @@ def soak(map_name, num_envs, steps):
         check_step(env, before, step)
 
 
-@pytest.mark.parametrize("path", list(PATHS))
 @pytest.mark.parametrize("map_name", ["quadrant", "random_rooms", "open"])
-def test_walls_and_boxes_hold_under_adversarial_actions(map_name, path):
-    with PATHS[path]():  # the torch reference is slower on CPU: fewer worlds and steps (both failed before)
-        soak(map_name, num_envs=64 if path == "kernels" else 24, steps=240 if path == "kernels" else 160)
+def test_walls_and_boxes_hold_under_adversarial_actions(map_name, compute_path):
+    # the torch reference is slower on CPU: fewer worlds and steps (both failed before)
+    native = compute_path == "native"
+    soak(map_name, num_envs=64 if native else 24, steps=240 if native else 160)
 
 
 def sat_fraction(env, i, j):
@@ -120,25 +117,23 @@ def sat_fraction(env, i, j):
     return float(overlap_area(corners[0, i], corners[0, j])) / (4 * float(half[[i, j]].prod(-1).min()))
 
 
-@pytest.mark.parametrize("path", list(PATHS))
 @pytest.mark.parametrize("angle", [0.0, math.pi / 4])
-def test_a_box_driven_hard_into_a_locked_box_stops_at_it(path, angle):
+def test_a_box_driven_hard_into_a_locked_box_stops_at_it(angle):
     """The hider holds the elongated box and drives it at full force into the locked square box
     (face on, or a corner first): the held box stops at the other's surface, it does not sink in."""
-    with PATHS[path]():
-        env = scene()
-        sc = env.scenario
-        box, square = env.num_agents, env.num_agents + 1
-        body(env, 0, (-1.2, 0.0), 0.0)
-        body(env, box, (-0.75, 0.0), math.pi / 2)  # across the heading, in reach
-        body(env, square, (0.2, 0.0), angle)
-        sc.lock_team[0, 1] = 0  # the square box is locked: it cannot give way
-        env.step(act(env, hider_0={"grab": 1}))
-        assert int(sc.grabs.target[0, 0]) == box
-        for step in range(40):
-            env.step(act(env, hider_0={"fx": 1.0, "grab": 1}))
-            assert sat_fraction(env, 0, 1) < MAX_OVERLAP, f"step {step}"
-        assert float(pos(env, box)[0]) < 0.2 - 0.15  # it never got past the square box's centre
+    env = scene()
+    sc = env.scenario
+    box, square = env.num_agents, env.num_agents + 1
+    body(env, 0, (-1.2, 0.0), 0.0)
+    body(env, box, (-0.75, 0.0), math.pi / 2)  # across the heading, in reach
+    body(env, square, (0.2, 0.0), angle)
+    sc.lock_team[0, 1] = 0  # the square box is locked: it cannot give way
+    env.step(act(env, hider_0={"grab": 1}))
+    assert int(sc.grabs.target[0, 0]) == box
+    for step in range(40):
+        env.step(act(env, hider_0={"fx": 1.0, "grab": 1}))
+        assert sat_fraction(env, 0, 1) < MAX_OVERLAP, f"step {step}"
+    assert float(pos(env, box)[0]) < 0.2 - 0.15  # it never got past the square box's centre
 
 
 def pos(env, i):
