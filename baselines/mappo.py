@@ -65,7 +65,7 @@ from baselines.common.gae import compute_gae, resolve_time_limit
 from baselines.common.policy import MultiAgentPolicy, policy_from_args
 from baselines.common.ppo import adam_per_group, set_learning_rates, update
 from baselines.common.rollout import EpisodeStats, agent_teams
-from baselines.common.run import Run, start_run
+from baselines.common.run import Run, plan_updates, start_run
 from baselines.common.selfplay import OpponentPool, learn_mask
 
 LR_SCHEDULES = ("constant", "linear")
@@ -79,7 +79,7 @@ class Args(CommonArgs):
     """critic learning rate (Adam)"""
     lr_schedule: Literal["constant", "linear"] | None = None
     """constant, or linear: decay both learning rates linearly to 0 over the run (Baker et al.: constant);
-    default: what --anneal-lr says"""
+    None: what --anneal-lr says"""
     anneal_lr: bool = True
     """the older switch, used where --lr-schedule is not set (by the flag or a preset): --anneal-lr = linear,
     --no-anneal-lr = constant"""
@@ -195,8 +195,7 @@ def train(args: Args, algo: str = "mappo") -> Run:
     truncation_is_terminal = resolve_time_limit(args.time_limit, env)
     pool = run.register("opponent_pool", OpponentPool(args.opponent_pool, args.opponent_prob, args.snapshot_every,
                                                       policy.num_teams, args.seed + 1))
-    batch_steps = args.num_envs * args.num_steps
-    num_updates = max(1, args.total_timesteps // batch_steps)
+    num_updates, batch_steps = plan_updates(args)
     stats, done_this_call = EpisodeStats(agent_teams(list(env.agents))), 0
     with run.guard():
         while run.update < num_updates:

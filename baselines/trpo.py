@@ -53,7 +53,7 @@ from baselines.common.natural_gradient import (
 )
 from baselines.common.networks import Actor, Critic
 from baselines.common.rollout import EpisodeStats
-from baselines.common.run import Run, start_run
+from baselines.common.run import Run, plan_updates, start_run
 
 
 @dataclass
@@ -227,8 +227,7 @@ def train(args: Args, algo: str = "trpo", update_fn: UpdateFn = update) -> Run:
                                                       env.single_action_space, a),
                     _critic_adam, make_single_agent_vec_env)
     agent, args = run.agent, run.args
-    batch_steps = args.num_envs * args.num_steps
-    num_updates = max(1, args.total_timesteps // batch_steps)
+    num_updates, batch_steps = plan_updates(args)
     stats, done_this_call = EpisodeStats(), 0
     with run.guard():
         while run.update < num_updates:

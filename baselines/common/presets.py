@@ -80,14 +80,17 @@ def parse_cli(args_cls: type, algo: str, description: str, argv: list[str] | Non
     The command line is parsed twice: once with the dataclass defaults, to learn ``--env-id``, then with
     the preset applied to the defaults, so that every flag given explicitly keeps its value.
     """
-    import tyro
+    from baselines.common.cli import prog_name
+    from baselines.common.optional import require
 
+    tyro = require("tyro", "train", "the training command lines")
     argv = sys.argv[1:] if argv is None else argv
-    plain = tyro.cli(args_cls, args=argv, description=description)
+    prog = prog_name(args_cls.__module__)
+    plain = tyro.cli(args_cls, args=argv, description=description, prog=prog)
     preset = preset_for(algo, plain.env_id)
     if plain.resume or not preset:
         return plain
-    args = tyro.cli(args_cls, args=argv, description=description,
+    args = tyro.cli(args_cls, args=argv, description=description, prog=prog,
                     default=dataclasses.replace(args_cls(), env_id=plain.env_id, **preset))
     default = args_cls()
     explicit = sorted(k for k in preset if getattr(plain, k) != getattr(default, k))
