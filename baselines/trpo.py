@@ -24,7 +24,7 @@ of 128-sample minibatches), except 10 CG steps as in the paper (sb3-contrib: 15)
 the KL as KL(π_θ ‖ π_old); here it is KL(π_old ‖ π_θ), the paper's (same Hessian at θ_old).
 
 Paper: https://arxiv.org/abs/1502.05477 ; reference: sb3_contrib/trpo/trpo.py.
-Usage: ``python -m baselines.trpo --env-id CartPole-v1`` (README, "Single-agent references").
+Usage: ``python -m baselines.trpo --env-id CartPole-v1`` (docs/baselines/trpo.md, results).
 Logged: charts/{episodic_return, episodic_length, SPS}; losses/{policy_loss, value_loss, entropy,
 explained_variance}; trpo/{kl, line_search_success}.
 """

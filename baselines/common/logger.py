@@ -1,6 +1,6 @@
 """Run logging: metrics.csv (one row per update, flushed) and TensorBoard (the console is ``console.py``).
 
-Metric vocabulary (glossed in README): CleanRL's namespaces, ``charts/`` for episode and
+Metric vocabulary (glossed in docs/baselines/metrics.md): CleanRL's namespaces, ``charts/`` for episode and
 speed figures and ``losses/`` for the update's diagnostics; a metric whose name holds a slash
 (``behaviour/boxes_locked``, ``selfplay/frozen_team``) is its own TensorBoard tag. The CSV uses the bare names
 (``episodic_return``, ``SPS``, ``policy_loss``...) so it reads well in pandas.
