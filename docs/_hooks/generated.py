@@ -56,6 +56,7 @@ def spaces_table(env_id: str) -> str:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     import marl_envs
+    from marl_envs.pettingzoo_registration import pettingzoo_id
     from marl_envs.registry import get_scenario_class
 
     env = getattr(marl_envs, env_id).parallel_env()
@@ -73,7 +74,7 @@ def spaces_table(env_id: str) -> str:
         lines.append(f"| {_code(names)} | {_code(action)} | {_code(observation)} |")
     lines += ["", "| property | value |", "|---|---|",
               f"| import | `from marl_envs import {env_id}` |",
-              f"| PettingZoo | `pettingzoo.make(\"parallel\", \"marl_envs/{env_id.replace('_v', '-v')}\")` |",
+              f"| PettingZoo | `pettingzoo.make(\"parallel\", \"{pettingzoo_id(env_id)}\")` |",
               f"| agents | {len(env.possible_agents)}: {', '.join(_code(a) for a in env.possible_agents)} |",
               f"| state space (`env.state()`) | {_code(str(env.state_space))} |",
               f"| render modes | {', '.join(_code(m) for m in env.metadata['render_modes'])} "
