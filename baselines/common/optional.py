@@ -17,8 +17,9 @@ class MissingExtra(ImportError):
 
 
 def install_hint(package: str, extra: str, feature: str) -> str:
-    """The one-line message: what needs what, and the pip command of the extra."""
-    return f'{feature} needs {package}, which is not installed: pip install "marl-envs[{extra}]"'
+    """The one-line message: what needs what, the pip command of the extra, and of the package alone."""
+    return (f'{feature} needs {package}, which is not installed: pip install "marl-envs[{extra}]" '
+            f"(or pip install {package})")
 
 
 def require(module: str, extra: str, feature: str, package: str | None = None) -> ModuleType:
