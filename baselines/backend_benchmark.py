@@ -21,6 +21,7 @@ import time
 import torch
 
 from baselines import mappo
+from baselines.common.cli import prog_name
 from baselines.common.collector import LocalCollector
 from baselines.common.envs import make_vec_env, parse_env_kwargs
 from baselines.common.policy import policy_from_args
@@ -65,7 +66,8 @@ def bench(env_id: str, env_kwargs: dict, steps: int, num_steps: int, num_workers
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, float]]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog=prog_name("baselines.backend_benchmark"), description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env-id", default="spread_v0")
     parser.add_argument("--env-kwargs", default="{}")
     parser.add_argument("--steps", type=int, nargs="+", default=[1_000, 10_000, 100_000],

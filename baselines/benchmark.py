@@ -27,6 +27,8 @@ import time
 import torch
 
 from baselines import trpo
+from baselines.common.cli import prog_name
+from baselines.common.optional import MissingExtra, require
 from baselines.common.presets import preset_for
 from baselines.evaluate import evaluate
 
@@ -52,10 +54,9 @@ def run_ours(env_id: str, seed: int, settings: dict, run_dir: str, episodes: int
 def run_sb3(env_id: str, seed: int, settings: dict, episodes: int) -> tuple[float, float]:
     """The same with sb3-contrib's TRPO (MlpPolicy: tanh 64x64 actor and critic, as ours)."""
     try:
-        from sb3_contrib import TRPO
-    except ImportError:
-        raise SystemExit('sb3-contrib is not installed: pip install -e ".[bench]" (or: pip install sb3-contrib)') \
-            from None
+        TRPO = require("sb3_contrib", "bench", "the sb3-contrib comparison", package="sb3-contrib").TRPO  # noqa: N806
+    except MissingExtra as error:
+        raise SystemExit(str(error)) from None
     import gymnasium as gym
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.evaluation import evaluate_policy
@@ -77,7 +78,8 @@ def _summary(values: list[float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog=prog_name("baselines.benchmark"), description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env-id", default="CartPole-v1", choices=sorted(PRESETS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--total-timesteps", type=int, default=None, help="override the preset's budget")

@@ -47,6 +47,7 @@ import torch
 
 from baselines import crossplay
 from baselines.common.checkpoint import load_checkpoint
+from baselines.common.cli import prog_name
 from baselines.common.envs import load_factory, parse_env_kwargs
 from baselines.common.networks import Actor
 from baselines.common.policy import build_policy_from_checkpoint
@@ -221,7 +222,8 @@ def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog=prog_name("baselines.evaluate"), description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", nargs="?", default=None,
                         help="a run directory or a checkpoint file (team games: the default player of every team)")
     parser.add_argument("--episodes", type=int, default=10)

@@ -33,7 +33,7 @@ Deviations from the paper's MPE settings, all one flag away: MLP instead of recu
 policies (spread is fully observed); no input LayerNorm; 256 worlds, 5 epochs of 8
 minibatches and a learning rate of 3e-3 (paper: 128 worlds, 10 epochs of 1 minibatch,
 7e-4). On spread_v0 these reach the paper's final returns within 2M steps at twice the
-throughput (README, "Baselines"). Per-env settings (spread's γ 0.95, hide-and-seek's
+throughput (docs/baselines/mappo.md, results). Per-env settings (spread's γ 0.95, hide-and-seek's
 whole-episode rollouts...) are presets applied by the command line (common/presets.py).
 One Adam per network with separate gradient clipping, as the reference code.
 ``ippo.py`` is this file with the critic on the local observation instead of the state.
@@ -66,7 +66,7 @@ from baselines.common.gae import compute_gae, resolve_time_limit
 from baselines.common.policy import MultiAgentPolicy, policy_from_args
 from baselines.common.ppo import adam_per_group, set_learning_rates, update
 from baselines.common.rollout import EpisodeStats, agent_teams
-from baselines.common.run import Run, start_run
+from baselines.common.run import Run, plan_updates, start_run
 from baselines.common.selfplay import OpponentPool, learn_mask
 
 LR_SCHEDULES = ("constant", "linear")
@@ -80,7 +80,7 @@ class Args(CommonArgs):
     """critic learning rate (Adam)"""
     lr_schedule: Literal["constant", "linear"] | None = None
     """constant, or linear: decay both learning rates linearly to 0 over the run (Baker et al.: constant);
-    default: what --anneal-lr says"""
+    None: what --anneal-lr says"""
     anneal_lr: bool = True
     """the older switch, used where --lr-schedule is not set (by the flag or a preset): --anneal-lr = linear,
     --no-anneal-lr = constant"""
@@ -208,8 +208,7 @@ def train(args: Args, algo: str = "mappo", make_optimizers: Callable = adam_per_
     truncation_is_terminal = resolve_time_limit(args.time_limit, env)
     pool = run.register("opponent_pool", OpponentPool(args.opponent_pool, args.opponent_prob, args.snapshot_every,
                                                       policy.num_teams, args.seed + 1))
-    batch_steps = args.num_envs * args.num_steps
-    num_updates = max(1, args.total_timesteps // batch_steps)
+    num_updates, batch_steps = plan_updates(args)
     stats, done_this_call = EpisodeStats(agent_teams(list(env.agents))), 0
     with run.guard():
         while run.update < num_updates:

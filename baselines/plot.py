@@ -18,7 +18,7 @@ for tables or other tools. A folder such as ``runs/`` also merges experiments th
 
 The algorithm is read from config.json ("algo"), else from the checkpoint (the same field that ``--resume`` and
 ``baselines.evaluate`` trust), else from a default run directory name (ENV__ALGO__SEED__TIME).
-Needs matplotlib (``pip install matplotlib``, or the ``train`` extra).
+Needs matplotlib (the ``train`` extra: ``pip install "marl-envs[train]"``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ import sys
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+
+from baselines.common.cli import prog_name
+from baselines.common.optional import MissingExtra, require
 
 X_COLUMNS = {"steps": "global_step", "time": "wall_time"}
 X_LABELS = {"steps": "env steps", "time": "wall-clock time (s)"}
@@ -171,10 +174,10 @@ def plot_runs(run_dirs: Sequence[str], out: str, x: str = "steps", metric: str |
     metrics = [metric] if isinstance(metric, str) else list(metric)
     lines = [parse_hline(h) if isinstance(h, str) else h for h in hlines]
     try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise SystemExit("plotting needs matplotlib: pip install matplotlib") from None
+        FigureCanvasAgg = require("matplotlib.backends.backend_agg", "train", "plotting").FigureCanvasAgg  # noqa: N806
+        Figure = require("matplotlib.figure", "train", "plotting").Figure  # noqa: N806
+    except MissingExtra as error:
+        raise SystemExit(str(error)) from None
 
     groups: dict[str, list[tuple[object, str]]] = {}
     for run in find_runs(run_dirs):
@@ -250,7 +253,7 @@ def _makedirs_for(path: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m baselines.plot", description=__doc__,
+    parser = argparse.ArgumentParser(prog=prog_name("baselines.plot"), description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories, or folders of them")
     parser.add_argument("--out", default="curves.png", help="PNG to write (default: curves.png)")

@@ -24,7 +24,7 @@ of 128-sample minibatches), except 10 CG steps as in the paper (sb3-contrib: 15)
 the KL as KL(π_θ ‖ π_old); here it is KL(π_old ‖ π_θ), the paper's (same Hessian at θ_old).
 
 Paper: https://arxiv.org/abs/1502.05477 ; reference: sb3_contrib/trpo/trpo.py.
-Usage: ``python -m baselines.trpo --env-id CartPole-v1`` (README, "Single-agent references").
+Usage: ``python -m baselines.trpo --env-id CartPole-v1`` (docs/baselines/trpo.md, results).
 Logged: charts/{episodic_return, episodic_length, SPS}; losses/{policy_loss, value_loss, entropy,
 explained_variance}; trpo/{kl, line_search_success}.
 """
@@ -53,7 +53,7 @@ from baselines.common.natural_gradient import (
 )
 from baselines.common.networks import Actor, Critic
 from baselines.common.rollout import EpisodeStats
-from baselines.common.run import Run, start_run
+from baselines.common.run import Run, plan_updates, start_run
 
 
 @dataclass
@@ -224,8 +224,7 @@ def train(args: Args, algo: str = "trpo", update_fn: UpdateFn = update) -> Run:
                                                       env.single_action_space, a),
                     _critic_adam, make_single_agent_vec_env)
     agent, args = run.agent, run.args
-    batch_steps = args.num_envs * args.num_steps
-    num_updates = max(1, args.total_timesteps // batch_steps)
+    num_updates, batch_steps = plan_updates(args)
     stats, done_this_call = EpisodeStats(), 0
     with run.guard():
         while run.update < num_updates:

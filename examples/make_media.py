@@ -1,4 +1,4 @@
-"""Write the README's animated GIFs to assets/: each env played by its scripted policy.
+"""Write the animated GIFs of README and the env pages to assets/: each env played by its scripted policy.
 
     python examples/make_media.py                                   # assets/{spread,transport,hide_and_seek}_v0.gif
     python examples/make_media.py --env transport_v0 --seed 3       # one env, another episode

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import argparse
 
-import supersuit as ss
 import torch
-from stable_baselines3 import PPO
-from stable_baselines3.common.utils import set_random_seed
-from stable_baselines3.common.vec_env import VecMonitor
 
+from baselines.common.optional import require
 from marl_envs import spread_v0
+
+ss = require("supersuit", "examples", "this example")
+PPO = require("stable_baselines3", "examples", "this example", package="stable-baselines3").PPO
+set_random_seed = require("stable_baselines3.common.utils", "examples", "this example").set_random_seed
+VecMonitor = require("stable_baselines3.common.vec_env", "examples", "this example").VecMonitor
 
 
 def make_vec_env(num_vec_envs: int, seed: int | None = None, **env_kwargs):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The exact commands behind the README's baseline results and learning curves (CleanRL's benchmark/*.sh idea).
+# The exact commands behind the baseline results (docs/baselines/mappo.md) and learning curves (CleanRL's benchmark/*.sh idea).
 # Each run is single-threaded so that two seeds share a 2-core machine; allow ~4 min per 2M-step run there.
 set -euo pipefail
 cd "$(dirname "$0")/.."

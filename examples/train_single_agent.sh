@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The exact commands behind the README's single-agent reference results (TRPO, NPG), one torch thread each.
+# The exact commands behind the single-agent reference results (docs/baselines/trpo.md) (TRPO, NPG), one torch thread each.
 # ~25 min on 2 cores. sb3-contrib is needed for the comparison: pip install -e ".[bench]".
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The commands behind the README's transport_v0 result: MAPPO, 3 seeds, 2M env steps each, then 500
+# The commands behind the transport_v0 result (docs/baselines/mappo.md): MAPPO, 3 seeds, 2M env steps each, then 500
 # greedy evaluation episodes per seed (success rate = the package reached the goal zone).
 # Single-threaded runs (~2.5 min each on this project's 2-core machine).
 set -euo pipefail

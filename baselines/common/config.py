@@ -25,7 +25,7 @@ class CommonArgs:
     total_timesteps: int = 2_000_000
     """env steps (one world advanced by one step) of the whole run"""
     run_dir: str | None = None
-    """run directory for config.json, metrics.csv, events, checkpoints (default runs/ENV__ALGO__SEED__TIME)"""
+    """run directory for config.json, metrics.csv, events, checkpoints; None: runs/ENV__ALGO__SEED__TIME"""
     checkpoint_every: int = 20
     """save a checkpoint every this many updates (and always at the end or on Ctrl-C)"""
     resume: str | None = None
@@ -33,9 +33,12 @@ class CommonArgs:
     stop_after_updates: int | None = None
     """checkpoint and stop after this many updates in this invocation (for time-boxed jobs; resume later)"""
     torch_threads: int | None = None
-    """torch CPU threads (default: torch's choice)"""
+    """torch CPU threads; None: torch's choice"""
     progress: bool = True
-    """show a progress bar with SPS and the latest return"""
+    """show a progress bar with SPS and the latest return when stdout is a terminal (else plain log lines)"""
+    log_interval: float = 30.0
+    """seconds between two plain log lines, printed when stdout is not a terminal or with --no-progress
+    (0: one line per update)"""
     tensorboard: bool = True
     """write TensorBoard event files to the run directory"""
     backend: str = "local"
@@ -45,4 +48,4 @@ class CommonArgs:
     worker_device: str = "cpu"
     """ray backend: device of the workers' envs and policy copies (cpu or cuda)"""
     ray_address: str | None = None
-    """ray backend: a Ray cluster to join (auto or HOST:PORT); default: start Ray on this machine"""
+    """ray backend: a Ray cluster to join (auto or HOST:PORT); None: start Ray on this machine"""

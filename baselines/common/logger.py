@@ -1,6 +1,6 @@
-"""Run logging: metrics.csv (one row per update, flushed), TensorBoard, and a console progress bar.
+"""Run logging: metrics.csv (one row per update, flushed) and TensorBoard (the console is ``console.py``).
 
-Metric vocabulary (glossed in README): CleanRL's namespaces, ``charts/`` for episode and
+Metric vocabulary (glossed in docs/baselines/metrics.md): CleanRL's namespaces, ``charts/`` for episode and
 speed figures and ``losses/`` for the update's diagnostics; a metric whose name holds a slash
 (``behaviour/boxes_locked``, ``selfplay/frozen_team``) is its own TensorBoard tag. The CSV uses the bare names
 (``episodic_return``, ``SPS``, ``policy_loss``...) so it reads well in pandas.
@@ -14,6 +14,8 @@ import os
 import time
 import warnings
 from typing import Any
+
+from baselines.common.optional import MissingExtra, require
 
 CSV_NAME = "metrics.csv"
 
@@ -43,11 +45,12 @@ class RunLogger:
         self._tb = None
         if tensorboard:
             try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError:
-                warnings.warn("tensorboard is not installed (pip install tensorboard): no event files", stacklevel=2)
+                writer_cls = require("torch.utils.tensorboard", "train", "--tensorboard",
+                                     package="tensorboard").SummaryWriter
+            except MissingExtra as error:
+                warnings.warn(f"{error}; writing no event files (--no-tensorboard silences this)", stacklevel=2)
             else:
-                self._tb = SummaryWriter(run_dir)
+                self._tb = writer_cls(run_dir)
                 table = "\n".join(f"|{k}|{v}|" for k, v in hparams.items())
                 self._tb.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
         self.start = time.time()

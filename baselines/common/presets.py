@@ -7,7 +7,7 @@ arguments in config.json; flags given explicitly on the command line win over th
 (``with_preset``), so tests and scripts keep their exact arguments. ``--resume`` ignores presets:
 a resumed run takes its arguments from its checkpoint.
 
-Where the figures come from (README, "Baselines"):
+Where the figures come from (docs/baselines/):
     spread_v0, MAPPO/IPPO: γ 0.95 (a 20-step horizon for 25-step episodes; 2M steps: −32.7 training return
         against −36.9 with 0.99).
     transport_v0, MAPPO/IPPO: 50-step rollouts (examples/train_transport.sh: 99.6% greedy success).
@@ -25,7 +25,7 @@ Where the figures come from (README, "Baselines"):
         constant learning rate 3e-4, entropy 0.01, 128-wide networks.
     CartPole-v1, Pendulum-v1, TRPO: rl-baselines3-zoo's hyperparams/trpo.yml (without gSDE, which we lack);
         NPG: the same, with α 0.3 on Pendulum (examples/train_single_agent.sh).
-    spread_v0, TRPO/NPG (joint-control view): MAPPO's budget and γ (README: −32.81 greedy).
+    spread_v0, TRPO/NPG (joint-control view): MAPPO's budget and γ (docs/baselines/trpo.md: −32.81 greedy).
     transport_v0 and hide_and_seek_v1, TRPO/NPG: untuned starting points (one policy for every agent is
         the joint view; in hide-and-seek its team reward, the sum over both teams, is 0: a smoke test only).
 """
@@ -100,14 +100,17 @@ def parse_cli(args_cls: type, algo: str, description: str, argv: list[str] | Non
     The command line is parsed twice: once with the dataclass defaults, to learn ``--env-id``, then with
     the preset applied to the defaults, so that every flag given explicitly keeps its value.
     """
-    import tyro
+    from baselines.common.cli import prog_name
+    from baselines.common.optional import require
 
+    tyro = require("tyro", "train", "the training command lines")
     argv = sys.argv[1:] if argv is None else argv
-    plain = tyro.cli(args_cls, args=argv, description=description)
+    prog = prog_name(args_cls.__module__)
+    plain = tyro.cli(args_cls, args=argv, description=description, prog=prog)
     preset = preset_for(algo, plain.env_id)
     if plain.resume or not preset:
         return plain
-    args = tyro.cli(args_cls, args=argv, description=description,
+    args = tyro.cli(args_cls, args=argv, description=description, prog=prog,
                     default=dataclasses.replace(args_cls(), env_id=plain.env_id, **preset))
     default = args_cls()
     explicit = sorted(k for k in preset if getattr(plain, k) != getattr(default, k))

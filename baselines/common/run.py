@@ -9,7 +9,6 @@ so that a resumed run continues exactly where it stopped.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import time
 import warnings
@@ -21,18 +20,27 @@ from typing import Any
 import torch
 
 from baselines.common.checkpoint import load_checkpoint, save_checkpoint, save_policy
+from baselines.common.cli import prog_name
 from baselines.common.collector import LocalCollector
 from baselines.common.config import CommonArgs
+from baselines.common.console import RunConsole, describe_status
 from baselines.common.envs import make_vec_env, parse_env_kwargs
 from baselines.common.interrupt import StopRequest
 from baselines.common.logger import RunLogger
 
 #: command-line arguments that a resumed run takes from the new invocation, not the checkpoint
-RESUME_OVERRIDES = ("resume", "stop_after_updates", "progress", "torch_threads", "tensorboard", "checkpoint_every",
-                    "backend", "num_workers", "worker_device", "ray_address")
+RESUME_OVERRIDES = ("resume", "stop_after_updates", "progress", "log_interval", "torch_threads", "tensorboard",
+                    "checkpoint_every", "backend", "num_workers", "worker_device", "ray_address")
 BACKENDS = ("local", "ray")
 NAMESPACES = {"episodic_return": "charts", "episodic_length": "charts", "success_rate": "charts", "SPS": "charts",
               "learning_rate": "charts"}
+
+
+def plan_updates(args: Any) -> tuple[int, int]:
+    """(updates, env steps per update) of a run: whole rollouts of ``num_envs * num_steps`` steps, so
+    ``--total-timesteps`` rounds down to a multiple of the batch (at least one update)."""
+    batch_steps = args.num_envs * args.num_steps
+    return max(1, args.total_timesteps // batch_steps), batch_steps
 
 
 def resolve_device(name: str) -> torch.device:
@@ -57,7 +65,7 @@ class Run:
     update: int = 0
     global_step: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
-    progress: Any = None
+    console: RunConsole | None = None
     stop: StopRequest = field(default_factory=StopRequest)
     extras: dict[str, Any] = field(default_factory=dict)
     _saved_extras: dict[str, Any] = field(default_factory=dict)
@@ -76,11 +84,8 @@ class Run:
         self.history.append(row)
         default = {k: "charts" if k.startswith("episodic_") else "losses" for k in metrics if k not in NAMESPACES}
         self.logger.log(row, {**NAMESPACES, **default, **(namespaces or {})})
-        if self.progress is not None:
-            self.progress.update(self.global_step, row)
-        elif self.update % 10 == 0:
-            print(f"[{self.algo}] update {self.update} step {self.global_step:,} "
-                  f"return {row['episodic_return']:.2f} SPS {row['SPS']:,.0f}", flush=True)
+        if self.console is not None:
+            self.console.update(self.update, self.global_step, row)
 
     def save(self) -> str:
         return save_checkpoint(self.run_dir, self._payload(), self.update)
@@ -105,9 +110,14 @@ class Run:
             "extras": {name: obj.state_dict() for name, obj in self.extras.items()},
         }
 
-    def close(self) -> None:
-        if self.progress is not None:
-            self.progress.close()
+    def close(self, error: BaseException | None = None) -> None:
+        """Close logs, collector and env, then print the closing summary (``error``: what stopped the run)."""
+        if self.console is not None:
+            num_updates = self.console.num_updates
+            finished = self.update >= num_updates
+            status = describe_status(finished, self.stop.requested, error, self.args.stop_after_updates)
+            resume = None if finished else f"{prog_name('baselines.' + self.algo)} --resume {self.run_dir}"
+            self.console.close(self.update, self.global_step, time.time() - self._start, status, resume)
         self.logger.close()
         self.collector.close()
         if not isinstance(self.collector, LocalCollector) and hasattr(self.env, "close"):
@@ -132,36 +142,19 @@ class Run:
         raised by other code, saves where the loop stands. The logs, progress bar and env are
         closed whatever happens."""
         self.stop.update = self.update  # a resumed run starts past update 0
+        error = None
         try:
             with self.stop.deferred():
                 yield self
         except KeyboardInterrupt:
             print(f"\ninterrupted: saving a checkpoint at update {self.update} in {self.run_dir}", flush=True)
+            self.stop.requested = True
             self.save()
+        except BaseException as exc:
+            error = exc
+            raise
         finally:
-            self.close()
-
-
-class _Progress:
-    """A rich progress bar showing env steps, SPS and the latest return."""
-
-    def __init__(self, total: int, done: int, algo: str):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._bar = Progress(TextColumn(f"[bold]{algo}"), BarColumn(), MofNCompleteColumn(),
-                             TextColumn("{task.fields[info]}"), TimeRemainingColumn())
-        self._task = self._bar.add_task(algo, total=total, completed=done, info="")
-        self._bar.start()
-
-    def update(self, step: int, row: dict[str, float]) -> None:
-        ret = row["episodic_return"]
-        info = f"SPS {row['SPS']:,.0f}" + ("" if math.isnan(ret) else f"  return {ret:.2f}")
-        if not math.isnan(row.get("success_rate", math.nan)):
-            info += f"  success {row['success_rate']:.0%}"
-        self._bar.update(self._task, completed=step, info=info)
-
-    def close(self) -> None:
-        self._bar.stop()
+            self.close(error)
 
 
 def start_run(args: CommonArgs, algo: str, make_agent: Callable[[Any, Any], torch.nn.Module],
@@ -187,6 +180,7 @@ def start_run(args: CommonArgs, algo: str, make_agent: Callable[[Any, Any], torc
     device = resolve_device(args.device)
     torch.manual_seed(args.seed)
     default_dir = f"{args.env_id.replace(':', '_')}__{algo}__{args.seed}__{int(time.time())}"
+    run_dir_given = bool(args.run_dir)
     run_dir = args.run_dir or os.path.join("runs", default_dir)
     args.run_dir = run_dir
     env_kwargs = parse_env_kwargs(args.env_kwargs)
@@ -220,8 +214,9 @@ def start_run(args: CommonArgs, algo: str, make_agent: Callable[[Any, Any], torc
         run.update, run.global_step = payload["update"], payload["global_step"]
         run._saved_extras = payload.get("extras", {})
         run._start -= payload.get("wall_time", 0.0)
-    if args.progress:
-        run.progress = _Progress(args.total_timesteps, run.global_step, algo)
+    num_updates, batch_steps = plan_updates(args)
+    run.console = RunConsole(algo, run_dir, num_updates, batch_steps, args.total_timesteps, run.update,
+                             run.global_step, args.progress, args.log_interval, run_dir_given or payload is not None)
     return run
 
 

@@ -13,6 +13,8 @@ import os
 
 import numpy as np
 
+from baselines.common.optional import require
+
 VIDEO_EXTENSIONS = (".mp4", ".gif")
 """The video formats ``--video`` writes, chosen by the file's extension (case-insensitive)."""
 
@@ -82,7 +84,8 @@ class VideoWriter:
 
 class _Mp4Writer:
     def __init__(self, path: str, fps: float):
-        import imageio.v2 as imageio
+        imageio = require("imageio.v2", "train", "mp4 videos", package="imageio")
+        require("imageio_ffmpeg", "train", "mp4 videos", package="imageio-ffmpeg")
 
         # macro_block_size=1: imageio would otherwise resize to a multiple of 16 (700 -> 704) with a warning.
         self._writer = imageio.get_writer(path, format="FFMPEG", mode="I", fps=fps, codec="libx264",
@@ -107,7 +110,7 @@ class _GifWriter:
         self._previous: np.ndarray | None = None
 
     def append(self, frame: np.ndarray) -> None:
-        from PIL import GifImagePlugin
+        GifImagePlugin = require("PIL.GifImagePlugin", "train", "GIF videos", package="pillow")  # noqa: N806
 
         if self._previous is None:
             image, offset = _to_palette(frame), (0, 0)
@@ -128,6 +131,6 @@ class _GifWriter:
 
 
 def _to_palette(rgb: np.ndarray):
-    from PIL import Image
+    Image = require("PIL.Image", "train", "GIF videos", package="pillow")  # noqa: N806
 
     return Image.fromarray(np.ascontiguousarray(rgb)).convert("P", palette=Image.Palette.ADAPTIVE, colors=256)

@@ -22,7 +22,8 @@ RENDER_MODES = ("human", "rgb_array")
 """Valid ``render_mode`` values, in the order envs list them in ``metadata["render_modes"]``."""
 
 _INSTALL_HINT = (
-    "pygame is not installed, run `pip install pygame-ce` (imported as `pygame`). "
+    'rendering needs pygame-ce, which is not installed: pip install "marl-envs[render]" '
+    "(or `pip install pygame-ce`, imported as `pygame`). "
     "Do not install both `pygame` and `pygame-ce`: they share the `pygame` import name and "
     "break each other; if both are present, `pip uninstall pygame pygame-ce` then "
     "`pip install pygame-ce`."
