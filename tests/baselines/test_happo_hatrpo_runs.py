@@ -97,12 +97,18 @@ def test_the_command_line_end_to_end(algo, tmp_path):
     assert f"{algo} · hetero_transport_v0" in (tmp_path / "c.csv").read_text() + plot
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_one_ray_worker_reproduces_the_local_backend(module, tmp_path, one_torch_thread):
+@pytest.fixture(scope="module")
+def local_ray():
+    """One local Ray for this module's Ray tests, shut down after them (other modules start their own)."""
     ray = pytest.importorskip("ray")
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"PYTHONPATH": os.getcwd()}})
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": os.getcwd()}})
+    yield
+    ray.shutdown()
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_one_ray_worker_reproduces_the_local_backend(module, tmp_path, one_torch_thread, local_ray):
     local = module.train(_args(module, tmp_path, "local", num_envs=6, total_timesteps=6 * 10 * 2))
     remote = module.train(_args(module, tmp_path, "ray", num_envs=6, total_timesteps=6 * 10 * 2, backend="ray",
                                 num_workers=1, torch_threads=1))
