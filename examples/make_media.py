@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ENVS = {  # env id -> (episodes, seed, env arguments) of the clip
     "spread_v0": (4, 0, {}),
     "transport_v0": (1, 2, {}),  # the scripted team delivers the package in 102 steps
+    "hetero_transport_v0": (1, 2, {}),  # the same task, pushers of their own mass, strength and action frame
     "hide_and_seek_v1": (1, 0, {"map": "quadrant"}),
 }
 

@@ -24,6 +24,13 @@ CONE_RANGE = 1.0  # drawn length of a vision cone (sight itself has no range lim
 CONE_SAMPLES = 33  # directions across a drawn cone at which it is cut off by walls and boxes
 
 
+def body_colors(config) -> torch.Tensor:
+    """(bodies, 3) fill colours in body order: hiders, seekers, boxes, ramps."""
+    colors = [HIDER_COLOR] * config.num_hiders + [SEEKER_COLOR] * config.num_seekers
+    colors += [BOX_COLOR] * config.num_boxes + [RAMP_COLOR] * config.num_ramps
+    return torch.tensor(colors, dtype=torch.float32)
+
+
 def render_extras(self, index: int) -> dict:  # self: the HideAndSeek scenario
     """Vision cones, lidar rays, lock colours, grab links, ramp and elevation marks and a HUD line."""
     c, a = self.config, self.config.num_agents

@@ -120,9 +120,7 @@ class HideAndSeek(Scenario):
         self.state_dim = obs.state_dim(a, self.num_objects)
         self.state_spec = obs.state_spec(a, self.num_objects)
         self.arena_half_size = c.half_size + 0.25
-        colors = [overlays.HIDER_COLOR] * c.num_hiders + [overlays.SEEKER_COLOR] * c.num_seekers
-        colors += [overlays.BOX_COLOR] * c.num_boxes + [overlays.RAMP_COLOR] * c.num_ramps
-        self.body_colors = torch.tensor(colors, dtype=torch.float32)
+        self.body_colors = overlays.body_colors(c)
         self._init_rule_state()
 
     # -- state --------------------------------------------------------------------------
@@ -367,7 +365,7 @@ class HideAndSeek(Scenario):
         """(B, A, 5) scripted actions for both teams (``heuristic.heuristic_actions``)."""
         from marl_envs.scenarios.hide_and_seek.heuristic import heuristic_actions
 
-        return heuristic_actions(self, block_doors=block_doors)
+        return heuristic_actions(self, sensed, block_doors=block_doors)
 
     # -- rendering -------------------------------------------------------------------------------
     def render_extras(self, index: int) -> dict:
