@@ -86,11 +86,11 @@ def test_the_command_line_end_to_end(algo, tmp_path):
     out = _run("baselines.evaluate", str(run_dir), "--episodes", "2", "--env-kwargs", '{"max_cycles": 10}')
     assert "over 2 episodes" in out
     from marl_envs import make_batched
-    from marl_envs.play import _checkpoint_policy
+    from marl_envs.policies import load_policy
 
     env = make_batched("hetero_transport_v0", num_envs=1, seed=0)
     obs, _ = env.reset()
-    assert _checkpoint_policy(str(run_dir), env)(obs).shape == (1, 3)
+    assert load_policy(str(run_dir), env, "baselines")(obs).shape == (1, 3)  # play's --checkpoint hook
     policy = build_policy_from_checkpoint(load_checkpoint(str(run_dir)), env)
     assert len(policy.actors) == 3
     plot = _run("baselines.plot", str(run_dir), "--csv", str(tmp_path / "c.csv"), "--out", str(tmp_path / "c.png"))
