@@ -40,26 +40,18 @@ import torch
 from torch.distributions import kl_divergence
 
 from baselines import happo, mappo
-from baselines.common.natural_gradient import trust_region_step
+from baselines.common.natural_gradient import TrustRegionArgs, trust_region_step
 from baselines.common.ppo import masked_mean
 from baselines.common.run import Run
 from baselines.common.sequential import AgentOrder, SequentialBatch, critic_optimizers, rows_of, sequential_update
 
 
 @dataclass
-class Args(happo.Args):
+class Args(happo.Args, TrustRegionArgs):
     target_kl: float = 0.01
     """trust region δ of every agent: bound on the mean KL(π_old ‖ π) of its step (HARL's kl_threshold)"""
-    cg_max_steps: int = 10
-    """conjugate-gradient iterations for d ≈ F⁻¹g"""
-    cg_residual_tol: float = 1e-10
-    """stop CG early once the squared residual falls below this"""
-    cg_damping: float = 0.1
-    """damping λ added to the Fisher matrix: CG solves (F + λI) d = g"""
     line_search_shrinking_factor: float = 0.5
     """backtracking factor β: candidate k is θ_old + βᵏ Δθ_max (HARL: 0.5)"""
-    line_search_max_iter: int = 10
-    """candidates tried before the step is rejected and θ_old restored"""
 
 
 class AgentSurrogate:

@@ -46,6 +46,7 @@ from baselines.common.config import CommonArgs
 from baselines.common.envs import make_single_agent_vec_env
 from baselines.common.gae import compute_gae
 from baselines.common.natural_gradient import (
+    TrustRegionArgs,
     conjugate_gradient,
     fisher_vector_product,
     flat_grad,
@@ -57,7 +58,7 @@ from baselines.common.run import Run, plan_updates, start_run
 
 
 @dataclass
-class Args(CommonArgs):
+class Args(CommonArgs, TrustRegionArgs):
     env_id: str = "CartPole-v1"
     """a Gymnasium id (CartPole-v1, Pendulum-v1), or one of ours / a PettingZoo module:function through the
     joint-control view (one policy on state() acts for every agent; team reward)"""
@@ -73,16 +74,8 @@ class Args(CommonArgs):
     """GAE λ"""
     target_kl: float = 0.01
     """trust region δ: bound on the mean KL(π_old ‖ π) of one update (TRPO paper: 0.01)"""
-    cg_max_steps: int = 10
-    """conjugate-gradient iterations for d ≈ F⁻¹g (TRPO paper: 10)"""
-    cg_residual_tol: float = 1e-10
-    """stop CG early once the squared residual ‖g − (F + λI) d‖² falls below this"""
-    cg_damping: float = 0.1
-    """damping λ added to the Fisher matrix: CG solves (F + λI) d = g"""
     line_search_shrinking_factor: float = 0.8
     """backtracking factor β: candidate k is θ_old + βᵏ Δθ_max"""
-    line_search_max_iter: int = 10
-    """candidates tried before the step is rejected and θ_old restored"""
     critic_learning_rate: float = 1e-3
     """critic learning rate (Adam)"""
     n_critic_updates: int = 10

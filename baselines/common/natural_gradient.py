@@ -28,6 +28,20 @@ import torch
 from torch.distributions import Categorical, Distribution, Independent, Normal
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
+
+@dataclass
+class TrustRegionArgs:
+    """The conjugate-gradient and line-search settings that TRPO, NPG and HATRPO share (their --help)."""
+
+    cg_max_steps: int = 10
+    """conjugate-gradient iterations for d ≈ F⁻¹g (TRPO paper: 10)"""
+    cg_residual_tol: float = 1e-10
+    """stop CG early once the squared residual ‖g − (F + λI) d‖² falls below this"""
+    cg_damping: float = 0.1
+    """damping λ added to the Fisher matrix: CG solves (F + λI) d = g"""
+    line_search_max_iter: int = 10
+    """candidates tried before the step is rejected and θ_old restored"""
+
 Params = Sequence[torch.nn.Parameter]
 
 
