@@ -7,7 +7,7 @@ own busy thread, and each of the hundreds of parallel regions of a step waits fo
 the scheduler set aside: a 2-thread env beside one busy process ran several times slower than its
 share. With ``OMP_WAIT_POLICY=PASSIVE`` idle workers sleep at once; a wake-up costs microseconds,
 nothing next to a batched step's milliseconds. The CPU kernels (``marl_envs.native``) run on
-numba's ``workqueue`` pool, whose idle workers sleep as well (``native.parallel``).
+numba's TBB (or ``workqueue``) pool, whose idle workers sleep as well (``native.parallel``).
 
 libgomp reads the variable once, when torch is imported, so ``marl_envs/__init__`` applies this
 first; a process that imported torch earlier keeps torch's default, and ``passive_waits`` says so

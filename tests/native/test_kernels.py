@@ -154,7 +154,9 @@ def _with_threads(threads: int, fn):
 
 
 def test_kernel_results_do_not_depend_on_the_thread_count():
-    """Worlds are split across threads, never a world's own work: 1 and 2 threads agree bit for bit."""
+    """Worlds are split across threads, never a world's own work: 1 and 2 threads agree bit for bit on the
+    state and on sight; lidar ranges to float rounding (the one-thread call runs ``rows`` compiled on its own,
+    which LLVM may round differently from the copy inside the parallel function)."""
     env = make_batched("hide_and_seek_v1", num_envs=512, seed=5)
     env.reset(seed=5)
     scenario = env.scenario
@@ -166,14 +168,16 @@ def test_kernel_results_do_not_depend_on_the_thread_count():
     occluders = scenario._occluders()
     ignore = scenario._ignore_mask(scenario._wall_obstacles.num_obstacles)
 
-    def run():
+    def exact():
         state = accel.kernel("physics", force)(world, s, force, torque, free, solid, scenario.grabs)
-        ranges = lidar(s.pos[:, :a], s.angle[:, :a], occluders, 30, 4.0)
         seen = visible(s.pos[:, :a], s.angle[:, :a], s.pos, occluders, scenario.half_angle, ignore)
-        return torch.cat((state.pos.flatten(), state.vel.flatten(), state.angle.flatten(), ranges.flatten(),
-                          seen.float().flatten()))
+        return torch.cat((state.pos.flatten(), state.vel.flatten(), state.angle.flatten(), seen.float().flatten()))
 
-    assert torch.equal(_with_threads(1, run), _with_threads(2, run))
+    def ranges():
+        return lidar(s.pos[:, :a], s.angle[:, :a], occluders, 30, 4.0)
+
+    assert torch.equal(_with_threads(1, exact), _with_threads(2, exact))
+    torch.testing.assert_close(_with_threads(1, ranges), _with_threads(2, ranges), rtol=0, atol=1e-5)
 
 
 def test_the_reference_path_is_chosen_where_kernels_do_not_apply():
