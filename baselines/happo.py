@@ -45,13 +45,11 @@ from baselines.common.sequential import (
     SequentialBatch,
     by_role,
     critic_optimizers,
+    ordered,
     role_adam,
     rows_of,
     sequential_update,
 )
-
-ORDER_SEED_OFFSET = 2
-"""The agent order's generator is seeded with --seed + 2 (+1 is the opponent pool's)."""
 
 
 @dataclass
@@ -92,14 +90,8 @@ def update(policy, optimizers, batch: dict[str, torch.Tensor], args, order: Agen
     return sequential_update(policy, optimizers, batch, args, order, clipped_step(by_role(optimizers, "actor")))
 
 
-def make_update(run: Run):
-    """The update of a run: its agent order is saved in every checkpoint and restored on resume."""
-    order = run.register("agent_order", AgentOrder(run.args.seed + ORDER_SEED_OFFSET))
-    return lambda policy, opts, batch, args: update(policy, opts, batch, args, order)
-
-
 def train(args: Args, algo: str = "happo") -> Run:
-    return mappo.train(args, algo, optimizers, make_update)
+    return mappo.train(args, algo, optimizers, ordered(update))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -43,7 +43,14 @@ from baselines import happo, mappo
 from baselines.common.natural_gradient import TrustRegionArgs, trust_region_step
 from baselines.common.ppo import masked_mean
 from baselines.common.run import Run
-from baselines.common.sequential import AgentOrder, SequentialBatch, critic_optimizers, rows_of, sequential_update
+from baselines.common.sequential import (
+    AgentOrder,
+    SequentialBatch,
+    critic_optimizers,
+    ordered,
+    rows_of,
+    sequential_update,
+)
 
 
 @dataclass
@@ -97,13 +104,8 @@ def optimizers(policy, args) -> tuple[torch.optim.Optimizer, ...]:
     return tuple(critic_optimizers(policy, args))
 
 
-def make_update(run: Run):
-    order = run.register("agent_order", AgentOrder(run.args.seed + happo.ORDER_SEED_OFFSET))
-    return lambda policy, opts, batch, args: update(policy, opts, batch, args, order)
-
-
 def train(args: Args, algo: str = "hatrpo") -> Run:
-    return mappo.train(args, algo, optimizers, make_update)
+    return mappo.train(args, algo, optimizers, ordered(update))
 
 
 def main(argv: list[str] | None = None) -> None:

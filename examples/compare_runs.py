@@ -8,6 +8,9 @@ Reads every run directory under ROOT (``examples/train_happo_hatrpo.sh`` names t
 
     train_return   mean episodic_return of the last 30 updates (the issue's "training return")
     train_success  mean success_rate of the last 30 updates (envs with a success flag)
+    auc_return     mean episodic_return over every update: the area under the learning curve per update,
+                   which rewards learning early (sample efficiency) as well as the end point
+    auc_success    likewise for success_rate
     eval_return    greedy team return over the evaluation episodes; eval_success likewise
     s_per_update   median over updates of (env steps of the update / SPS): the seconds one update took,
                    rollout and learning together; the median ignores the first updates' warm-up
@@ -27,7 +30,8 @@ import statistics
 import sys
 
 LAST = 30
-COLUMNS = ("train_return", "train_success", "eval_return", "eval_success", "s_per_update")
+COLUMNS = ("train_return", "train_success", "auc_return", "auc_success", "eval_return", "eval_success",
+           "s_per_update")
 
 
 def _floats(rows: list[dict], key: str) -> list[float]:
@@ -62,6 +66,8 @@ def run_figures(run_dir: str) -> dict | None:
                "sharing": config.get("param_sharing", ""), "steps": steps[-1] if steps else 0,
                "train_return": _mean(_floats(tail, "episodic_return")),
                "train_success": _mean(_floats(tail, "success_rate")),
+               "auc_return": _mean(_floats(rows, "episodic_return")),
+               "auc_success": _mean(_floats(rows, "success_rate")),
                "s_per_update": statistics.median(durations) if durations else float("nan"),
                "eval_return": float("nan"), "eval_success": float("nan")}
     evaluation = os.path.join(run_dir, "eval.json")
@@ -93,7 +99,7 @@ def table(runs: list[dict]) -> list[dict]:
         row = {"env": env, "algo": algo, "sharing": sharing, "seeds": len(group),
                "steps": min(r["steps"] for r in group)}
         for column in COLUMNS:
-            digits = 3 if column in ("train_success", "eval_success", "s_per_update") else 2
+            digits = 3 if column in ("train_success", "auc_success", "eval_success", "s_per_update") else 2
             row[column] = _cell([r[column] for r in group], digits)
         ratio = _mean([r["s_per_update"] for r in group]) / mappo_time.get(env, float("nan"))
         row["time_vs_mappo"] = "-" if math.isnan(ratio) else f"{ratio:.2f}x"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -138,8 +139,10 @@ DEFAULT_BATCH_SIZES = {"spread_v0": [1, 64, 4096, 32768], "transport_v0": [1, 64
 
 @contextlib.contextmanager
 def busy_neighbours(count: int) -> Iterator[list[subprocess.Popen]]:
-    """``count`` processes that each keep one core busy (a pure Python loop) until the block ends."""
-    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    """``count`` processes that each keep one core busy (a pure Python loop) until the block ends, or until
+    this process dies: a benchmark killed from outside (Ctrl-C twice, ``kill``) leaves no loop spinning."""
+    loop = f"import os\nwhile os.getppid() == {os.getpid()}: pass"  # reparented once this process is gone
+    procs = [subprocess.Popen([sys.executable, "-c", loop]) for _ in range(count)]
     try:
         yield procs
     finally:

@@ -35,6 +35,9 @@ from torch import nn
 from baselines.common.buffer import minibatch_indices
 from baselines.common.ppo import DIAGNOSTICS, explained_variance, prepare, value_loss
 
+ORDER_SEED_OFFSET = 2
+"""The agent order's generator is seeded with --seed + 2 (+1 is the opponent pool's)."""
+
 
 class AgentOrder:
     """A seeded stream of agent orders: one random permutation of the blocks per update (checkpointed)."""
@@ -112,6 +115,15 @@ class SequentialBatch:
 ActorStep = Callable[[int, SequentialBatch], None]
 
 
+def ordered(update: Callable) -> Callable:
+    """``mappo.train``'s ``make_update`` for ``update(policy, optimizers, batch, args, order)``: the run's agent
+    order is registered with the run, so every checkpoint saves it and a resumed run draws the same orders."""
+    def make_update(run):
+        order = run.register("agent_order", AgentOrder(run.args.seed + ORDER_SEED_OFFSET))
+        return lambda policy, opts, batch, args: update(policy, opts, batch, args, order)
+    return make_update
+
+
 def role_adam(params, lr: float, role: str) -> torch.optim.Optimizer:
     """Adam (eps 1e-5, fused, as MAPPO's) whose parameter group names its ``role`` (``ppo.set_learning_rates``)."""
     return torch.optim.Adam([{"params": list(params), "role": role}], lr=lr, eps=1e-5, fused=True)
@@ -162,5 +174,5 @@ def sequential_update(policy, optimizers, batch: dict[str, torch.Tensor], args, 
     return means | {"explained_variance": explained_variance(batch)}
 
 
-__all__ = ["AgentOrder", "CompoundingFactor", "SequentialBatch", "by_role", "critic_optimizers",
-           "fit_critics", "role_adam", "rows_of", "sequential_update"]
+__all__ = ["ORDER_SEED_OFFSET", "AgentOrder", "CompoundingFactor", "SequentialBatch", "by_role", "critic_optimizers",
+           "fit_critics", "ordered", "role_adam", "rows_of", "sequential_update"]

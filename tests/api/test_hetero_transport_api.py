@@ -1,26 +1,11 @@
-"""hetero_transport_v0 through every public API, as transport_v0: PettingZoo's utilities, pettingzoo.make, batched."""
+"""hetero_transport_v0 through pettingzoo.make and the batched API (PettingZoo's conformance utilities run on
+it beside transport_v0, in test_transport_api.py)."""
 
 import pettingzoo
 import pytest
 import torch
 
-from marl_envs import hetero_transport_v0, make_batched
-from tests.api.pettingzoo_suite import check_conformance, check_max_cycles_and_render
-
-CONFIGS = {
-    "default": {},
-    "N1_continuous": {"N": 1, "continuous_actions": True, "max_cycles": 30},
-    "N5_cycled_roles": {"N": 5, "collision_penalty": 0.1, "max_cycles": 30},
-}
-
-
-@pytest.mark.parametrize("name", list(CONFIGS))
-def test_pettingzoo_test_utilities(name):
-    check_conformance(hetero_transport_v0, num_cycles=40, **CONFIGS[name])
-
-
-def test_max_cycles_and_render_tests():
-    check_max_cycles_and_render(hetero_transport_v0)
+from marl_envs import make_batched
 
 
 def test_pettingzoo_make_with_per_agent_arguments():

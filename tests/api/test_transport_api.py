@@ -1,10 +1,13 @@
-"""transport_v0 through every public API: PettingZoo's conformance utilities, pettingzoo.make, is_success."""
+"""transport_v0 through every public API: PettingZoo's conformance utilities, pettingzoo.make, is_success.
+
+hetero_transport_v0 takes transport_v0's arguments, so the conformance checks run on both here; its own
+API tests (per-agent arguments, batched shapes) are in test_hetero_transport_api.py."""
 
 import numpy as np
 import pettingzoo
 import pytest
 
-from marl_envs import transport_v0
+from marl_envs import hetero_transport_v0, transport_v0
 from tests.api.pettingzoo_suite import check_conformance, check_max_cycles_and_render
 
 CONFIGS = {
@@ -14,13 +17,18 @@ CONFIGS = {
 }
 
 
+ENVS = {"transport_v0": transport_v0, "hetero_transport_v0": hetero_transport_v0}
+
+
+@pytest.mark.parametrize("env", list(ENVS))
 @pytest.mark.parametrize("name", list(CONFIGS))
-def test_pettingzoo_test_utilities(name):
-    check_conformance(transport_v0, num_cycles=40, **CONFIGS[name])
+def test_pettingzoo_test_utilities(env, name):
+    check_conformance(ENVS[env], num_cycles=40, **CONFIGS[name])
 
 
-def test_max_cycles_and_render_tests():
-    check_max_cycles_and_render(transport_v0)
+@pytest.mark.parametrize("env", list(ENVS))
+def test_max_cycles_and_render_tests(env):
+    check_max_cycles_and_render(ENVS[env])
 
 
 def test_pettingzoo_make_spaces_and_is_success_at_the_end():
