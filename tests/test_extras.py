@@ -35,8 +35,10 @@ def test_require_names_the_extra(monkeypatch):
 
 def test_pyproject_keeps_the_core_lean_and_every_extra_resolvable():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    core = {dep.split(">")[0].split("=")[0].split("<")[0] for dep in project["dependencies"]}
-    assert core == {"torch", "numpy", "numba", "gymnasium", "pettingzoo"}
+    core = {dep.split(";")[0].split(">")[0].split("=")[0].split("<")[0] for dep in project["dependencies"]}
+    assert core == {"torch", "numpy", "numba", "tbb", "gymnasium", "pettingzoo"}
+    tbb = next(dep for dep in project["dependencies"] if dep.startswith("tbb"))
+    assert "sys_platform == 'linux'" in tbb and "platform_machine == 'x86_64'" in tbb  # wheels exist there only
     assert "torch>=2.4" in project["dependencies"]  # Adam(fused=True) on CPU
     extras = project["optional-dependencies"]
     assert {"render", "train", "examples", "ray", "docs", "all", "dev"} <= set(extras)

@@ -32,6 +32,11 @@ from the agent-id input, and every gradient step for one agent pushes the others
 learn three ordinary transport policies. The scripted pushers (``heuristic_action``) show that the
 task needs nothing else: they are transport_v0's, each action translated into the agent's own frame.
 
+Measured (3 seeds, 2M env steps, greedy; the HAPPO page of the docs has the table): MAPPO's shared actor
+succeeds in 79.7% of episodes here against 98.7% on transport_v0, so the differences do cost it; HAPPO's
+separate actors reach 75.7% (they learn earlier, not further) and HATRPO 32%. At this budget one actor per
+agent does not beat a shared one.
+
 ## Action space
 Discrete: 0 no_action, and 1..4 push along MPE's directions (-x, +x, -y, +y) turned by
 `quarter_turns[i]` quarter-turns counter-clockwise, with force `strengths[i]`. Continuous
