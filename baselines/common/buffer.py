@@ -72,6 +72,11 @@ class PackedRows:
             start += flat.shape[1]
         self.data = torch.cat(columns, dim=1)
 
+    def column(self, name: str) -> torch.Tensor:
+        """Every row of one field, with its shape and dtype (a slice of the matrix, no gather)."""
+        start, width, shape, dtype = self._layout[name]
+        return self.data[:, start : start + width].reshape(-1, *shape).to(dtype)
+
     def take(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
         """The rows ``idx`` of every field, with each field's shape and dtype."""
         rows = self.data[idx]

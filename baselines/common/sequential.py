@@ -95,7 +95,7 @@ class SequentialBatch:
         self.factor = CompoundingFactor(self.num_positions, policy.team_of)
         self.all_positions = torch.arange(self.num_positions, device=device)
         agent = batch["agent"]
-        pmask = self.take(torch.arange(num_rows, device=device))["policy_mask"]
+        pmask = self.rows.column("policy_mask")
         self.learning = [g for g, members in enumerate(policy.groups)
                          if bool((pmask & torch.isin(agent, torch.tensor(members, device=device))).any())]
         self.log: dict[str, list[float]] = defaultdict(list)
@@ -140,7 +140,7 @@ def by_role(optimizers, role: str) -> list[torch.optim.Optimizer]:
 def fit_critics(seq: SequentialBatch, optimizers: list[torch.optim.Optimizer]) -> None:
     """MAPPO's value regression over the epochs' minibatches, one Adam and one gradient clip per critic."""
     policy, args = seq.policy, seq.args
-    vmask = seq.take(torch.arange(seq.rows.data.shape[0], device=seq.rows.data.device))["value_mask"]
+    vmask = seq.rows.column("value_mask")
     agent = torch.arange(seq.num_agents, device=vmask.device).repeat(seq.num_positions)
     learning = [c for c, members in enumerate(policy.critic_groups)
                 if bool((vmask & torch.isin(agent, torch.tensor(members, device=vmask.device))).any())]
