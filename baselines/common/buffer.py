@@ -15,8 +15,6 @@ class Rollout:
     Attributes:
         actor_in: (T, B, A, actor_dim) policy inputs.
         critic_in: (T, B, A, critic_dim) value inputs at s_t.
-        next_critic_in: (T, B, A, critic_dim) value inputs at s'_t, the state reached by
-            step t before any reset (bootstrap target of truncated episodes).
         actions: (T, B, A, ...) actions taken.
         logprobs: (T, B, A) log π_old(a_t | o_t).
         values: (T, B, A) V(s_t) in return units.
@@ -29,7 +27,6 @@ class Rollout:
 
     actor_in: torch.Tensor
     critic_in: torch.Tensor
-    next_critic_in: torch.Tensor
     actions: torch.Tensor
     logprobs: torch.Tensor
     values: torch.Tensor

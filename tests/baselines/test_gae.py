@@ -69,3 +69,31 @@ def test_shape_mismatch_is_a_clear_error():
     with pytest.raises(ValueError, match="share one shape"):
         compute_gae(torch.zeros(3, 2), torch.zeros(3, 2), torch.zeros(3, 1), torch.zeros(3, 2, dtype=torch.bool),
                     torch.zeros(3, 2, dtype=torch.bool), 0.9, 0.9)
+
+
+@pytest.mark.parametrize("num_steps", [7, 10])
+def test_collect_bootstraps_every_step_from_the_state_it_reached(num_steps):
+    """next_values[t] is V(s'_t) of the state step t reached, also where a world reset mid-rollout
+    (episodes of 4 steps, rollouts of 7 and 10) and at the rollout's last step."""
+    from baselines.common.policy import MultiAgentPolicy
+    from baselines.common.rollout import EpisodeStats, collect
+    from marl_envs import make_batched
+
+    torch.manual_seed(0)
+    env = make_batched("spread_v0", num_envs=5, seed=3, max_cycles=4)
+    obs, info = env.reset(seed=3)
+    policy = MultiAgentPolicy(env.single_observation_space.shape[0], env.state_space.shape[0], list(env.agents),
+                              env.single_action_space, hidden_size=16)
+    reached, step = [], env.step
+
+    def recording_step(action):
+        out = step(action)
+        reached.append(policy.critic_input(out[4]["final_obs"], out[4]["final_state"]))
+        return out
+
+    env.step = recording_step
+    rollout, _, _, next_values = collect(env, policy, num_steps, obs, info["state"], EpisodeStats(), policy.value)
+    expected = policy.value(torch.stack(reached))[1]
+    assert rollout.ended[:num_steps - 1].any()  # some worlds reset before the last step
+    assert torch.allclose(next_values, expected, atol=1e-6)
+    assert torch.allclose(rollout.values, policy.value(rollout.critic_in)[1], atol=1e-6)
