@@ -82,6 +82,7 @@ def trained_player(source: str, env, stochastic: bool) -> Player:
     def act(obs: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
         return policy.act(obs, state, deterministic=not stochastic)
 
+    act.reset = policy.reset_memory  # games that end start the next with a blank memory (recurrent policies)
     return act
 
 
@@ -140,6 +141,9 @@ def crossplay(env_id: str, players: dict[str, str], episodes: int = 1000, seed: 
         ended = (terminated | truncated).any(dim=1)
         if not bool(ended.any()):
             continue
+        for player in made.values():
+            if hasattr(player, "reset"):
+                player.reset(ended)
         returns = info["episode_return"][ended].cpu()
         for team, members in teams.items():
             team_returns[team].extend(returns[:, members].sum(dim=1).tolist())
@@ -147,6 +151,9 @@ def crossplay(env_id: str, players: dict[str, str], episodes: int = 1000, seed: 
             behaviour.setdefault(name, []).extend(value[ended].float().cpu().tolist())
         if render_mode is not None and len(team_returns[next(iter(teams))]) < episodes:
             obs, info = env.reset()
+            for player in made.values():
+                if hasattr(player, "reset"):
+                    player.reset(None)
             state = info["state"]
             if on_frame is not None:
                 on_frame(env.render())

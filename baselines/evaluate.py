@@ -131,6 +131,7 @@ def _episodes_multi_agent(payload: dict, env, episodes: int, seed: int, stochast
     returns, per_team, successes = [], {name: [] for name in teams}, []
     for episode in range(episodes):
         obs, _ = env.reset(seed=seed + episode)  # "human": the env shows its reset and steps itself
+        policy.reset_memory()  # a recurrent policy starts the episode with a blank memory
         if record:
             record(env.render())
         totals = dict.fromkeys(teams, 0.0)

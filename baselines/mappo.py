@@ -119,6 +119,11 @@ class Args(CommonArgs):
     policy: Literal["mlp", "entity"] = "mlp"
     """networks: mlp (two hidden layers on the flat inputs) or entity (Baker et al.'s entity attention over the
     env's obs_spec entity blocks, masked by visibility; the critic on the unmasked state; common/entity.py)"""
+    recurrent: bool = False
+    """a GRU memory in every actor, trained by truncated BPTT over chunks of --chunk-length steps
+    (common/recurrent.py); the critic stays feed-forward on the global state"""
+    chunk_length: int = 10
+    """with --recurrent: steps per training chunk (MAPPO's data_chunk_length); must divide --num-steps"""
     hidden_size: int = 64
     """width of the two hidden layers of actor and critic (mlp)"""
     activation: str = "relu"
@@ -141,6 +146,12 @@ class Args(CommonArgs):
     def __post_init__(self):
         if self.lr_schedule is not None and self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"--lr-schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if self.recurrent and (self.chunk_length < 1 or self.num_steps % self.chunk_length):
+            raise ValueError(f"--chunk-length {self.chunk_length} must be positive and divide --num-steps "
+                             f"{self.num_steps}")
+        if self.recurrent and self.opponent_pool:
+            raise ValueError("--recurrent with --opponent-pool is not supported: a snapshot opponent would need "
+                             "its own memory")
 
 
 def ActorCritic(env, args: Args) -> MultiAgentPolicy:  # noqa: N802 - the old class name, kept for callers
@@ -201,6 +212,9 @@ def train(args: Args, algo: str = "mappo", make_optimizers: Callable = adam_per_
     if make_update is None and args.param_sharing == "agent":
         raise ValueError("--param-sharing agent (one actor per agent, one critic) is HAPPO/HATRPO's layout; "
                          f"{algo} pairs each actor with its own critic: use all or team")
+    if make_update is not None and args.recurrent:
+        raise ValueError(f"--recurrent is supported by MAPPO and IPPO; {algo}'s sequential update reads its "
+                         "samples as independent rows")
     run = start_run(args, algo, policy_from_args, make_optimizers)
     update_fn = update if make_update is None else make_update(run)
     policy, env, args = run.agent, run.env, run.args

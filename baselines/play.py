@@ -31,11 +31,21 @@ def load_policy(checkpoint: str, env) -> Callable[[torch.Tensor], torch.Tensor]:
     payload = load_checkpoint(checkpoint)
     if payload["algo"] in SINGLE_AGENT_ALGOS:
         raise ValueError(f"{checkpoint} is a {payload['algo']} run (one joint policy); play needs an IPPO/MAPPO run")
-    policy = build_policy_from_checkpoint(payload, env)
+    return TrainedPolicy(build_policy_from_checkpoint(payload, env))
 
-    def trained(obs: torch.Tensor) -> torch.Tensor:
-        return policy.act(obs.cpu(), None, deterministic=True)
-    return trained
+
+class TrainedPolicy:
+    """Greedy actions of a trained ``MultiAgentPolicy`` for ``play``; ``reset()`` starts a new episode (a
+    recurrent policy forgets the last one)."""
+
+    def __init__(self, policy):
+        self.policy = policy
+
+    def __call__(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.policy.act(obs.cpu(), None, deterministic=True)
+
+    def reset(self) -> None:
+        self.policy.reset_memory()
 
 
 def main(argv: list[str] | None = None) -> None:

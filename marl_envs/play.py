@@ -187,6 +187,7 @@ class Play:
     # -- the loop -----------------------------------------------------------------------
     def reset(self) -> None:
         self.obs, _ = self.env.reset()
+        self._policy_forgets()
         self.returns = torch.zeros(self.env.num_agents)
         self.steps, self.paused, self.last_frame = 0, False, None
         self.last_episode: dict[str, float] | None = None
@@ -212,8 +213,15 @@ class Play:
                 self.last_episode = self._team_returns()
                 self.returns.zero_()
                 self.steps = 0
+                self._policy_forgets()
         self.last_frame = self.draw()
         return True
+
+    def _policy_forgets(self) -> None:
+        """A new episode starts: a policy with memory (one with a ``reset()`` method) forgets the last one."""
+        reset = getattr(self._policy, "reset", None)
+        if callable(reset):
+            reset()
 
     def run_events(self, frames: int) -> bool:
         """``frames`` times: read the pending window events, step and draw. False once asked to quit."""

@@ -6,7 +6,10 @@ must not depend on a trainer, so the trainer comes to the envs: a *policy loader
 
     loader(checkpoint: str, env: BatchedEnv) -> policy,  policy(obs (1, A, ...)) -> actions (1, A, ...)
 
-that a package offers in one of two ways:
+A policy with memory (a recurrent network) may also have a ``reset()`` method: ``play`` calls it
+whenever an episode starts, so that the policy forgets the last one.
+
+A loader is offered in one of two ways:
 
 - installed: an entry point in the ``marl_envs.policies`` group of the package's metadata, e.g.
   in its ``pyproject.toml``::

@@ -23,6 +23,8 @@ class Rollout:
         acted: (T, B, A) bool, whose action had any effect (``info["acted"]``; all true by default):
             hide-and-seek's seekers are frozen during the preparation phase, so their actions there
             carry no signal for the policy (but their states still have values).
+        memory, first: (T, B, A, W) and (T, B, A) bool, a recurrent actor's memory before each step and
+            whether the step starts an episode (``recurrent.py``); None for feed-forward actors.
     """
 
     actor_in: torch.Tensor
@@ -36,10 +38,12 @@ class Rollout:
     ended: torch.Tensor
     active: torch.Tensor
     acted: torch.Tensor
+    memory: torch.Tensor | None = None
+    first: torch.Tensor | None = None
 
     def as_dict(self) -> dict[str, torch.Tensor]:
-        """The fields by name, without copies (``dataclasses.asdict`` would deep-copy every tensor)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """The fields that are set, by name, without copies (``dataclasses.asdict`` would deep-copy every tensor)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
 
 def flatten_rows(tensors: dict[str, torch.Tensor], leading: int = 3) -> dict[str, torch.Tensor]:
@@ -68,6 +72,9 @@ class PackedRows:
             columns.append(flat.float())
             start += flat.shape[1]
         self.data = torch.cat(columns, dim=1)
+
+    def has(self, name: str) -> bool:
+        return name in self._layout
 
     def column(self, name: str) -> torch.Tensor:
         """Every row of one field, with its shape and dtype (a slice of the matrix, no gather)."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import fields
 from typing import Any
 
 import torch
@@ -74,6 +73,7 @@ class LocalCollector:
         self.env, self.obs, self.state = env, obs, state
         self.rng = RolloutRNG(seed, device)
         self.value_fn = value_fn
+        self.memory: tuple[torch.Tensor, torch.Tensor] | None = None  # a recurrent agent's (memory, first)
 
     @property
     def num_envs(self) -> int:
@@ -81,15 +81,19 @@ class LocalCollector:
 
     def collect(self, agent, num_steps: int, stats: EpisodeStats) -> tuple[Rollout, torch.Tensor]:
         """One rollout of ``num_steps`` steps of every world: (rollout, next_values (T, B, A))."""
+        if getattr(agent, "recurrent", False) and self.memory is None:  # the first rollout: every episode starts
+            self.memory = agent.initial_memory(self.obs.shape[0])
         with self.rng.active():
-            rollout, self.obs, self.state, next_values = collect(
-                self.env, agent, num_steps, self.obs, self.state, stats, getattr(agent, self.value_fn))
+            rollout, self.obs, self.state, next_values, self.memory = collect(
+                self.env, agent, num_steps, self.obs, self.state, stats, getattr(agent, self.value_fn), self.memory)
         return rollout, next_values
 
     def state_dict(self) -> dict[str, Any]:
         """The env (ours resume mid-episode; other envs restart their episodes), observation, RNG."""
         env_state = self.env.state_dict() if hasattr(self.env, "state_dict") else None
-        return {"env": env_state, "obs": self.obs.cpu(), "state": self.state.cpu(), "rng": self.rng.state}
+        memory = None if self.memory is None else tuple(m.cpu() for m in self.memory)
+        return {"env": env_state, "obs": self.obs.cpu(), "state": self.state.cpu(), "rng": self.rng.state,
+                "memory": memory}
 
     def load_state_dict(self, saved: dict[str, Any]) -> None:
         if saved.get("rng") is not None:
@@ -97,6 +101,8 @@ class LocalCollector:
         if saved.get("env") is not None and hasattr(self.env, "load_state_dict"):
             self.env.load_state_dict(saved["env"])
             self.obs, self.state = saved["obs"].to(self.obs.device), saved["state"].to(self.state.device)
+            if saved.get("memory") is not None:  # the agents' memory belongs to the episodes the env resumes
+                self.memory = tuple(m.to(self.obs.device) for m in saved["memory"])
 
     def close(self) -> None:
         if hasattr(self.env, "close"):
@@ -105,8 +111,8 @@ class LocalCollector:
 
 def concat_rollouts(parts: list[tuple[Rollout, torch.Tensor]], device: torch.device) -> tuple[Rollout, torch.Tensor]:
     """Worker rollouts side by side along the world axis (dim 1 of the time-major tensors)."""
-    rollout = Rollout(**{f.name: torch.cat([getattr(r, f.name) for r, _ in parts], dim=1).to(device)
-                         for f in fields(Rollout)})
+    rollout = Rollout(**{name: torch.cat([r.as_dict()[name] for r, _ in parts], dim=1).to(device)
+                         for name in parts[0][0].as_dict()})
     return rollout, torch.cat([v for _, v in parts], dim=1).to(device)
 
 

@@ -47,8 +47,9 @@ state's entity blocks (hide-and-seek: all agents and all objects, world frame, n
 observer's own non-entity blocks (obs "self" and lidar) plus the state's non-entity blocks ("time") and
 the extra features; the observer's partial entity views in obs_i are not used.
 
-Deviations from the paper: no LSTM (the paper has a 256-unit LSTM after step 4; this is feed-forward,
-so the trainers' rollouts need no hidden state); width 64 and 2 heads by default (paper: 128 and 4) to
+Deviations from the paper: memory is optional (the paper has a 256-unit LSTM after step 4; here
+``--recurrent`` puts a GRU cell of width W there, ``common/recurrent.py``; without it the actor is
+feed-forward); width 64 and 2 heads by default (paper: 128 and 4) to
 keep CPU training practical (speeds below); no separate policy/value
 observation-normalisation layers; the self token takes part in the attention and the pooling (the
 paper concatenates the pooled output with self; here both happen) to guard the all-masked case.

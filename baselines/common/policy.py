@@ -15,6 +15,11 @@ Networks (``--policy``): ``mlp`` (two hidden layers on the flat inputs) or ``ent
 entity-attention network of Baker et al. 2019, ``common/entity.py``, built from the env's
 ``obs_spec`` and ``state_spec``; the critic falls back to the MLP on envs without a state layout).
 
+Memory (``--recurrent``): every actor gets a GRU cell between its trunk and its head
+(``common/recurrent.py``). The trainers' collectors carry each world's memory between steps and
+rollouts; ``act`` carries its own, one per world, reset by ``reset_memory`` (callers do so when
+episodes start) and started fresh when the number of worlds changes.
+
 Value normalisation is per team in both layouts: in a zero-sum game the hiders' returns are the
 seekers' with the sign flipped, so one running mean would sit near 0 and standardise neither.
 
@@ -41,6 +46,7 @@ from torch.distributions import Distribution, Independent, Normal
 from baselines.common.entity import EntityActor, EntityCritic
 from baselines.common.networks import Actor, Critic
 from baselines.common.normalization import ValueNormalizer
+from baselines.common.recurrent import RecurrentActor
 from baselines.common.rollout import agent_teams
 
 PARAM_SHARING = ("all", "team", "agent")
@@ -62,13 +68,14 @@ class MultiAgentPolicy(nn.Module):
         team_onehot: append the team one-hot (default: with several teams in the "all" layout).
         network: "mlp" or "entity" (module docstring); "entity" needs ``obs_spec`` (and ``state_spec`` for
             an entity critic) and uses ``entity_width`` and ``entity_heads``.
+        recurrent: a GRU memory in every actor (module docstring).
     """
 
     def __init__(self, obs_dim: int, state_dim: int, agents: list[str], action_space: spaces.Space, *,
                  hidden_size: int = 64, activation: str = "relu", feature_norm: bool = False, agent_id: bool = True,
                  centralized: bool = True, value_norm: bool = True, param_sharing: str = "all",
                  team_onehot: bool | None = None, network: str = "mlp", obs_spec=None, state_spec=None,
-                 entity_width: int = 64, entity_heads: int = 2):
+                 entity_width: int = 64, entity_heads: int = 2, recurrent: bool = False):
         super().__init__()
         if network not in NETWORKS:
             raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
@@ -84,7 +91,7 @@ class MultiAgentPolicy(nn.Module):
             hidden_size=hidden_size, activation=activation, feature_norm=feature_norm, agent_id=agent_id,
             centralized=centralized, value_norm=value_norm, param_sharing=param_sharing, team_onehot=team_onehot,
             network=network, obs_spec=obs_spec, state_spec=state_spec, entity_width=entity_width,
-            entity_heads=entity_heads)
+            entity_heads=entity_heads, recurrent=recurrent)
         self.num_agents, self.num_teams = len(self.agents), len(self.teams)
         self.agent_id, self.team_onehot, self.centralized = agent_id, team_onehot, centralized
         everyone = [list(range(self.num_agents))]
@@ -106,6 +113,11 @@ class MultiAgentPolicy(nn.Module):
         else:
             self.actors = nn.ModuleList(Actor(obs_dim + ids, action_space, hidden, activation, feature_norm)
                                         for _ in self.groups)
+        self.recurrent = recurrent
+        if recurrent:
+            self.actors = nn.ModuleList(RecurrentActor(actor) for actor in self.actors)
+        self.memory_size = self.actors[0].memory_size if recurrent else 0
+        self._acting: tuple[torch.Tensor, torch.Tensor] | None = None  # act()'s (memory, first) per world
         if network == "entity" and (state_spec is not None or not centralized):
             self.critics = nn.ModuleList(EntityCritic(state_spec if centralized else None, obs_spec, ids,
                                                       entity_width, entity_heads) for _ in self.critic_groups)
@@ -166,13 +178,57 @@ class MultiAgentPolicy(nn.Module):
 
     def heads(self, actor_in: torch.Tensor, agent_idx: torch.Tensor | None = None):
         """(action-head outputs, per-sample log-std or None): what ``make_distribution`` needs."""
-        out = self._dispatch([a.net for a in self.actors], actor_in, agent_idx)
+        if self.recurrent:
+            raise ValueError("a recurrent policy acts with its memory: use recurrent_step (or act)")
+        return self._dispatch([a.net for a in self.actors], actor_in, agent_idx), self._log_std(agent_idx)
+
+    def _log_std(self, agent_idx: torch.Tensor | None) -> torch.Tensor | None:
         if not hasattr(self.actors[0], "log_std"):
-            return out, None
+            return None
         if self.num_groups == 1:
-            return out, self.actors[0].log_std
+            return self.actors[0].log_std
         per_agent = torch.stack([self.actors[g].log_std for g in self.group_of.tolist()])  # (A, k)
-        return out, (per_agent if agent_idx is None else per_agent[agent_idx])
+        return per_agent if agent_idx is None else per_agent[agent_idx]
+
+    # -- memory --------------------------------------------------------------------------
+    def initial_memory(self, num_worlds: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(memory (B, A, W) zeros, first (B, A) all true): every agent is at an episode's first step."""
+        device = self.team_of.device
+        return (torch.zeros(num_worlds, self.num_agents, self.memory_size, device=device),
+                torch.ones(num_worlds, self.num_agents, dtype=torch.bool, device=device))
+
+    def recurrent_step(self, actor_in: torch.Tensor, memory: torch.Tensor, first: torch.Tensor,
+                       agent_idx: torch.Tensor | None = None) -> tuple[Distribution, torch.Tensor]:
+        """(π(· | x_≤t), memory after the step) for every agent (agent axis -2: actor_in (..., A, D), memory
+        (..., A, W), first (..., A)) or every row (with ``agent_idx`` (N,)). ``first`` resets the memory."""
+        lead = actor_in.shape[:-1]
+        rows = torch.arange(self.num_agents, device=actor_in.device).expand(lead) if agent_idx is None else agent_idx
+        x, h = actor_in.reshape(-1, actor_in.shape[-1]), memory.reshape(-1, self.memory_size)
+        f, rows = first.reshape(-1), rows.reshape(-1)
+        if self.num_groups == 1:
+            out, h = self.actors[0].step(x, h, f)
+        else:
+            out, h = None, h.clone()
+            for g in range(self.num_groups):
+                sel = (self.group_of[rows] == g).nonzero().squeeze(-1)
+                y, h_g = self.actors[g].step(x[sel], h[sel], f[sel])
+                out = y.new_zeros(x.shape[0], y.shape[-1]) if out is None else out
+                out[sel], h[sel] = y, h_g
+        log_std = self._log_std(rows)
+        if log_std is not None and log_std.dim() > 1:  # one per row (several groups): back to the input's layout
+            log_std = log_std.view(*lead, -1)
+        dist = self.make_distribution(out.view(*lead, -1), log_std)
+        return dist, h.view(*lead, self.memory_size)
+
+    def reset_memory(self, worlds: torch.Tensor | None = None) -> None:
+        """Start new episodes in ``act``'s memory: every world (None) or the worlds given (indices or a (B,) mask).
+        A no-op for feed-forward policies."""
+        if self._acting is None:
+            return
+        if worlds is None:
+            self._acting = None
+        else:
+            self._acting[1][worlds] = True
 
     def make_distribution(self, out: torch.Tensor, log_std: torch.Tensor | None) -> Distribution:
         if log_std is None:
@@ -235,7 +291,15 @@ class MultiAgentPolicy(nn.Module):
         idx = self.agent_indices(agents)
         x = self.actor_input(obs)[:, idx]
         rows = torch.tensor(idx, device=obs.device).repeat(obs.shape[0])
-        dist = self.distribution(x.reshape(-1, x.shape[-1]), rows)
+        if self.recurrent:
+            if self._acting is None or self._acting[0].shape[0] != obs.shape[0]:
+                self._acting = self.initial_memory(obs.shape[0])
+            memory, first = self._acting
+            dist, h = self.recurrent_step(x.reshape(-1, x.shape[-1]), memory[:, idx].reshape(-1, self.memory_size),
+                                          first[:, idx].reshape(-1), rows)
+            memory[:, idx], first[:, idx] = h.view(obs.shape[0], len(idx), -1), False
+        else:
+            dist = self.distribution(x.reshape(-1, x.shape[-1]), rows)
         action = Actor.deterministic(dist) if deterministic else dist.sample()
         return action.reshape(obs.shape[0], len(idx), *action.shape[1:])
 
@@ -255,7 +319,8 @@ def policy_from_args(env, args) -> MultiAgentPolicy:
         hidden_size=args.hidden_size, activation=args.activation, feature_norm=args.feature_norm,
         agent_id=args.agent_id, centralized=args.centralized_critic, value_norm=args.value_norm,
         param_sharing=getattr(args, "param_sharing", "all"), network=getattr(args, "policy", "mlp"),
-        obs_spec=getattr(env, "obs_spec", None), state_spec=getattr(env, "state_spec", None))
+        obs_spec=getattr(env, "obs_spec", None), state_spec=getattr(env, "state_spec", None),
+        recurrent=getattr(args, "recurrent", False))
 
 
 def _env_spaces(env) -> tuple[list[str], Any, Any, int]:

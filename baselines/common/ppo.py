@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from baselines.common.buffer import PackedRows, minibatch_indices
+from baselines.common.recurrent import chunk_minibatches
 
 DIAGNOSTICS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac")
 
@@ -78,9 +79,11 @@ def prepare(policy, batch: dict[str, torch.Tensor], args) -> tuple[PackedRows, l
     targets = policy.normalize(batch["returns"], team)
     group = policy.group_of[agent]
     learning = [g for g in range(policy.num_groups) if bool((value_mask & (group == g)).any())]
+    memory = {k: batch[k] for k in ("memory", "first") if k in batch}  # recurrent actors (recurrent.py)
     rows = PackedRows({"actor_in": batch["actor_in"], "critic_in": batch["critic_in"], "actions": batch["actions"],
                        "logprobs": batch["logprobs"], "raw_values": batch["raw_values"], "adv": adv,
-                       "targets": targets, "policy_mask": policy_mask, "value_mask": value_mask, "agent": agent})
+                       "targets": targets, "policy_mask": policy_mask, "value_mask": value_mask, "agent": agent,
+                       **memory})
     return rows, learning
 
 
@@ -101,7 +104,7 @@ def policy_loss(actor, mb: dict[str, torch.Tensor], args, log: dict[str, list[fl
     """(-E[M · min(r A, clip(r, 1 ± ε) A)], entropy) over the policy mask of ``mb``; M = ``factor`` (HAPPO's
     compounding factor, ``sequential.py``) or 1 (PPO). Appends policy_loss, entropy, approx_kl, clipfrac."""
     eps, pmask, adv = args.clip_coef, mb["policy_mask"], mb["adv"]
-    dist = actor.distribution(mb["actor_in"])
+    dist = actor_distribution(actor, mb, args)
     log_ratio = dist.log_prob(mb["actions"]) - mb["logprobs"]
     ratio = log_ratio.exp()
     surrogate = torch.max(-adv * ratio, -adv * ratio.clamp(1 - eps, 1 + eps))
@@ -113,6 +116,22 @@ def policy_loss(actor, mb: dict[str, torch.Tensor], args, log: dict[str, list[fl
     log["policy_loss"].append(pg_loss.item())
     log["entropy"].append(entropy.item())
     return pg_loss, entropy
+
+
+def actor_distribution(actor, mb: dict[str, torch.Tensor], args):
+    """π_θ(· | ·) of the minibatch's rows: feed-forward, or unrolled over whole chunks (``recurrent.py``)."""
+    if "memory" in mb:
+        return actor.unrolled_distribution(mb["actor_in"], mb["memory"], mb["first"], args.chunk_length)
+    return actor.distribution(mb["actor_in"])
+
+
+def minibatches(rows: PackedRows, args) -> list[torch.Tensor]:
+    """Row indices of one epoch's minibatches: shuffled rows, or shuffled whole chunks for recurrent actors."""
+    n, device = rows.data.shape[0], rows.data.device
+    if rows.has("memory"):
+        return chunk_minibatches(args.num_steps, n // args.num_steps, args.chunk_length, args.num_minibatches,
+                                 device)
+    return list(minibatch_indices(n, args.num_minibatches, None, device))
 
 
 def value_loss(critic, mb: dict[str, torch.Tensor], args, log: dict[str, list[float]]) -> torch.Tensor:
@@ -140,7 +159,7 @@ def update(policy, optimizers: tuple[torch.optim.Optimizer, ...], batch: dict[st
     rows, learning = prepare(policy, batch, args)
     log: dict[str, list[float]] = {k: [] for k in DIAGNOSTICS}
     for _epoch in range(args.update_epochs):
-        for idx in minibatch_indices(rows.data.shape[0], args.num_minibatches, None, rows.data.device):
+        for idx in minibatches(rows, args):
             mb = rows.take(idx)
             losses = {g: group_loss(policy, g, mb, args, log) for g in learning}
             losses = {g: loss for g, loss in losses.items() if loss is not None}

@@ -96,7 +96,8 @@ class EpisodeStats:
 
 @torch.no_grad()
 def collect(env, agent, num_steps: int, obs: torch.Tensor, state: torch.Tensor, stats: EpisodeStats,
-            value_fn: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]):
+            value_fn: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+            memory: tuple[torch.Tensor, torch.Tensor] | None = None):
     """Run ``num_steps`` steps of every world with ``agent``'s stochastic policy.
 
     Args:
@@ -105,15 +106,22 @@ def collect(env, agent, num_steps: int, obs: torch.Tensor, state: torch.Tensor, 
         obs: (B, A, obs_dim) observation the rollout starts from; state: (B, state_dim).
         stats: receives the per-agent returns and length of every finished episode.
         value_fn: critic input -> (raw critic output, value in return units).
+        memory: a recurrent agent's (memory (B, A, W), first (B, A) bool) at the first step
+            (``recurrent.py``; ``agent.recurrent_step`` acts); None for a feed-forward agent.
 
     Returns:
-        (rollout, next_obs, next_state, next_values (T, B, A)).
+        (rollout, next_obs, next_state, next_values (T, B, A), memory after the last step or None).
     """
     steps, finals = [], []  # finals: (step, worlds that reset in it, their critic inputs at s'_t)
     for t in range(num_steps):
         actor_in = agent.actor_input(obs)
         critic_in = agent.critic_input(obs, state)
-        dist = agent.distribution(actor_in)
+        if memory is None:
+            dist = agent.distribution(actor_in)
+            carried = {}
+        else:
+            carried = {"memory": memory[0], "first": memory[1]}
+            dist, hidden = agent.recurrent_step(actor_in, *memory)
         action = dist.sample()
         obs, reward, terminated, truncated, info = env.step(action)
         state = env.state()
@@ -123,6 +131,11 @@ def collect(env, agent, num_steps: int, obs: torch.Tensor, state: torch.Tensor, 
         stats.add(world_done, info["episode_return"], info["episode_length"], info.get("is_success"),
                   info.get("behaviour"))
         reset = _reset_worlds(info["final_obs"], info["final_state"], obs, state)
+        if memory is not None:  # an agent's next step starts an episode where this one ended it, or reset its world
+            first = ended.clone()
+            if reset is not None:
+                first[reset] = True
+            memory = (hidden, first)
         if t == num_steps - 1:
             last_critic_in = agent.critic_input(info["final_obs"], info["final_state"])
         elif reset is not None:
@@ -131,7 +144,7 @@ def collect(env, agent, num_steps: int, obs: torch.Tensor, state: torch.Tensor, 
             "actor_in": actor_in, "critic_in": critic_in,
             "actions": action, "logprobs": dist.log_prob(action),
             "rewards": reward.float(), "terminated": terminated, "ended": ended, "active": active,
-            "acted": info.get("acted", torch.ones_like(ended)),
+            "acted": info.get("acted", torch.ones_like(ended)), **carried,
         })
     fields = {key: torch.stack([step[key] for step in steps]) for key in steps[0]}
     # V(s_0 .. s_{T-1}), V(s'_{T-1}) and the finals' V(s'_t) in one forward pass: the critic does not change
@@ -148,7 +161,7 @@ def collect(env, agent, num_steps: int, obs: torch.Tensor, state: torch.Tensor, 
         next_values[t, reset] = values[start : start + inputs.shape[0]]
         start += inputs.shape[0]
     rollout = Rollout(**fields, values=values_all[:-1], raw_values=raw[:n].reshape(t_steps, b, -1))
-    return rollout, obs, state, next_values
+    return rollout, obs, state, next_values, memory
 
 
 def _reset_worlds(final_obs: torch.Tensor, final_state: torch.Tensor, obs: torch.Tensor,

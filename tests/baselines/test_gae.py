@@ -92,7 +92,7 @@ def test_collect_bootstraps_every_step_from_the_state_it_reached(num_steps):
         return out
 
     env.step = recording_step
-    rollout, _, _, next_values = collect(env, policy, num_steps, obs, info["state"], EpisodeStats(), policy.value)
+    rollout, _, _, next_values, _ = collect(env, policy, num_steps, obs, info["state"], EpisodeStats(), policy.value)
     expected = policy.value(torch.stack(reached))[1]
     assert rollout.ended[:num_steps - 1].any()  # some worlds reset before the last step
     assert torch.allclose(next_values, expected, atol=1e-6)

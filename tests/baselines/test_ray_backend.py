@@ -35,8 +35,9 @@ def _metrics(run):
     return [{k: row[k] for k in ("global_step", "episodic_return", "policy_loss", "value_loss")} for row in run.history]
 
 
-def test_one_ray_worker_reproduces_the_local_backend(tmp_path, one_torch_thread):
-    budget = dict(TINY, total_timesteps=6 * 5 * 3)
+@pytest.mark.parametrize("memory", [{}, {"recurrent": True, "chunk_length": 5}], ids=["mlp", "recurrent"])
+def test_one_ray_worker_reproduces_the_local_backend(tmp_path, one_torch_thread, memory):
+    budget = dict(TINY, total_timesteps=6 * 5 * 3, **memory)
     local = mappo.train(mappo.Args(**budget, run_dir=str(tmp_path / "local")))
     remote = mappo.train(mappo.Args(**budget, run_dir=str(tmp_path / "ray"), backend="ray", num_workers=1))
     assert _metrics(remote) == _metrics(local)
