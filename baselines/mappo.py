@@ -44,7 +44,7 @@ Logged: charts/{episodic_return, episodic_length, SPS, learning_rate};
 losses/{policy_loss, value_loss, entropy, approx_kl, clipfrac, explained_variance};
 behaviour/<name> where the env reports info["behaviour"], and behaviour/stage (the index in env.stages of
 the stage those means show: hide-and-seek 0 chasing, 1 shelter, 2 ramp use, 3 ramp defense);
-selfplay/frozen_team with --opponent-pool.
+selfplay/frozen_team with --opponent-pool; time/{env, acting, learning}: where the update's seconds went.
 """
 
 from __future__ import annotations
@@ -232,6 +232,7 @@ def train(args: Args, algo: str = "mappo", make_optimizers: Callable = adam_per_
             pool.maybe_snapshot(policy, run.update)
             matchup = pool.draw()
             rollout, next_values = run.collector.collect(pool.acting_policy(policy, matchup), args.num_steps, stats)
+            collected = time.perf_counter()
             advantages, returns = compute_gae(rollout.rewards, rollout.values, next_values, rollout.terminated,
                                               rollout.ended, args.gamma, args.gae_lambda, truncation_is_terminal)
             shape = rollout.rewards.shape
@@ -244,9 +245,13 @@ def train(args: Args, algo: str = "mappo", make_optimizers: Callable = adam_per_
             run.global_step += batch_steps
             done_this_call += 1
             selfplay = {"selfplay/frozen_team": -1 if matchup is None else matchup[0]} if pool.enabled else {}
+            learned = time.perf_counter()
+            timing = {"time/env": stats.env_seconds, "time/acting": collected - tick - stats.env_seconds,
+                      "time/learning": learned - collected}
+            stats.env_seconds = 0.0
             row = with_stage(env, stats.pop())
             save_stage_policy(run, env, row)
-            run.log({**row, "SPS": batch_steps / (time.perf_counter() - tick),
+            run.log({**row, **timing, "SPS": batch_steps / (learned - tick),
                      "learning_rate": run.optimizers[0].param_groups[0]["lr"], **losses, **selfplay})
             if run.end_update(num_updates, done_this_call):
                 break

@@ -11,6 +11,7 @@ of every update.)
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -49,6 +50,8 @@ class EpisodeStats:
     count: int = 0
     successes: float | None = None
     behaviour: dict[str, float] = field(default_factory=dict)
+    env_seconds: float = 0.0
+    """wall time spent in the env's step and state calls (the rest of a rollout is acting)"""
 
     def add(self, world_done: torch.Tensor, episode_return: torch.Tensor, length: torch.Tensor,
             success: torch.Tensor | None = None, behaviour: dict[str, torch.Tensor] | None = None) -> None:
@@ -123,8 +126,10 @@ def collect(env, agent, num_steps: int, obs: torch.Tensor, state: torch.Tensor, 
             carried = {"memory": memory[0], "first": memory[1]}
             dist, hidden = agent.recurrent_step(actor_in, *memory)
         action = dist.sample()
+        tick = time.perf_counter()
         obs, reward, terminated, truncated, info = env.step(action)
         state = env.state()
+        stats.env_seconds += time.perf_counter() - tick
         ended = terminated | truncated
         active = info.get("active", torch.ones_like(ended))
         world_done = (ended | ~active).all(dim=1) & ended.any(dim=1)

@@ -90,3 +90,11 @@ def test_trains_on_a_pettingzoo_env_through_the_adapter(tmp_path):
     assert stopped.update == 1
     resumed = mappo.train(_args(mappo.Args, tmp_path, "ignored", resume=stopped.run_dir))
     assert resumed.update == 2
+
+
+def test_each_update_logs_where_its_time_went(tmp_path):
+    run = mappo.train(_args(mappo.Args, tmp_path, "time", total_timesteps=32 * 10 * 2))
+    for row in run.history:
+        parts = [row["time/env"], row["time/acting"], row["time/learning"]]
+        assert all(p > 0 for p in parts), parts
+        assert sum(parts) == pytest.approx(32 * 10 / row["SPS"], rel=0.05)  # the three phases are the update
