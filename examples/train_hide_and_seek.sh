@@ -11,7 +11,8 @@
 # Running the script again with the same RUN continues that run (--resume) for another budget.
 # What it writes under RUN: metrics.csv (behaviour/* columns: what agents do with boxes and ramps,
 # behaviour/stage: 0 chasing, 1 shelter, 2 ramp use, 3 ramp defense), stages/<i>_<stage>.pt (a small
-# policy file saved the first time each stage shows), crossplay/*.json and behaviour.png.
+# policy file saved the first time each stage shows, and a GIF of one game it plays against itself),
+# crossplay/*.json and behaviour.png.
 set -euo pipefail
 
 ENV_ID=${ENV_ID:-hide_and_seek_v1}
@@ -48,4 +49,10 @@ python -m baselines.plot "$RUN" --out "$RUN/behaviour.png" --smooth 3 --metric e
     behaviour/seekers_crossed behaviour/ramp_secured_prep behaviour/max_box_move_prep behaviour/stage
 python -m baselines.plot "$RUN" --out "$RUN/behaviour_time.png" --x time --smooth 3 --metric episodic_return \
     behaviour/all_doors_blocked_prep behaviour/seekers_crossed behaviour/ramp_secured_prep behaviour/stage
-ls "$RUN"/stages 2>/dev/null | sed 's/^/stage reached: /'
+# One game of each stage's policy against itself, as a GIF beside its policy file (stages/<i>_<stage>.gif).
+for stage in "$RUN"/stages/*.pt; do
+  [ -e "$stage" ] || continue
+  python -m baselines.evaluate --env-id "$ENV_ID" --hiders "$stage" --seekers "$stage" --episodes 1 \
+      --device cpu --video "${stage%.pt}.gif" > /dev/null
+  echo "stage reached: $(basename "${stage%.pt}") (${stage%.pt}.gif)"
+done
