@@ -188,4 +188,8 @@ def test_the_env_names_its_stages_and_reads_them_from_behaviour_means():
     assert env.stage(built) == "shelter"
     assert env.stage({**built, "seekers_crossed": 0.5}) == "ramp use"
     assert env.stage({**built, "seekers_crossed": 0.5, "ramp_secured_prep": 0.9}) == "ramp defense"
+    random_play = {**means, "box_locked_hiders_prep": 0.37, "hidden_fraction": 0.8, "all_doors_blocked_prep": 0.1}
+    assert env.stage({**random_play, "box_locked_hiders_prep": 0.6}) == "chasing"  # the quadrant room has doors
+    open_map = make_batched("hide_and_seek_v1", num_envs=2, seed=0, map="open")
+    assert open_map.stage({**random_play, "box_locked_hiders_prep": 0.6}) == "shelter"  # no doors to block
     assert make_batched("spread_v0").stages == () and make_batched("spread_v0").stage({}) is None

@@ -48,14 +48,20 @@ on average over episodes, at least this much."""
 _STATE = ("start", "last", "travel", "grabbed", "prep", "hidden", "flags", "ground", "was_up")
 
 
-def stage(means: dict[str, float]) -> str:
+def stage(means: dict[str, float], doors: bool = True) -> str:
     """The stage of play shown by the means over recent episodes of ``HideAndSeek.behaviour()``'s figures.
 
+    ``doors``: the map has a room with doors (quadrant, random_rooms), where a shelter means doors blocked;
+    only on a map without doors (open) do locked boxes and unseen hiders count as one. (Either criterion
+    on every map would let random play pass for a shelter: random hiders lock a box in ~37% of quadrant
+    games and, against seekers that cannot chase yet, stay unseen for ~80% of the seeking phase.)
     A shelter is judged at the end of the preparation phase, so it stays visible once seekers
     learn to break in; ramp defense outranks ramp use because it is the hiders' answer to it.
     """
-    shelter = means["all_doors_blocked_prep"] >= SHELTER_DOORS or (
-        means["box_locked_hiders_prep"] >= SHELTER_LOCKED and means["hidden_fraction"] >= SHELTER_HIDDEN)
+    if doors:
+        shelter = means["all_doors_blocked_prep"] >= SHELTER_DOORS
+    else:
+        shelter = means["box_locked_hiders_prep"] >= SHELTER_LOCKED and means["hidden_fraction"] >= SHELTER_HIDDEN
     if not shelter:
         return "chasing"
     if means["ramp_secured_prep"] >= RAMP_DEFENSE:

@@ -24,7 +24,7 @@ from marl_envs.scenarios.hide_and_seek import layout as maps
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
 from marl_envs.scenarios.hide_and_seek import observations as obs
 from marl_envs.scenarios.hide_and_seek import overlays
-from marl_envs.scenarios.hide_and_seek.behaviour import STAGES, make_tracker
+from marl_envs.scenarios.hide_and_seek.behaviour import STAGES, make_tracker, room_doors
 from marl_envs.scenarios.hide_and_seek.behaviour import stage as stage_of
 from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig
 from marl_envs.scenarios.hide_and_seek.rewards import rewards
@@ -257,9 +257,8 @@ class HideAndSeek(Scenario):
         pad = torch.zeros(b, n - a, 2, device=self.device)
         return torch.cat((force, pad), dim=1), torch.cat((torque, pad[..., 0]), dim=1)
 
-    @classmethod
-    def stage(cls, means: dict[str, float]) -> str:
-        return stage_of(means)
+    def stage(self, means: dict[str, float]) -> str:
+        return stage_of(means, doors=bool(room_doors(self.layout).any()))
 
     def acted(self) -> torch.Tensor:
         """(B, A): false for seekers during the preparation phase, whose actions are ignored."""

@@ -343,7 +343,10 @@ def test_stage_thresholds():
     means["all_doors_blocked_prep"] = 0.0  # ramps locked without a shelter is not a stage
     assert bh.stage(means) == "chasing"
     means.update(box_locked_hiders_prep=bh.SHELTER_LOCKED, hidden_fraction=bh.SHELTER_HIDDEN)
-    assert bh.stage(means) == "ramp defense"  # a shelter without doors: locked boxes, hiders unseen
+    assert bh.stage(means) == "chasing"  # where the room has doors, only blocked doors make a shelter
+    assert bh.stage(means, doors=False) == "ramp defense"  # a shelter without doors: locked boxes, hiders unseen
+    means["all_doors_blocked_prep"] = 1.0
+    assert bh.stage({**means, "box_locked_hiders_prep": 0.0}, doors=False) == "chasing"
     assert [bh.STAGES.index(s) for s in ("chasing", "shelter", "ramp use", "ramp defense")] == [0, 1, 2, 3]
 
 
