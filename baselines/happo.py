@@ -68,17 +68,23 @@ def optimizers(policy, args) -> tuple[torch.optim.Optimizer, ...]:
 def clipped_step(actor_optimizers: list[torch.optim.Optimizer]):
     """Block g's turn: PPO epochs on its agents' rows with the advantages weighted by M (module docstring)."""
 
-    def step(g: int, seq: SequentialBatch) -> None:
+    def step(g: int, seq: SequentialBatch, critic_optimizers: list[torch.optim.Optimizer] | None) -> None:
         policy, args = seq.policy, seq.args
         actor, members = policy.actors[g], policy.groups[g]
-        for minibatches in seq.epochs:
-            for idx in minibatches:
+        for epoch, minibatches in enumerate(seq.epochs):
+            for i, idx in enumerate(minibatches):
                 rows = rows_of(idx, members, seq.num_agents)
                 pg_loss, entropy = policy_loss(actor, seq.take(rows), args, seq.log, seq.factor.of_rows(rows))
+                loss = pg_loss - args.ent_coef * entropy
+                critic_loss = None if critic_optimizers is None else seq.critic_loss(epoch, i)
                 actor_optimizers[g].zero_grad()
-                (pg_loss - args.ent_coef * entropy).backward()
+                for opt in critic_optimizers if critic_loss is not None else ():
+                    opt.zero_grad()
+                (loss if critic_loss is None else loss + critic_loss).backward()  # separate parameters
                 nn.utils.clip_grad_norm_(actor.parameters(), args.max_grad_norm)
                 actor_optimizers[g].step()
+                if critic_loss is not None:
+                    seq.critic_step(epoch, i, critic_optimizers)
             if args.target_kl is not None and seq.log["approx_kl"][-1] > args.target_kl:
                 break
 

@@ -79,8 +79,9 @@ class AgentSurrogate:
         return float(masked_mean(self.old.entropy(), self.mb["policy_mask"]))
 
 
-def trust_region_turn(g: int, seq: SequentialBatch) -> None:
-    """Block g's turn: one natural-gradient step inside its trust region, on all its rows (module docstring)."""
+def trust_region_turn(g: int, seq: SequentialBatch, critic_optimizers=None) -> None:
+    """Block g's turn: one natural-gradient step inside its trust region, on all its rows (module docstring). The
+    step is not minibatched, so the critics learn afterwards (``critic_optimizers`` is not used)."""
     args, actor = seq.args, seq.policy.actors[g]
     rows = rows_of(seq.all_positions, seq.policy.groups[g], seq.num_agents)
     surrogate = AgentSurrogate(actor, seq.take(rows), seq.factor.of_rows(rows))

@@ -9,7 +9,10 @@ Rows of a flattened rollout are positions p = (t, b) times agents i (row = p·A 
     block i_m   maximises its surrogate with advantages A_i(p) weighted by M_{i_m}(p), in its own trust region
                 (``happo.py``: clipped ratio; ``hatrpo.py``: natural-gradient step), then folds its new
                 ratios into M for the blocks after it
-    critic      after every actor, MAPPO's clipped value loss by Adam epochs (``ppo.value_loss``)
+    critic      MAPPO's clipped value loss by Adam epochs (``ppo.value_loss``) over the same minibatches; it
+                reads nothing the actors change, so where the first block's turn is minibatched (HAPPO) each
+                critic minibatch shares that block's backward pass (the same steps in the same order as
+                fitting it after every actor, at one autograd pass per minibatch less)
 
 Masks are per agent (``ppo.loss_masks``): a row outside agent j's policy mask (j inactive, its action
 without effect, or its team frozen) contributes r_j = 1 to M (the action was not drawn from π_j, so it
@@ -79,29 +82,58 @@ def rows_of(positions: torch.Tensor, agents: list[int], num_agents: int) -> torc
     return (positions[:, None] * num_agents + members[None, :]).reshape(-1)
 
 
+ACTOR_FIELDS = ("actor_in", "actions", "logprobs", "adv", "policy_mask")
+CRITIC_FIELDS = ("critic_in", "raw_values", "targets", "value_mask")
+
+
 class SequentialBatch:
-    """One update's packed rows, the minibatch positions of every epoch, and the compounding factor."""
+    """One update's packed rows, the minibatch positions of every epoch, the compounding factor, and the critic's
+    progress through its minibatches."""
 
     def __init__(self, policy, batch: dict[str, torch.Tensor], args):
         self.policy, self.args = policy, args
-        self.rows, _ = prepare(policy, batch, args)
+        rows, _ = prepare(policy, batch, args)
+        # The actors' and the critic's fields packed apart, so that each minibatch gathers only what it reads.
+        self.actor_rows, self.critic_rows = rows.select(ACTOR_FIELDS), rows.select(CRITIC_FIELDS)
         self.num_agents = policy.num_agents
-        num_rows = self.rows.data.shape[0]
+        num_rows = rows.data.shape[0]
         self.num_positions = num_rows // self.num_agents
-        device = self.rows.data.device
+        device = rows.data.device
         # Every epoch's minibatches drawn up front: the same positions for every actor and for the critic.
         self.epochs = [list(minibatch_indices(self.num_positions, args.num_minibatches, None, device))
                        for _ in range(args.update_epochs)]
         self.factor = CompoundingFactor(self.num_positions, policy.team_of)
         self.all_positions = torch.arange(self.num_positions, device=device)
         agent = batch["agent"]
-        pmask = self.rows.column("policy_mask")
+        pmask = rows.column("policy_mask")
         self.learning = [g for g, members in enumerate(policy.groups)
                          if bool((pmask & torch.isin(agent, torch.tensor(members, device=device))).any())]
+        vmask = rows.column("value_mask")
+        self.critics_learning = [c for c, members in enumerate(policy.critic_groups)
+                                 if bool((vmask & torch.isin(agent, torch.tensor(members, device=device))).any())]
+        self.critic_done: set[tuple[int, int]] = set()  # (epoch, minibatch) the critics have been stepped on
         self.log: dict[str, list[float]] = defaultdict(list)
 
     def take(self, rows: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self.rows.take(rows)
+        """The actor fields of ``rows``."""
+        return self.actor_rows.take(rows)
+
+    def critic_loss(self, epoch: int, i: int) -> torch.Tensor | None:
+        """The critics' loss on minibatch i of ``epoch`` (None if it was stepped on already, or nothing learns);
+        zero the critics' gradients before its backward pass."""
+        if (epoch, i) in self.critic_done or not self.critics_learning:
+            return None
+        policy, idx = self.policy, self.epochs[epoch][i]
+        return sum(self.args.vf_coef * value_loss(policy.critics[c], self.critic_rows.take(
+            rows_of(idx, policy.critic_groups[c], self.num_agents)), self.args, self.log)
+            for c in self.critics_learning)
+
+    def critic_step(self, epoch: int, i: int, optimizers: list[torch.optim.Optimizer]) -> None:
+        """After the backward pass of ``critic_loss(epoch, i)``: clip each critic's gradient and step it."""
+        for c in self.critics_learning:
+            nn.utils.clip_grad_norm_(self.policy.critics[c].parameters(), self.args.max_grad_norm)
+            optimizers[c].step()
+        self.critic_done.add((epoch, i))
 
     def fold(self, g: int) -> None:
         """After block g's step: its new log-ratios on every row of its agents enter M."""
@@ -112,7 +144,9 @@ class SequentialBatch:
         self.factor.fold(rows, log_ratio, mb["policy_mask"])
 
 
-ActorStep = Callable[[int, SequentialBatch], None]
+ActorStep = Callable[[int, SequentialBatch, list[torch.optim.Optimizer] | None], None]
+"""``step(g, seq, critic_optimizers)``: block g's turn; a minibatched step given the critics' optimisers adds
+``seq.critic_loss`` to each of its minibatches' losses and calls ``seq.critic_step`` after the backward pass."""
 
 
 def ordered(update: Callable) -> Callable:
@@ -138,37 +172,32 @@ def by_role(optimizers, role: str) -> list[torch.optim.Optimizer]:
 
 
 def fit_critics(seq: SequentialBatch, optimizers: list[torch.optim.Optimizer]) -> None:
-    """MAPPO's value regression over the epochs' minibatches, one Adam and one gradient clip per critic."""
-    policy, args = seq.policy, seq.args
-    vmask = seq.rows.column("value_mask")
-    agent = torch.arange(seq.num_agents, device=vmask.device).repeat(seq.num_positions)
-    learning = [c for c, members in enumerate(policy.critic_groups)
-                if bool((vmask & torch.isin(agent, torch.tensor(members, device=vmask.device))).any())]
-    for minibatches in seq.epochs:
-        for idx in minibatches:
-            losses = [args.vf_coef * value_loss(policy.critics[c], seq.take(rows_of(idx, policy.critic_groups[c],
-                                                                                     seq.num_agents)), args, seq.log)
-                      for c in learning]
-            if not losses:
-                return
-            for c in learning:
-                optimizers[c].zero_grad()
-            sum(losses).backward()
-            for c in learning:
-                nn.utils.clip_grad_norm_(policy.critics[c].parameters(), args.max_grad_norm)
-                optimizers[c].step()
+    """MAPPO's value regression over the epochs' minibatches not yet stepped on, in order; one Adam and one
+    gradient clip per critic."""
+    for epoch, minibatches in enumerate(seq.epochs):
+        for i in range(len(minibatches)):
+            loss = seq.critic_loss(epoch, i)
+            if loss is not None:
+                for opt in optimizers:
+                    opt.zero_grad()
+                loss.backward()
+                seq.critic_step(epoch, i, optimizers)
 
 
 def sequential_update(policy, optimizers, batch: dict[str, torch.Tensor], args, order: AgentOrder,
                       actor_step: ActorStep) -> dict[str, float]:
-    """One HAPPO/HATRPO update: ``actor_step(g, seq)`` for each learning block g in a random order, each folding
-    its ratios into M for the next, then the critics. Returns the means of the logged diagnostics."""
+    """One HAPPO/HATRPO update: ``actor_step`` for each learning block g in a random order, each folding its
+    ratios into M for the next; the critics learn in the first block's passes where it takes them, and on
+    whatever minibatches are left afterwards. Returns the means of the logged diagnostics."""
     seq = SequentialBatch(policy, batch, args)
+    critic_opts = by_role(optimizers, "critic")
+    first = True
     for g in order.draw(policy.num_groups):  # drawn whole, so the stream does not depend on who learns
         if g in seq.learning:
-            actor_step(g, seq)
+            actor_step(g, seq, critic_opts if first else None)
             seq.fold(g)
-    fit_critics(seq, by_role(optimizers, "critic"))
+            first = False
+    fit_critics(seq, critic_opts)
     keys = [*DIAGNOSTICS, *seq.log]
     means = {k: (sum(seq.log[k]) / len(seq.log[k]) if seq.log.get(k) else float("nan")) for k in dict.fromkeys(keys)}
     return means | {"explained_variance": explained_variance(batch)}

@@ -75,7 +75,7 @@ def test_every_agent_sees_the_ratios_of_those_before_it_in_a_real_update():
     args = happo.Args(update_epochs=1, num_minibatches=1)
     seen, order = {}, []
 
-    def perturb(g, seq):
+    def perturb(g, seq, critic_optimizers):
         rows = sequential.rows_of(seq.all_positions, policy.groups[g], seq.num_agents)
         seen[g] = seq.factor.of_rows(rows).clone()
         order.append(g)
@@ -192,3 +192,25 @@ def test_learning_rates_follow_each_optimisers_role():
     set_learning_rates(tr, 1.0, 2.0)
     assert [opt.param_groups[0]["lr"] for opt in ha] == [1.0, 1.0, 1.0, 2.0]
     assert [opt.param_groups[0]["lr"] for opt in tr] == [2.0]
+
+
+def test_the_critic_learns_the_same_inside_the_first_actors_passes_as_after_every_actor():
+    """HAPPO's first block takes each critic minibatch into its own backward pass; the critic reads nothing the
+    actors change, so its steps are those of fitting it afterwards (including after an early stop at target_kl)."""
+    args = happo.Args(update_epochs=3, num_minibatches=4, target_kl=0.0)  # every actor stops after one epoch
+    results = []
+    for fused in (True, False):
+        torch.manual_seed(0)
+        policy = _policy(3)
+        batch = _batch(policy, positions=40, seed=1)
+        optimizers = happo.optimizers(policy, args)
+        step = happo.clipped_step(sequential.by_role(optimizers, "actor"))
+        turn = step if fused else (lambda g, seq, critic_optimizers, step=step: step(g, seq, None))
+        torch.manual_seed(1)
+        sequential.sequential_update(policy, optimizers, batch, args, sequential.AgentOrder(3), turn)
+        results.append(copy.deepcopy(policy.state_dict()))
+    assert all(torch.equal(results[0][k], results[1][k]) for k in results[0])
+    torch.manual_seed(0)
+    initial = _policy(3).state_dict()
+    critic = [k for k in initial if k.startswith("critics.") and k.endswith("weight")]
+    assert critic and all(not torch.equal(initial[k], results[0][k]) for k in critic)  # the critic did learn
