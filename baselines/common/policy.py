@@ -104,6 +104,9 @@ class MultiAgentPolicy(nn.Module):
         self.register_buffer("team_of", team_of, persistent=False)
         self.register_buffer("group_of", _index_of(self.groups, self.num_agents), persistent=False)
         self.register_buffer("critic_group_of", _index_of(self.critic_groups, self.num_agents), persistent=False)
+        for kind, groups in (("actor", self.groups), ("critic", self.critic_groups)):  # on the policy's device
+            for g, members in enumerate(groups):
+                self.register_buffer(f"_{kind}_members_{g}", torch.tensor(members), persistent=False)
         ids = (self.num_agents if agent_id else 0) + (self.num_teams if team_onehot else 0)
         hidden = (hidden_size, hidden_size)
         critic_dim = obs_dim + ids + (state_dim if centralized else 0)
@@ -163,9 +166,9 @@ class MultiAgentPolicy(nn.Module):
         if len(groups) == 1:
             return nets[0](x)
         out = None
-        for g, members in enumerate(groups):
-            if agent_idx is None:
-                idx, dim = torch.tensor(members, device=x.device), x.dim() - 2
+        for g in range(len(groups)):
+            if agent_idx is None:  # the group's agents on the agent axis: no host sync
+                idx, dim = getattr(self, f"_{'critic' if critics else 'actor'}_members_{g}"), x.dim() - 2
             else:
                 idx, dim = (group_of[agent_idx] == g).nonzero().squeeze(-1), 0
             y = nets[g](x.index_select(dim, idx))
