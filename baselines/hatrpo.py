@@ -40,7 +40,7 @@ import torch
 from torch.distributions import kl_divergence
 
 from baselines import happo, mappo
-from baselines.common.natural_gradient import TrustRegionArgs, trust_region_step
+from baselines.common.natural_gradient import TrustRegionArgs, subsampled_kl, trust_region_step
 from baselines.common.ppo import masked_mean
 from baselines.common.run import Run
 from baselines.common.sequential import (
@@ -75,6 +75,13 @@ class AgentSurrogate:
         ratio = (dist.log_prob(mb["actions"]) - mb["logprobs"]).exp()
         return masked_mean(ratio * mb["adv"] * self.factor, mask), masked_mean(kl_divergence(self.old, dist), mask)
 
+    def fisher_kl(self, every: int) -> torch.Tensor:
+        """KL̄(θ) over the policy mask of every ``every``-th row, built at θ_old (cf. ``trpo.Surrogate.fisher_kl``)."""
+        x, mask = self.mb["actor_in"][::every], self.mb["policy_mask"][::every]
+        with torch.no_grad():
+            old = self.actor.distribution(x)
+        return masked_mean(kl_divergence(old, self.actor.distribution(x)), mask)
+
     def entropy(self) -> float:
         return float(masked_mean(self.old.entropy(), self.mb["policy_mask"]))
 
@@ -87,7 +94,7 @@ def trust_region_turn(g: int, seq: SequentialBatch, critic_optimizers=None) -> N
     surrogate = AgentSurrogate(actor, seq.take(rows), seq.factor.of_rows(rows))
     result = trust_region_step(surrogate, list(actor.parameters()), args.target_kl, args.cg_damping,
                                args.cg_max_steps, args.cg_residual_tol, args.line_search_shrinking_factor,
-                               args.line_search_max_iter)
+                               args.line_search_max_iter, subsampled_kl(surrogate, args.fisher_every))
     seq.log["policy_loss"].append(-result.objective)
     seq.log["entropy"].append(surrogate.entropy())
     seq.log["kl"].append(result.kl)

@@ -50,6 +50,7 @@ from baselines.common.natural_gradient import (
     conjugate_gradient,
     fisher_vector_product,
     flat_grad,
+    subsampled_kl,
     trust_region_step,
 )
 from baselines.common.networks import Actor, Critic
@@ -139,6 +140,14 @@ class Surrogate:
         ratio = (dist.log_prob(self.batch["actions"]) - self.batch["logprobs"]).exp()
         return (ratio * self.advantages).mean(), kl_divergence(self.old, dist).mean()
 
+    def fisher_kl(self, every: int) -> torch.Tensor:
+        """KL̄(θ) on every ``every``-th row only, built at θ = θ_old (π_old is the actor's current output there): its
+        Hessian estimates F at 1/every of the cost."""
+        x = self.batch["actor_in"][::every]
+        with torch.no_grad():
+            old = self.actor.distribution(x)
+        return kl_divergence(old, self.actor.distribution(x)).mean()
+
     def entropy(self) -> float:
         return float(self.old.entropy().mean())
 
@@ -152,7 +161,8 @@ def natural_direction(surrogate: Surrogate, params: list[nn.Parameter], args: Ar
     """g = ∇L, the Fisher-vector product v ↦ (F + λI) v, and d ≈ F⁻¹g by ``args.cg_max_steps`` CG steps."""
     objective, kl = surrogate()
     g = flat_grad(objective, params, retain_graph=True)
-    fvp = fisher_vector_product(kl, params, args.cg_damping)
+    fisher_kl = subsampled_kl(surrogate, args.fisher_every)
+    fvp = fisher_vector_product(kl if fisher_kl is None else fisher_kl(), params, args.cg_damping)
     return objective.detach(), g, fvp, conjugate_gradient(fvp, g, args.cg_max_steps, args.cg_residual_tol)
 
 
@@ -181,7 +191,8 @@ def update(agent: Policy, optimizers: tuple[torch.optim.Optimizer], batch: dict[
     params = list(agent.actor.parameters())  # by module: the critic is never part of the trust region
     surrogate = Surrogate(agent.actor, batch, standardized_advantages(batch, args))
     result = trust_region_step(surrogate, params, args.target_kl, args.cg_damping, args.cg_max_steps,
-                               args.cg_residual_tol, args.line_search_shrinking_factor, args.line_search_max_iter)
+                               args.cg_residual_tol, args.line_search_shrinking_factor, args.line_search_max_iter,
+                               subsampled_kl(surrogate, args.fisher_every))
     value_loss = fit_critic(agent.critic, optimizers[0], batch["critic_in"], batch["returns"],
                             args.n_critic_updates, args.critic_batch_size)
     losses = {"policy_loss": -result.objective, "value_loss": value_loss, "entropy": surrogate.entropy(),

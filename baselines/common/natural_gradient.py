@@ -41,6 +41,9 @@ class TrustRegionArgs:
     """damping λ added to the Fisher matrix: CG solves (F + λI) d = g"""
     line_search_max_iter: int = 10
     """candidates tried before the step is rejected and θ_old restored"""
+    fisher_every: int = 1
+    """Fisher-vector products on every k-th sample only (OpenAI Baselines' TRPO: 5, rllab's subsample_factor):
+    F estimated on 1/k of the batch, CG k times cheaper; 1: every sample"""
 
 Params = Sequence[torch.nn.Parameter]
 
@@ -173,17 +176,27 @@ def backtracking_line_search(params: Params, full_step: torch.Tensor,
     return LineSearchResult(False, 0.0, old_objective, 0.0)
 
 
+def subsampled_kl(surrogate, every: int) -> Callable[[], torch.Tensor] | None:
+    """``trust_region_step``'s ``fisher_kl`` for ``--fisher-every``: ``surrogate.fisher_kl(every)``, or None (the
+    whole batch's KL) for every = 1."""
+    if every < 1:
+        raise ValueError(f"--fisher-every must be >= 1, got {every}")
+    return None if every == 1 else (lambda: surrogate.fisher_kl(every))
+
+
 def trust_region_step(evaluate: Callable[[], tuple[torch.Tensor, torch.Tensor]], params: Params, max_kl: float,
                       damping: float, cg_max_steps: int, cg_residual_tol: float, shrinking_factor: float,
-                      max_iter: int) -> LineSearchResult:
+                      max_iter: int, fisher_kl: Callable[[], torch.Tensor] | None = None) -> LineSearchResult:
     """One TRPO step on ``params``: d ≈ F⁻¹g by CG, Δθ_max = √(2δ / dᵀFd) · d, then the line search.
 
     ``evaluate`` () ↦ (surrogate L(θ), mean KL(π_old ‖ π_θ)), differentiable at the current θ = θ_old; the
-    KL's Hessian there is F (``fisher_vector_product``). θ ends at the accepted step, or at θ_old exactly.
+    KL's Hessian there is F (``fisher_vector_product``). ``fisher_kl`` () ↦ a mean KL on part of the batch,
+    whose Hessian estimates F more cheaply (``TrustRegionArgs.fisher_every``); the line search always checks
+    the whole batch's KL. θ ends at the accepted step, or at θ_old exactly.
     """
     objective, kl = evaluate()
     g = flat_grad(objective, params, retain_graph=True)
-    fvp = fisher_vector_product(kl, params, damping)
+    fvp = fisher_vector_product(kl if fisher_kl is None else fisher_kl(), params, damping)
     direction = conjugate_gradient(fvp, g, cg_max_steps, cg_residual_tol)
     d_f_d = direction @ fvp(direction)
     full_step = torch.sqrt(2 * max_kl / d_f_d.clamp(min=1e-12)) * direction  # TRPO appendix C

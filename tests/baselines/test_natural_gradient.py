@@ -18,6 +18,8 @@ from baselines.common.natural_gradient import (
     fisher_vector_product,
     flat_params,
     set_flat_params,
+    subsampled_kl,
+    trust_region_step,
 )
 from baselines.common.networks import Actor
 
@@ -221,3 +223,33 @@ def test_truncated_npg_with_many_cg_steps_equals_exact_npg(kind):
     assert not torch.allclose(short, exact, rtol=1e-3, atol=1e-5)  # two CG steps are not the exact solve
     # The normalised step moves the policy by KL ≈ α²/2 (second-order model of the KL).
     assert results["exact"][1]["kl"] == pytest.approx(0.1**2 / 2, rel=0.3)
+
+
+@pytest.mark.parametrize("space", [spaces.Discrete(4), spaces.Box(-1.0, 1.0, (2,))], ids=["categorical", "gaussian"])
+def test_fisher_every_k_is_the_fisher_of_every_kth_sample(space):
+    """--fisher-every k estimates F on rows[::k]: on a batch whose rows come in runs of k equal rows that is the
+    whole batch's F, so the TRPO step is the full-Fisher step; on a batch without that structure it is not."""
+    torch.manual_seed(0)
+    actor = Actor(3, space, (8,), feature_norm=False)
+    base = torch.randn(50, 3)
+    with torch.no_grad():
+        actions = actor.distribution(base).sample()
+    advantages = torch.randn(50)
+
+    def step(rows, every):
+        model = Actor(3, space, (8,), feature_norm=False)
+        model.load_state_dict(actor.state_dict())
+        batch = {"actor_in": base[rows], "actions": actions[rows]}
+        with torch.no_grad():
+            batch["logprobs"] = model.distribution(batch["actor_in"]).log_prob(batch["actions"])
+        surrogate = trpo.Surrogate(model, batch, advantages[rows])
+        params = list(model.parameters())
+        trust_region_step(surrogate, params, 0.01, 0.1, 10, 1e-10, 0.5, 10, subsampled_kl(surrogate, every))
+        return torch.cat([p.detach().flatten() for p in params])
+
+    runs = torch.arange(50).repeat_interleave(4)  # each row 4 times in a row: rows[::4] is every row once
+    torch.testing.assert_close(step(runs, 4), step(runs, 1), atol=1e-5, rtol=1e-4)
+    shuffled = runs[torch.randperm(200)]
+    assert not torch.allclose(step(shuffled, 4), step(shuffled, 1), atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="fisher-every"):
+        subsampled_kl(None, 0)
