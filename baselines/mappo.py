@@ -146,9 +146,6 @@ class Args(CommonArgs):
     def __post_init__(self):
         if self.lr_schedule is not None and self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"--lr-schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
-        if self.recurrent and (self.chunk_length < 1 or self.num_steps % self.chunk_length):
-            raise ValueError(f"--chunk-length {self.chunk_length} must be positive and divide --num-steps "
-                             f"{self.num_steps}")
         if self.recurrent and self.opponent_pool:
             raise ValueError("--recurrent with --opponent-pool is not supported: a snapshot opponent would need "
                              "its own memory")
@@ -212,6 +209,10 @@ def train(args: Args, algo: str = "mappo", make_optimizers: Callable = adam_per_
     if make_update is None and args.param_sharing == "agent":
         raise ValueError("--param-sharing agent (one actor per agent, one critic) is HAPPO/HATRPO's layout; "
                          f"{algo} pairs each actor with its own critic: use all or team")
+    # Checked here, not in Args: the command line builds Args before the env's preset sets --num-steps.
+    if args.recurrent and (args.chunk_length < 1 or args.num_steps % args.chunk_length):
+        raise ValueError(f"--chunk-length {args.chunk_length} must be positive and divide --num-steps "
+                         f"{args.num_steps}")
     if make_update is not None and args.recurrent:
         raise ValueError(f"--recurrent is supported by MAPPO and IPPO; {algo}'s sequential update reads its "
                          "samples as independent rows")

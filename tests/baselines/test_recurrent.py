@@ -117,8 +117,13 @@ def test_recurrent_mappo_learns_resumes_exactly_and_checkpoints_the_whole_policy
 
 
 def test_recurrent_is_rejected_where_it_is_not_supported(tmp_path):
+    """And a preset's --num-steps counts: hide_and_seek_v1's 80-step rollouts take the default chunks of 10."""
+    from baselines.common.presets import parse_cli
+
+    args = parse_cli(mappo.Args, "mappo", "", ["--env-id", "hide_and_seek_v1", "--recurrent"])
+    assert args.num_steps == 80 and args.chunk_length == 10
     with pytest.raises(ValueError, match="chunk-length"):
-        _args(mappo.Args, tmp_path, "x", chunk_length=3)
+        mappo.train(_args(mappo.Args, tmp_path, "x", chunk_length=3))
     with pytest.raises(ValueError, match="opponent-pool"):
         _args(mappo.Args, tmp_path, "x", opponent_pool=2)
     with pytest.raises(ValueError, match="sequential update"):
