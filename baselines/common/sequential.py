@@ -105,12 +105,8 @@ class SequentialBatch:
         self.factor = CompoundingFactor(self.num_positions, policy.team_of)
         self.all_positions = torch.arange(self.num_positions, device=device)
         agent = batch["agent"]
-        pmask = rows.column("policy_mask")
-        self.learning = [g for g, members in enumerate(policy.groups)
-                         if bool((pmask & torch.isin(agent, torch.tensor(members, device=device))).any())]
-        vmask = rows.column("value_mask")
-        self.critics_learning = [c for c, members in enumerate(policy.critic_groups)
-                                 if bool((vmask & torch.isin(agent, torch.tensor(members, device=device))).any())]
+        self.learning = _with_samples(policy.groups, rows.column("policy_mask"), agent)
+        self.critics_learning = _with_samples(policy.critic_groups, rows.column("value_mask"), agent)
         self.critic_done: set[tuple[int, int]] = set()  # (epoch, minibatch) the critics have been stepped on
         self.log: dict[str, list[float]] = defaultdict(list)
 
@@ -142,6 +138,12 @@ class SequentialBatch:
         with torch.no_grad():
             log_ratio = self.policy.actors[g].distribution(mb["actor_in"]).log_prob(mb["actions"]) - mb["logprobs"]
         self.factor.fold(rows, log_ratio, mb["policy_mask"])
+
+
+def _with_samples(groups: list[list[int]], mask: torch.Tensor, agent: torch.Tensor) -> list[int]:
+    """The groups (of agent indices) with at least one row in ``mask``: those that learn in this update."""
+    return [g for g, members in enumerate(groups)
+            if bool((mask & torch.isin(agent, torch.tensor(members, device=agent.device))).any())]
 
 
 ActorStep = Callable[[int, SequentialBatch, list[torch.optim.Optimizer] | None], None]
