@@ -51,3 +51,13 @@ def test_readme_sections_the_home_page_includes_exist_once():
         assert readme.count(f"[start:{name}]") == 1 and readme.count(f"[end:{name}]") == 1
     assert "pip install torch==2.13.0 && pip install -e \".[dev]\" && python -m pytest -q" in readme
     assert "mkdocs serve" in readme
+
+
+def test_readme_sections_the_home_page_includes_link_only_to_what_both_places_have():
+    """A README section is read on GitHub from the repository root and on the site from ``docs/``: a link
+    into ``docs/`` works on one and breaks the strict build on the other; ``assets/`` is copied to both."""
+    readme = (ROOT / "README.md").read_text()
+    for name in re.findall(r'--8<-- "README.md:(\w+)"', (ROOT / "docs" / "index.md").read_text()):
+        section = readme.split(f"[start:{name}]")[1].split(f"[end:{name}]")[0]
+        for target in re.findall(r"\]\(([^)#]+)", section):
+            assert target.startswith(("http://", "https://", "assets/")), f"{name}: link to {target}"
