@@ -17,7 +17,9 @@ Each agent has its own trust region δ (HARL: kl_threshold), measured over its o
 (active, acted, learn: MAPPO's); a row outside them leaves its agent's surrogate and KL and counts
 r = 1 in M. The step is exactly TRPO's (``natural_gradient.trust_region_step``, the one CG and line search
 of the repository), so with one agent HATRPO is TRPO, update for update. Â_t: MAPPO's per-agent GAE on the
-centralised critic, standardised per team. No entropy bonus (as TRPO and HARL's HATRPO).
+centralised critic, standardised per team. ``--ent-coef c`` adds c · E_t[H(π^{i_m}(·|o_t))] to L^{i_m} (OpenAI
+Baselines' TRPO: entcoeff), so the line search accepts a step only if surrogate plus bonus improves; the
+default 0 is HARL's HATRPO (and TRPO's).
 
 Defaults: HARL's MPE settings (δ 0.01 here and in TRPO, 10 CG steps, damping 0.1, backtracking 0.5, 10
 tries); the critic as MAPPO's (5 epochs of 8 minibatches, 3e-3). ``--learning-rate`` and ``--clip-coef``
@@ -59,13 +61,15 @@ class Args(happo.Args, TrustRegionArgs):
     """trust region δ of every agent: bound on the mean KL(π_old ‖ π) of its step (HARL's kl_threshold)"""
     line_search_shrinking_factor: float = 0.5
     """backtracking factor β: candidate k is θ_old + βᵏ Δθ_max (HARL: 0.5)"""
+    ent_coef: float = 0.0
+    """entropy bonus c in each agent's surrogate, L + c·H (OpenAI Baselines' TRPO entcoeff; 0: HARL's HATRPO)"""
 
 
 class AgentSurrogate:
     """(L(θ), KL̄(θ)) of one block on its rows, against its policy frozen at construction (cf. ``trpo.Surrogate``)."""
 
-    def __init__(self, actor, mb: dict[str, torch.Tensor], factor: torch.Tensor):
-        self.actor, self.mb, self.factor = actor, mb, factor
+    def __init__(self, actor, mb: dict[str, torch.Tensor], factor: torch.Tensor, ent_coef: float = 0.0):
+        self.actor, self.mb, self.factor, self.ent_coef = actor, mb, factor, ent_coef
         with torch.no_grad():
             self.old = actor.distribution(mb["actor_in"])
 
@@ -73,7 +77,10 @@ class AgentSurrogate:
         mb, mask = self.mb, self.mb["policy_mask"]
         dist = self.actor.distribution(mb["actor_in"])
         ratio = (dist.log_prob(mb["actions"]) - mb["logprobs"]).exp()
-        return masked_mean(ratio * mb["adv"] * self.factor, mask), masked_mean(kl_divergence(self.old, dist), mask)
+        objective = masked_mean(ratio * mb["adv"] * self.factor, mask)
+        if self.ent_coef:
+            objective = objective + self.ent_coef * masked_mean(dist.entropy(), mask)
+        return objective, masked_mean(kl_divergence(self.old, dist), mask)
 
     def fisher_kl(self, every: int) -> torch.Tensor:
         """KL̄(θ) over the policy mask of every ``every``-th row, built at θ_old (cf. ``trpo.Surrogate.fisher_kl``)."""
@@ -91,7 +98,7 @@ def trust_region_turn(g: int, seq: SequentialBatch, critic_optimizers=None) -> N
     step is not minibatched, so the critics learn afterwards (``critic_optimizers`` is not used)."""
     args, actor = seq.args, seq.policy.actors[g]
     rows = rows_of(seq.all_positions, seq.policy.groups[g], seq.num_agents)
-    surrogate = AgentSurrogate(actor, seq.take(rows), seq.factor.of_rows(rows))
+    surrogate = AgentSurrogate(actor, seq.take(rows), seq.factor.of_rows(rows), args.ent_coef)
     result = trust_region_step(surrogate, list(actor.parameters()), args.target_kl, args.cg_damping,
                                args.cg_max_steps, args.cg_residual_tol, args.line_search_shrinking_factor,
                                args.line_search_max_iter, subsampled_kl(surrogate, args.fisher_every))

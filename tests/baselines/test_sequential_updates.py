@@ -132,6 +132,29 @@ def test_each_hatrpo_step_stays_in_its_trust_region_or_is_restored():
     assert metrics["line_search_success"] == pytest.approx(2 / 3) and 0 < metrics["kl"] <= delta
 
 
+def test_the_hatrpo_entropy_bonus_is_part_of_the_objective_the_line_search_checks():
+    """With zero advantages the surrogate is flat: without a bonus no step improves it (every step is rejected);
+    with ``ent_coef`` c the objective is c·H, so every agent's accepted step raises its entropy, inside δ."""
+    policy = _policy(3)
+    for actor in policy.actors:  # a peaked policy, far from the uniform one of the largest entropy
+        with torch.no_grad():
+            [m for m in actor.modules() if isinstance(m, torch.nn.Linear)][-1].bias.copy_(torch.arange(5.0))
+    batch = _batch(policy, positions=64, seed=3)
+    batch["advantages"].zero_()
+    entropy = []
+    for c in (0.0, 0.05):
+        trained = copy.deepcopy(policy)
+        args = hatrpo.Args(target_kl=0.01, ent_coef=c, norm_adv=False)
+        metrics = hatrpo.update(trained, hatrpo.optimizers(trained, args), copy.deepcopy(batch), args,
+                                sequential.AgentOrder(0))
+        with torch.no_grad():
+            entropy.append([float(trained.actors[i].distribution(batch["actor_in"][batch["agent"] == i])
+                                  .entropy().mean()) for i in range(3)])
+        assert metrics["line_search_success"] == (1.0 if c else 0.0)
+        assert metrics["kl"] <= 0.01
+    assert all(after > before + 0.01 for before, after in zip(*entropy, strict=True)), entropy
+
+
 def test_with_one_agent_happo_is_the_ppo_update():
     args = dict(update_epochs=3, num_minibatches=4, ent_coef=0.01)
     ours, theirs = _policy(1, "agent"), _policy(1, "all")
