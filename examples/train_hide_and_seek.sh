@@ -45,7 +45,7 @@ for pair in "$RUN $RUN" "$RUN scripted" "scripted $RUN" "$RUN random" "random $R
 done
 
 python -m baselines.plot "$RUN" --out "$RUN/behaviour.png" --smooth 3 --metric episodic_return \
-    behaviour/all_doors_blocked_prep behaviour/box_locked_hiders_prep behaviour/hidden_fraction \
+    behaviour/all_doors_blocked_prep behaviour/box_locked_hiders_prep behaviour/hidden_fraction behaviour/seekers_elevated \
     behaviour/seekers_crossed behaviour/ramp_secured_prep behaviour/max_box_move_prep behaviour/stage
 python -m baselines.plot "$RUN" --out "$RUN/behaviour_time.png" --x time --smooth 3 --metric episodic_return \
     behaviour/all_doors_blocked_prep behaviour/seekers_crossed behaviour/ramp_secured_prep behaviour/stage
