@@ -42,7 +42,7 @@ import torch
 from torch.distributions import kl_divergence
 
 from baselines import happo, mappo
-from baselines.common.natural_gradient import TrustRegionArgs, subsampled_kl, trust_region_step
+from baselines.common.natural_gradient import TrustRegionArgs, kl_from_frozen, subsampled_kl, trust_region_step
 from baselines.common.ppo import masked_mean
 from baselines.common.run import Run
 from baselines.common.sequential import (
@@ -84,10 +84,7 @@ class AgentSurrogate:
 
     def fisher_kl(self, every: int) -> torch.Tensor:
         """KL̄(θ) over the policy mask of every ``every``-th row, built at θ_old (cf. ``trpo.Surrogate.fisher_kl``)."""
-        x, mask = self.mb["actor_in"][::every], self.mb["policy_mask"][::every]
-        with torch.no_grad():
-            old = self.actor.distribution(x)
-        return masked_mean(kl_divergence(old, self.actor.distribution(x)), mask)
+        return masked_mean(kl_from_frozen(self.actor, self.mb["actor_in"][::every]), self.mb["policy_mask"][::every])
 
     def entropy(self) -> float:
         return float(masked_mean(self.old.entropy(), self.mb["policy_mask"]))

@@ -50,6 +50,7 @@ from baselines.common.natural_gradient import (
     conjugate_gradient,
     fisher_vector_product,
     flat_grad,
+    kl_from_frozen,
     subsampled_kl,
     trust_region_step,
 )
@@ -143,10 +144,7 @@ class Surrogate:
     def fisher_kl(self, every: int) -> torch.Tensor:
         """KL̄(θ) on every ``every``-th row only, built at θ = θ_old (π_old is the actor's current output there): its
         Hessian estimates F at 1/every of the cost."""
-        x = self.batch["actor_in"][::every]
-        with torch.no_grad():
-            old = self.actor.distribution(x)
-        return kl_divergence(old, self.actor.distribution(x)).mean()
+        return kl_from_frozen(self.actor, self.batch["actor_in"][::every]).mean()
 
     def entropy(self) -> float:
         return float(self.old.entropy().mean())

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-from torch.distributions import Categorical, Distribution, Independent, Normal
+from torch.distributions import Categorical, Distribution, Independent, Normal, kl_divergence
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 
@@ -174,6 +174,14 @@ def backtracking_line_search(params: Params, full_step: torch.Tensor,
         fraction *= shrinking_factor
     set_flat_params(params, old)
     return LineSearchResult(False, 0.0, old_objective, 0.0)
+
+
+def kl_from_frozen(actor, x: torch.Tensor) -> torch.Tensor:
+    """Per row of ``x``: KL(π_θ_old ‖ π_θ) with π_θ_old the actor's output now, frozen. Zero at θ = θ_old, where
+    its Hessian is the Fisher matrix of those rows (the surrogates' ``fisher_kl``)."""
+    with torch.no_grad():
+        old = actor.distribution(x)
+    return kl_divergence(old, actor.distribution(x))
 
 
 def subsampled_kl(surrogate, every: int) -> Callable[[], torch.Tensor] | None:
