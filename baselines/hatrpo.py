@@ -21,11 +21,13 @@ centralised critic, standardised per team. ``--ent-coef c`` adds c · E_t[H(π^{
 Baselines' TRPO: entcoeff), so the line search accepts a step only if surrogate plus bonus improves; the
 default 0 is HARL's HATRPO (and TRPO's).
 
-Defaults: HARL's MPE settings (δ 0.01 here and in TRPO, 10 CG steps, damping 0.1, backtracking 0.5, 10
-tries); the critic as MAPPO's (5 epochs of 8 minibatches, 3e-3). ``--learning-rate`` and ``--clip-coef``
-only act on the critic (the value clip); ``--param-sharing all`` takes one trust-region step for all agents
-together (the joint TRPO step of a shared policy, M = 1). Rollouts, logging, checkpoints, resume, presets,
-evaluation and the Ray backend are MAPPO's (``mappo.train``).
+Defaults: HARL's trust region (its default δ 0.01, as TRPO's here; its tuned MPE configs use 0.005), 10 CG
+steps, damping 0.1 and 10 tries, with TRPO's acceptance (KL̄ ≤ δ and L improved; HARL backtracks by 0.8 and
+also asks for half the predicted improvement, here β 0.5 as OpenAI Baselines); the critic as MAPPO's (5 epochs
+of 8 minibatches, 3e-3). ``--learning-rate`` and ``--clip-coef`` only act on the critic (the value clip);
+``--param-sharing all`` takes one trust-region step for all agents together (the joint TRPO step of a shared
+policy, M = 1). Rollouts, logging, checkpoints, resume, presets, evaluation and the Ray backend are MAPPO's
+(``mappo.train``).
 
 Papers: https://arxiv.org/abs/2109.11251 (ICLR 2022), https://arxiv.org/abs/2304.09870 (HARL, JMLR 2024);
 reference: github.com/PKU-MARL/HARL.
@@ -60,7 +62,7 @@ class Args(happo.Args, TrustRegionArgs):
     target_kl: float = 0.01
     """trust region δ of every agent: bound on the mean KL(π_old ‖ π) of its step (HARL's kl_threshold)"""
     line_search_shrinking_factor: float = 0.5
-    """backtracking factor β: candidate k is θ_old + βᵏ Δθ_max (HARL: 0.5)"""
+    """backtracking factor β: candidate k is θ_old + βᵏ Δθ_max (OpenAI Baselines: 0.5; HARL: 0.8)"""
     ent_coef: float = 0.0
     """entropy bonus c in each agent's surrogate, L + c·H (OpenAI Baselines' TRPO entcoeff; 0: HARL's HATRPO)"""
 
