@@ -93,3 +93,38 @@ def test_evaluate_cli_names_what_is_missing():
         evaluate_main(["--env-id", "hide_and_seek_v1", "--hiders", "scripted", "--episodes", "2"])
     with pytest.raises(SystemExit):
         evaluate_main(["--env-id", "hide_and_seek_v1", "--team", "seeker", "--episodes", "2"])
+
+
+def _example(name: str):
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[2] / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_crossplay_checkpoints_plays_every_kept_checkpoint_and_reports_each_teams_win_rate(tmp_path, capsys):
+    from baselines.mappo import Args, train
+
+    run_dir = str(tmp_path / "run")
+    train(Args(env_id="hide_and_seek_v1", num_envs=4, num_steps=10, total_timesteps=80, run_dir=run_dir,
+               checkpoint_every=1, env_kwargs='{"max_cycles": 10}', progress=False, tensorboard=False,
+               device="cpu"))
+    sweep = _example("crossplay_checkpoints")
+    table = tmp_path / "sweep.csv"
+    sweep.main([run_dir, "--every", "1", "--episodes", "5", "--seed", "3", "--csv", str(table)])
+    import csv
+
+    rows = list(csv.DictReader(table.open()))
+    assert [int(r["update"]) for r in rows] == [1, 2] and [int(r["env_steps"]) for r in rows] == [40, 80]
+    # the seekers' column is the seekers' win rate: one minus the hiders' of the same games
+    ckpt = f"{run_dir}/checkpoints/update_000002.pt"
+    hiders = crossplay("hide_and_seek_v1", {"hider": "scripted", "seeker": ckpt}, episodes=5, seed=3)["win_rate"]
+    assert rows[1]["seekers_vs_door_locking"].startswith(f"{100 * (1 - hiders):.1f}%")
+    theirs = crossplay("hide_and_seek_v1", {"hider": ckpt, "seeker": "scripted"}, episodes=5, seed=3)["win_rate"]
+    assert rows[1]["hiders_vs_scripted"].startswith(f"{100 * theirs:.1f}%")
+    with pytest.raises(SystemExit, match=r"no checkpoint for update\(s\) \[7\]"):
+        sweep.main([run_dir, "--updates", "7"])
