@@ -21,7 +21,7 @@ TIMESTEPS=${TIMESTEPS:-2000000}
 SEEDS=${SEEDS:-"1 2 3"}
 ALGOS=${ALGOS:-"mappo happo hatrpo"}
 ENVS=${ENVS:-"spread_v0 transport_v0 hetero_transport_v0"}
-EPISODES=${EPISODES:-100}
+EPISODES=${EPISODES:-1000}
 ROOT=${ROOT:-runs/compare_happo_hatrpo}
 PYTHON=${PYTHON:-python}
 export PYTHON TIMESTEPS EPISODES ROOT

@@ -32,10 +32,11 @@ from the agent-id input, and every gradient step for one agent pushes the others
 learn three ordinary transport policies. The scripted pushers (``heuristic_action``) show that the
 task needs nothing else: they are transport_v0's, each action translated into the agent's own frame.
 
-Measured (3 seeds, 2M env steps, greedy; the HAPPO page of the docs has the table): MAPPO's shared actor
-succeeds in 79.7% of episodes here against 98.7% on transport_v0, so the differences do cost it; HAPPO's
-separate actors reach 75.7% (they learn earlier, not further) and HATRPO 32%. At this budget one actor per
-agent does not beat a shared one.
+Measured (3 seeds, 2M env steps, greedy, 1000 episodes each; the HAPPO page of the docs has the table):
+MAPPO's shared actor succeeds in 79.7% of episodes here against 97.3% on transport_v0; HAPPO's separate
+actors reach 76.8% (they learn earlier, not further) and HATRPO 32.7%. At this budget one actor per agent
+does not beat a shared one, and the weaker pushes cost more than the turned actions: with transport_v0's
+masses and strengths and only the turned frames, MAPPO reached 92% and HAPPO 90% (one seed).
 
 ## Action space
 Discrete: 0 no_action, and 1..4 push along MPE's directions (-x, +x, -y, +y) turned by
