@@ -130,13 +130,18 @@ def test_crossplay_checkpoints_plays_every_kept_checkpoint_and_reports_each_team
         sweep.main([run_dir, "--updates", "7"])
 
 
-@pytest.mark.parametrize("name", ["hide_and_seek_v1_selfplay.pt", "hide_and_seek_v1_selfplay_85M.pt"])
-def test_the_shipped_self_play_policies_still_beat_the_scripted_seekers(name):
-    """The policy files in assets/ play without training (README's cross-play table comes from them); a change
+@pytest.mark.parametrize(("name", "team", "at_least"), [
+    ("hide_and_seek_v1_selfplay_85M.pt", "hider", 0.8),  # 97.4% of 1000 games
+    ("hide_and_seek_v1_selfplay_85M.pt", "seeker", 0.3),  # 44.4%
+    ("hide_and_seek_v1_selfplay.pt", "seeker", 0.7),  # the final policy's seekers: 85.5%
+])
+def test_the_shipped_self_play_policies_still_beat_the_scripted_team(name, team, at_least):
+    """The policy files in assets/ play without training (the docs' cross-play tables come from them); a change
     to the env that they no longer handle (physics, observations) shows up here as a collapse of the win rate
-    (1000 games: 92.2% and 97.4%)."""
+    of the team each file is shipped for, against the env's scripted team (the seekers' rate: 1 - the hiders')."""
     import pathlib
 
-    path = pathlib.Path(__file__).resolve().parents[2] / "assets" / name
-    result = crossplay("hide_and_seek_v1", {"hider": str(path), "seeker": "scripted"}, episodes=100, seed=1)
-    assert result["win_rate"] >= 0.8, result["win_rate"]
+    path = str(pathlib.Path(__file__).resolve().parents[2] / "assets" / name)
+    players = {"hider": path, "seeker": "scripted"} if team == "hider" else {"hider": "scripted", "seeker": path}
+    hiders = crossplay("hide_and_seek_v1", players, episodes=100, seed=1)["win_rate"]
+    assert (hiders if team == "hider" else 1 - hiders) >= at_least, hiders
