@@ -17,13 +17,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import glob
-import os
-import re
 import sys
 
 from baselines import crossplay
-from baselines.common.checkpoint import load_checkpoint
+from baselines.common.checkpoint import load_checkpoint, numbered_checkpoints
 
 PAIRINGS = (
     # (column, hiders, seekers, whose win the column shows)
@@ -35,11 +32,7 @@ PAIRINGS = (
 
 def checkpoints(run: str, every: int, updates: list[int] | None) -> list[tuple[int, str]]:
     """(update, path) of the run's numbered checkpoints: those listed, or every ``every``-th kept one."""
-    found = {}
-    for path in glob.glob(os.path.join(run, "checkpoints", "update_*.pt")):
-        match = re.search(r"update_(\d+)\.pt$", path)
-        if match:
-            found[int(match.group(1))] = path
+    found = numbered_checkpoints(run)
     if not found:
         raise SystemExit(f"no checkpoints/update_*.pt in {run!r}")
     if updates:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import zipfile
 from typing import Any
 
 import torch
 
 LATEST = "latest.pt"
+NUMBERED = re.compile(r"update_(\d+)\.pt")
+"""the name of the copy kept of each saved checkpoint: update_<update, 6 digits>.pt"""
 
 
 def checkpoint_dir(run_dir: str) -> str:
@@ -38,6 +41,13 @@ def save_checkpoint(run_dir: str, payload: dict[str, Any], update: int) -> str:
         os.remove(numbered)
     os.link(path, numbered)
     return path
+
+
+def numbered_checkpoints(run_dir: str) -> dict[int, str]:
+    """The numbered copies ``save_checkpoint`` kept in a run directory: update -> path (empty if none)."""
+    folder = checkpoint_dir(run_dir)
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    return {int(m.group(1)): os.path.join(folder, name) for name in names if (m := NUMBERED.fullmatch(name))}
 
 
 POLICY_KEYS = ("algo", "args", "update", "global_step", "actor", "policy_spec")

@@ -106,7 +106,7 @@ def _example(name: str):
     return module
 
 
-def test_crossplay_checkpoints_plays_every_kept_checkpoint_and_reports_each_teams_win_rate(tmp_path, capsys):
+def test_crossplay_checkpoints_plays_every_kept_checkpoint_and_reports_each_teams_win_rate(tmp_path):
     from baselines.mappo import Args, train
 
     run_dir = str(tmp_path / "run")
