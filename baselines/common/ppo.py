@@ -160,7 +160,7 @@ def update(policy, optimizers: tuple[torch.optim.Optimizer, ...], batch: dict[st
     log: dict[str, list[float]] = {k: [] for k in DIAGNOSTICS}
     for _epoch in range(args.update_epochs):
         for idx in minibatches(rows, args):
-            mb = rows.take(idx)
+            mb = rows.take(idx, scratch=True)  # backward is done before the next minibatch is taken
             losses = {g: group_loss(policy, g, mb, args, log) for g in learning}
             losses = {g: loss for g, loss in losses.items() if loss is not None}
             if not losses:
