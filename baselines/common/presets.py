@@ -32,13 +32,12 @@ Where the figures come from (docs/baselines/):
         hiding phase of every world in their true proportion), 1024 worlds, Baker et al.'s γ 0.998
         (their episodes are 240 steps; with the time left in the critic's state and truncation treated
         as terminal, the return is the undiscounted team score of the rest of the game), λ 0.95,
-        constant learning rate 6e-3 for actor and critic, entropy 0.01, 64-wide networks, 2 epochs of 8
-        minibatches. Speed and step size decide on 2 CPU cores. 2 epochs at 6e-3 move the policy as far per
-        update as 4 epochs at 3e-3 (MAPPO's default; approx KL 0.006 both) in half the learning time: side by
-        side with the 4-epoch run of docs/baselines/team_selfplay.md, the same seed learned as fast per env
-        step (hider return +67 -> +30 by 8M steps, back to +65 by 19M, boxes carried 0.6 m in prep; seekers
-        on the ramp in 8% of games at 49M, 12% with 4 epochs) at a median 17.5k env-steps/s instead of
-        12.0k. Before: 128-wide networks with learning rate 3e-4
+        constant learning rate 3e-3 (MAPPO's default), entropy 0.01, 64-wide networks, 4 epochs of 8
+        minibatches. Speed and step size decide on 2 CPU cores. 2 epochs at 6e-3 (half the learning time,
+        a median 17.5k env-steps/s against 12.0k) learned as fast per env step on the same seed through 49M
+        steps (chasing, the hiders' answer), but its seekers had not taken up the ramp by 77M (elevated in 9%
+        of games, the 4-epoch run 35%; approx KL 0.006 per update against 0.007): not the preset until it
+        is shown to reach the later stages as well. Before: 128-wide networks with learning rate 3e-4
         and 4 x 4 minibatches ran at 5k env-steps/s and showed only chasing after 15M steps (64 minutes);
         64-wide networks run at ~10k; with learning rate 1e-3 the updates moved the policy little (approx
         KL 0.004) and the hiders' return fell only from +67 to +42 in 7M steps, while a 27-minute run on
@@ -58,9 +57,9 @@ from typing import Any
 
 _SPREAD_PPO = {"gamma": 0.95}
 _TRANSPORT_PPO = {"num_steps": 50}
-_HIDE_AND_SEEK_PPO = {"num_envs": 1024, "num_steps": 80, "gamma": 0.998, "gae_lambda": 0.95, "learning_rate": 6e-3,
-                      "critic_learning_rate": 6e-3, "lr_schedule": "constant", "ent_coef": 0.01, "hidden_size": 64,
-                      "num_minibatches": 8, "update_epochs": 2, "time_limit": "auto", "param_sharing": "all"}
+_HIDE_AND_SEEK_PPO = {"num_envs": 1024, "num_steps": 80, "gamma": 0.998, "gae_lambda": 0.95, "learning_rate": 3e-3,
+                      "critic_learning_rate": 3e-3, "lr_schedule": "constant", "ent_coef": 0.01, "hidden_size": 64,
+                      "num_minibatches": 8, "update_epochs": 4, "time_limit": "auto", "param_sharing": "all"}
 _CARTPOLE_ZOO = {"num_envs": 2, "total_timesteps": 100_000, "num_steps": 512, "critic_batch_size": 512,
                  "cg_damping": 1e-3, "gae_lambda": 0.98, "gamma": 0.99, "critic_learning_rate": 1e-3,
                  "n_critic_updates": 20}
