@@ -34,9 +34,9 @@ Where the figures come from (docs/baselines/):
         as terminal, the return is the undiscounted team score of the rest of the game), λ 0.95,
         constant learning rate 3e-3 (MAPPO's default), entropy 0.01, 64-wide networks, 4 epochs of 8
         minibatches. Speed and step size decide on 2 CPU cores. 2 epochs at 6e-3 (half the learning time,
-        a median 17.5k env-steps/s against 12.0k) learned as fast per env step on the same seed through 49M
-        steps (chasing, the hiders' answer), but its seekers had not taken up the ramp by 77M (elevated in 9%
-        of games, the 4-epoch run 35%; approx KL 0.006 per update against 0.007): not the preset until it
+        a median 17.1k env-steps/s over 95 minutes against 12.0k) learned as fast per env step on the same seed
+        through 49M steps (chasing, the hiders' answer), but its seekers had not taken up the ramp by 88M
+        (elevated in 8% of games; the 4-epoch run's 35% at 77M; approx KL 0.006 per update against 0.007): not the preset until it
         is shown to reach the later stages as well. Before: 128-wide networks with learning rate 3e-4
         and 4 x 4 minibatches ran at 5k env-steps/s and showed only chasing after 15M steps (64 minutes);
         64-wide networks run at ~10k; with learning rate 1e-3 the updates moved the policy little (approx
