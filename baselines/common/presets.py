@@ -39,9 +39,9 @@ Where the figures come from (docs/baselines/):
         (elevated in 8% of games; the 4-epoch run's 35% at 77M; approx KL 0.006 per update against 0.007):
         not the preset until it is shown to reach the later stages as well. Before: 128-wide networks with
         learning rate 3e-4 and 4 x 4 minibatches ran at 5k env-steps/s and showed only chasing after 15M
-        steps (64 minutes); 64-wide networks run at ~10k; with learning rate 1e-3 the updates moved the policy little (approx
-        KL 0.004) and the hiders' return fell only from +67 to +42 in 7M steps, while a 27-minute run on
-        hide_and_seek_v0 with 3e-3 reached chasing by 5M steps and corner shelters by 14M.
+        steps (64 minutes); 64-wide networks run at ~10k; with learning rate 1e-3 the updates moved the
+        policy little (approx KL 0.004) and the hiders' return fell only from +67 to +42 in 7M steps, while a
+        27-minute run on hide_and_seek_v0 with 3e-3 reached chasing by 5M steps and corner shelters by 14M.
     CartPole-v1, Pendulum-v1, TRPO: rl-baselines3-zoo's hyperparams/trpo.yml (without gSDE, which we lack);
         NPG: the same, with α 0.3 on Pendulum (examples/train_single_agent.sh).
     spread_v0, TRPO/NPG (joint-control view): MAPPO's budget and γ (docs/baselines/trpo.md: −32.81 greedy).
