@@ -41,6 +41,11 @@ class HideAndSeekConfig(ScenarioConfig):
     world in random_rooms (see ``min_boxes``)."""
     min_boxes: int | None = None
     """If below ``num_boxes``, each world draws its box count uniformly in [min_boxes, num_boxes]."""
+    num_elongated_boxes: int | None = None
+    """How many boxes are elongated (0.9 m x 0.3 m; the others square, 0.64 m): boxes 0, 2, 4, ... in that order.
+    Default: every even-indexed box. 0 gives the paper's quadrant game, whose two boxes are cubes (mae-envs'
+    ``n_elongated_boxes=0``): without a long box no corner shelter hides a hider, so a shelter means blocking the
+    doors."""
     num_ramps: int | None = None
     """Ramps; default 1 (quadrant, open) or 2 (random_rooms)."""
     prep_fraction: float = 0.4
@@ -80,6 +85,7 @@ class HideAndSeekConfig(ScenarioConfig):
             "num_boxes": high,
             "min_boxes": self.num_boxes if fixed else low,
             "num_ramps": ramps,
+            "num_elongated_boxes": ((self.num_boxes if self.num_boxes is not None else high) + 1) // 2,
             "half_size": half_size,
         }
         for name, value in defaults.items():
@@ -96,6 +102,10 @@ class HideAndSeekConfig(ScenarioConfig):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ValueError(f"HideAndSeekConfig.{name} must be an int in [{low}, {high}], got {value!r}")
+        elongated = self.num_elongated_boxes
+        if isinstance(elongated, bool) or not isinstance(elongated, int) or not 0 <= elongated <= (self.num_boxes + 1) // 2:
+            raise ValueError(f"HideAndSeekConfig.num_elongated_boxes must be an int in [0, {(self.num_boxes + 1) // 2}] "
+                             f"(the even-indexed of {self.num_boxes} boxes), got {elongated!r}")
         if self.min_boxes > self.num_boxes:
             raise ValueError(f"HideAndSeekConfig.min_boxes={self.min_boxes} exceeds num_boxes={self.num_boxes}")
 

@@ -324,11 +324,12 @@ def test_a_seeker_that_climbed_a_ramp_sees_over_the_wall():
     assert seen_while_up and all(seen_while_up)  # on the ramp, before crossing, it sees the hider
 
 
-@pytest.mark.parametrize("map_name", ["quadrant", "random_rooms", "open"])
-def test_reset_spawns_nothing_overlapping(map_name):
+@pytest.mark.parametrize(("map_name", "elongated"), [("quadrant", None), ("random_rooms", None), ("open", None),
+                                                     ("quadrant", 0)])
+def test_reset_spawns_nothing_overlapping(map_name, elongated):
     from marl_envs.physics.geometry import point_segment_distance
 
-    env = make_batched("hide_and_seek_v1", num_envs=256, seed=1, map=map_name)
+    env = make_batched("hide_and_seek_v1", num_envs=256, seed=1, map=map_name, num_elongated_boxes=elongated)
     env.reset(seed=1)
     sc = env.scenario
     st, spec, walls = sc.world.state, sc.world.spec, sc.layout.walls
@@ -341,6 +342,22 @@ def test_reset_spawns_nothing_overlapping(map_name):
     clear = dist - r.view(1, -1, 1) - walls.half_thickness
     assert (clear[(present.unsqueeze(2) & walls.mask.unsqueeze(1))] >= 0).all()
     assert (st.pos[present].abs() < sc.config.half_size).all()  # present bodies start in the play area
+
+
+@pytest.mark.parametrize(("kwargs", "elongated"), [({}, [True, False]), ({"num_elongated_boxes": 0}, [False, False]),
+                                                  ({"map": "random_rooms", "num_elongated_boxes": 2},
+                                                   [True, False, True, False, False, False, False, False, False])])
+def test_num_elongated_boxes_picks_which_boxes_are_long(kwargs, elongated):
+    env = make_batched("hide_and_seek_v1", num_envs=64, seed=3, **kwargs)
+    env.reset(seed=3)
+    half = env.scenario.box_half
+    assert [bool(h[0] > h[1]) for h in half] == elongated  # long boxes are 0.9 x 0.3, square ones 0.64 x 0.64
+    assert torch.allclose(half[~torch.tensor(elongated)], torch.tensor(0.32))
+
+
+def test_num_elongated_boxes_out_of_range_is_refused():
+    with pytest.raises(ValueError, match="num_elongated_boxes must be an int in \\[0, 1\\]"):
+        make_batched("hide_and_seek_v1", num_envs=2, num_elongated_boxes=2)
 
 
 def test_quadrant_hiders_and_boxes_start_in_the_room_seekers_and_ramp_outside():
