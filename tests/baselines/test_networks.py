@@ -41,3 +41,23 @@ def test_mappo_trains_on_continuous_actions(tmp_path):
                       progress=False, tensorboard=False, run_dir=str(tmp_path / "box"), device="cpu")
     run = mappo.train(args)
     assert run.update == 2 and all(math.isfinite(r["policy_loss"]) for r in run.history)
+
+
+def test_multicategorical_samples_follow_each_factors_probabilities_and_never_a_zero_probability_action():
+    from baselines.common.networks import MultiCategorical
+
+    logits = torch.tensor([[0.0, 1.0, -1.0, 2.0, 0.5, -0.5],
+                           [3.0, float("-inf"), 0.0, float("-inf"), -2.0, 2.0]])
+    dist = MultiCategorical(logits, [4, 2])
+    torch.manual_seed(0)
+    draws = dist.sample((40000,))  # (40000, 2 rows, 2 factors)
+    assert draws.shape == (40000, 2, 2) and draws.dtype == torch.int64
+    for row in range(2):
+        for factor, (lo, hi) in enumerate([(0, 4), (4, 6)]):
+            expected = torch.softmax(logits[row, lo:hi], -1)
+            freq = torch.bincount(draws[:, row, factor], minlength=hi - lo).double() / len(draws)
+            se = (expected * (1 - expected) / len(draws)).sqrt()
+            assert ((freq - expected).abs() <= 5 * se + 1e-12).all(), (row, factor, freq, expected)
+    assert not (draws[:, 1, 0] == 1).any() and not (draws[:, 1, 0] == 3).any()  # probability 0: never drawn
+    torch.manual_seed(0)
+    assert torch.equal(dist.sample((40000,)), draws)  # the global seed fixes the draws
