@@ -102,9 +102,9 @@ class HideAndSeekConfig(ScenarioConfig):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ValueError(f"HideAndSeekConfig.{name} must be an int in [{low}, {high}], got {value!r}")
-        elongated = self.num_elongated_boxes
-        if isinstance(elongated, bool) or not isinstance(elongated, int) or not 0 <= elongated <= (self.num_boxes + 1) // 2:
-            raise ValueError(f"HideAndSeekConfig.num_elongated_boxes must be an int in [0, {(self.num_boxes + 1) // 2}] "
+        elongated, even = self.num_elongated_boxes, (self.num_boxes + 1) // 2
+        if isinstance(elongated, bool) or not isinstance(elongated, int) or not 0 <= elongated <= even:
+            raise ValueError(f"HideAndSeekConfig.num_elongated_boxes must be an int in [0, {even}] "
                              f"(the even-indexed of {self.num_boxes} boxes), got {elongated!r}")
         if self.min_boxes > self.num_boxes:
             raise ValueError(f"HideAndSeekConfig.min_boxes={self.min_boxes} exceeds num_boxes={self.num_boxes}")
