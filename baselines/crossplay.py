@@ -200,8 +200,6 @@ def add_arguments(parser) -> None:
     group.add_argument("--seekers", default=None, help=f"hide-and-seek's seekers: {sources}")
     group.add_argument("--team", action="append", default=[], metavar="NAME=SOURCE",
                        help="any team (agent-id prefix) and its player; repeatable")
-    group.add_argument("--device", default="cpu", help="device of the batched games (cpu, cuda)")
-    group.add_argument("--batch", type=int, default=1000, help="worlds played at once")
 
 
 def requested(args) -> bool:

@@ -12,8 +12,10 @@ NAME=SOURCE`` for any team prefix) give each team's player: a run directory or c
 RUN_DIR. Prints the first team's win rate (team return > 0), each team's return and the env's
 behaviour figures, with 95% intervals; ``--render``/``--video`` show or record the games.
 
-Episodes run through the PettingZoo parallel API (so any env with the same spaces works,
-MPE2's included). Only the actor is needed; actions are the policy's most likely ones
+Episodes of our envs run batched (``marl_envs.make_batched``, ``--batch`` worlds at once on
+``--device``; each world's first episode counts, so short episodes are not favoured); shown or
+recorded ones, and other envs, run through the PettingZoo parallel API (so any env with the same
+spaces works, MPE2's included). Only the actor is needed; actions are the policy's most likely ones
 unless ``--stochastic``. The team return of an episode is the sum over agents of their
 rewards (MPE's scale).
 
@@ -158,6 +160,58 @@ def _episodes_multi_agent(payload: dict, env, episodes: int, seed: int, stochast
     return result
 
 
+@torch.no_grad()
+def _episodes_batched(payload: dict, env_id: str, kwargs: dict, episodes: int, seed: int, stochastic: bool,
+                      batch: int, device: str) -> dict:
+    """``episodes`` episodes of one of our envs in ``make_batched`` worlds, up to ``batch`` at once.
+
+    Only each world's first episode counts: taking whichever episodes end first would favour short ones (in
+    transport_v0, the successful ones). The round that starts at episode i resets its worlds with seed
+    ``seed + i``: with ``batch=1`` episode i is exactly the PettingZoo path's (reset with ``seed + i``).
+    """
+    from marl_envs import make_batched
+
+    returns: list[float] = []
+    per_team: dict[str, list[float]] = {}
+    successes: list[bool] = []
+    for start in range(0, episodes, batch):
+        n = min(batch, episodes - start)
+        env = make_batched(env_id, num_envs=n, device=device, seed=seed + start, **kwargs)
+        try:
+            policy = build_policy_from_checkpoint(payload, env).to(env.device)
+            teams = agent_teams(list(env.agents))
+            per_team = per_team or {name: [] for name in teams}
+            obs, info = env.reset(seed=seed + start)
+            policy.reset_memory()
+            finished = torch.zeros(n, dtype=torch.bool, device=env.device)
+            round_returns = torch.zeros(n, env.num_agents)
+            round_success = torch.zeros(n, dtype=torch.bool)
+            while not bool(finished.all()):
+                actions = policy.act(obs, None, deterministic=not stochastic)
+                obs, _, terminated, truncated, info = env.step(actions)
+                ended = (terminated | truncated).any(dim=1)
+                first = ended & ~finished
+                if bool(first.any()):
+                    round_returns[first.cpu()] = info["episode_return"][first].float().cpu()
+                    if "is_success" in info:
+                        round_success[first.cpu()] = info["is_success"][first].cpu()
+                    finished |= ended
+                    policy.reset_memory(ended)
+        finally:
+            env.close()
+        for name, members in teams.items():
+            per_team[name].extend(round_returns[:, members].sum(dim=1).tolist())
+        returns.extend(per_team[next(iter(teams))][-n:])
+        if env.scenario.has_success:
+            successes.extend(round_success.tolist())
+    result: dict = {"returns": returns}
+    if len(per_team) > 1:
+        result["teams"] = {name: float(np.mean(values)) for name, values in per_team.items()}
+    if successes:
+        result["success_rate"] = float(np.mean(successes))
+    return result
+
+
 def render_fps(env, default: float = 10.0) -> float:
     """The env's ``metadata["render_fps"]``, else ``default``."""
     fps = (getattr(env, "metadata", None) or {}).get("render_fps")
@@ -167,9 +221,13 @@ def render_fps(env, default: float = 10.0) -> float:
 @torch.no_grad()
 def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env_kwargs: str | None = None,
              render: str | None = None, video: str | None = None, seed: int = 0, stochastic: bool = False,
-             on_frame: Callable[[np.ndarray], None] | None = None) -> dict:
+             on_frame: Callable[[np.ndarray], None] | None = None, batch: int = 1000, device: str = "cpu") -> dict:
     """Run ``episodes`` episodes; return {"env_id", "episodes", "mean", "std", "returns"} (plus "teams",
     "success_rate" where they apply, and "video", "frames", "fps" when recording).
+
+    Multi-agent policies on our env ids, neither shown nor recorded, play ``batch`` worlds at once on ``device``
+    (``make_batched``; each world's first episode counts); the others play one PettingZoo (or Gymnasium) episode
+    after another, episode i reset with seed ``seed + i``.
 
     Args:
         render: None or "human" (a window).
@@ -194,6 +252,13 @@ def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env
         raise ValueError(f"cannot render a {payload['algo']} run on {env_id!r}: the joint view of a PettingZoo "
                          "factory env does not render; evaluate without --render/--video")
     torch.manual_seed(seed)
+    from marl_envs import list_envs
+
+    if not single and render_mode is None and env_id in list_envs():
+        result = _episodes_batched(payload, env_id, kwargs, episodes, seed, stochastic, batch, device)
+        returns = result.pop("returns")
+        return {"env_id": env_id, "episodes": episodes, "mean": float(np.mean(returns)),
+                "std": float(np.std(returns)), "returns": returns, **result}
     env = make_single_agent_env(env_id, render_mode, **kwargs) if single else make_parallel_env(
         env_id, render_mode, **kwargs)
     fps = render_fps(env)
@@ -237,6 +302,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--stochastic", action="store_true", help="sample actions instead of the most likely")
     parser.add_argument("--json", default=None, help="also write the result to this JSON file")
+    parser.add_argument("--device", default="cpu",
+                        help="device of the batched games (cpu, cuda): team games, and our envs when not shown")
+    parser.add_argument("--batch", type=int, default=1000, help="worlds played at once in batched games")
     crossplay.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.episodes < 1:
@@ -251,8 +319,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.checkpoint is None:
         parser.error("give a run directory or checkpoint (or team players: --hiders/--seekers/--team)")
+    if args.batch < 1:
+        parser.error("--batch must be >= 1")
     result = evaluate(args.checkpoint, args.episodes, args.env_id, args.env_kwargs, args.render, args.video,
-                      args.seed, args.stochastic)
+                      args.seed, args.stochastic, batch=args.batch, device=args.device)
     half = 1.96 * result["std"] / math.sqrt(args.episodes)
     print(f"{result['env_id']}: team return {result['mean']:.2f} ± {result['std']:.2f} (std) "
           f"over {args.episodes} episodes (95% CI ± {half:.2f})")
