@@ -101,7 +101,7 @@ def crossplay(env_id: str, players: dict[str, str], episodes: int = 1000, seed: 
               on_frame: Callable[[np.ndarray], None] | None = None) -> dict:
     """Play ``episodes`` games with each team's actions from ``players[team]``.
 
-    Returns ``{"env_id", "episodes", "players", "win_rate", "win_ci", "teams": {team: (mean, ci)},
+    Returns ``{"env_id", "env_kwargs", "episodes", "players", "win_rate", "win_ci", "teams": {team: (mean, ci)},
     "behaviour": {name: (mean, ci)}, "stage"}`` (behaviour where the env reports ``info["behaviour"]``;
     stage: the env's name for the stage of play those means show, or None).
     ``render_mode``/``on_frame`` record world 0 of every round (one world per round then).
@@ -164,7 +164,7 @@ def crossplay(env_id: str, players: dict[str, str], episodes: int = 1000, seed: 
     firsts = np.asarray(team_returns[first][:episodes])
     wins = int((firsts > 0).sum())
     return {
-        "env_id": env_id, "episodes": episodes, "players": dict(players),
+        "env_id": env_id, "env_kwargs": parse_env_kwargs(env_kwargs), "episodes": episodes, "players": dict(players),
         "win_rate": wins / episodes, "win_ci": wilson_interval(wins, episodes),
         "teams": {team: mean_interval(values[:episodes]) for team, values in team_returns.items()},
         "behaviour": {name: mean_interval(values[:episodes]) for name, values in behaviour.items()},
@@ -177,7 +177,9 @@ def report(result: dict) -> str:
     teams = list(result["teams"])
     lo, hi = result["win_ci"]
     vs = " vs ".join(f"{team} = {result['players'][team]}" for team in teams)
-    lines = [f"{result['env_id']}: {vs}, {result['episodes']} episodes",
+    kwargs = result.get("env_kwargs") or {}
+    env = result["env_id"] + (f" {json.dumps(kwargs, sort_keys=True)}" if kwargs else "")
+    lines = [f"{env}: {vs}, {result['episodes']} episodes",
              f"{teams[0]} win rate {result['win_rate']:.1%} (95% CI {lo:.1%} to {hi:.1%}; a win: "
              f"{teams[0]} team return > 0)"]
     for team, (mean, half) in result["teams"].items():

@@ -53,6 +53,7 @@ def test_more_episodes_than_worlds_run_in_rounds():
     result = crossplay("hide_and_seek_v1", {"hider": "random", "seeker": "random"}, episodes=10, seed=3, batch=4,
                        env_kwargs='{"max_cycles": 10}')
     assert result["episodes"] == 10
+    assert report(result).startswith('hide_and_seek_v1 {"max_cycles": 10}: ')  # the env's arguments are shown
 
 
 def test_players_must_name_every_team():
