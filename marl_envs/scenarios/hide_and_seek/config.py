@@ -46,6 +46,11 @@ class HideAndSeekConfig(ScenarioConfig):
     Default: every even-indexed box. 0 gives the paper's quadrant game, whose two boxes are cubes (mae-envs'
     ``n_elongated_boxes=0``): without a long box no corner shelter hides a hider, so a shelter means blocking the
     doors."""
+    box_size: float = 0.64
+    """Side of a square box in metres, 0.3-0.66 (an absent box is parked in a 1 m cell); elongated boxes keep their
+    proportions (0.9 m x 0.3 m at 0.64). It sets how much a box hides: two 0.64 m boxes across a corner of the
+    quadrant room close a nook that holds both hiders, two 0.5 m boxes one that holds one (mae-envs' boxes are
+    0.5 m cubes)."""
     num_ramps: int | None = None
     """Ramps; default 1 (quadrant, open) or 2 (random_rooms)."""
     prep_fraction: float = 0.4
@@ -118,6 +123,7 @@ class HideAndSeekConfig(ScenarioConfig):
             "grab_reach": self.grab_reach >= 0.0,
             "half_size": 1.0 <= self.half_size <= 10.0,
             "door_width": 0.4 <= self.door_width <= self.half_size / 2,
+            "box_size": 0.3 <= self.box_size <= 0.66,
         }
         if not isinstance(self.track_behaviour, bool):
             raise ValueError(f"HideAndSeekConfig.track_behaviour must be a bool, got {self.track_behaviour!r}")

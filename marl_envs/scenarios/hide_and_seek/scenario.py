@@ -64,9 +64,10 @@ class Sensed:
 
 def _body_spec(config: HideAndSeekConfig) -> BodySpec:
     parts = [circles(config.num_agents, AGENT_RADIUS, rotates=True, max_speed=MAX_SPEED)]
+    scale = config.box_size / (2 * SQUARE_BOX[0])
     for k in range(config.num_boxes):
         hx, hy = ELONGATED_BOX if k % 2 == 0 and k // 2 < config.num_elongated_boxes else SQUARE_BOX
-        parts.append(boxes(1, hx, hy, mass=OBJECT_MASS, max_speed=MAX_SPEED))
+        parts.append(boxes(1, hx * scale, hy * scale, mass=OBJECT_MASS, max_speed=MAX_SPEED))
     if config.num_ramps:
         parts.append(boxes(config.num_ramps, *RAMP, mass=OBJECT_MASS, max_speed=MAX_SPEED))
     return BodySpec.concat(parts)

@@ -324,12 +324,13 @@ def test_a_seeker_that_climbed_a_ramp_sees_over_the_wall():
     assert seen_while_up and all(seen_while_up)  # on the ramp, before crossing, it sees the hider
 
 
-@pytest.mark.parametrize(("map_name", "elongated"), [("quadrant", None), ("random_rooms", None), ("open", None),
-                                                     ("quadrant", 0)])
-def test_reset_spawns_nothing_overlapping(map_name, elongated):
+@pytest.mark.parametrize(("map_name", "kwargs"), [("quadrant", {}), ("random_rooms", {}), ("open", {}),
+                                                  ("quadrant", {"num_elongated_boxes": 0, "box_size": 0.5}),
+                                                  ("random_rooms", {"box_size": 0.66})])
+def test_reset_spawns_nothing_overlapping(map_name, kwargs):
     from marl_envs.physics.geometry import point_segment_distance
 
-    env = make_batched("hide_and_seek_v1", num_envs=256, seed=1, map=map_name, num_elongated_boxes=elongated)
+    env = make_batched("hide_and_seek_v1", num_envs=256, seed=1, map=map_name, **kwargs)
     env.reset(seed=1)
     sc = env.scenario
     st, spec, walls = sc.world.state, sc.world.spec, sc.layout.walls
@@ -353,6 +354,15 @@ def test_num_elongated_boxes_picks_which_boxes_are_long(kwargs, elongated):
     half = env.scenario.box_half
     assert [bool(h[0] > h[1]) for h in half] == elongated  # long boxes are 0.9 x 0.3, square ones 0.64 x 0.64
     assert torch.allclose(half[~torch.tensor(elongated)], torch.tensor(0.32))
+
+
+def test_box_size_scales_every_box_and_keeps_the_long_ones_proportions():
+    env = make_batched("hide_and_seek_v1", num_envs=8, seed=0, box_size=0.5)
+    half = env.scenario.box_half
+    assert torch.allclose(half[1], torch.tensor([0.25, 0.25]))
+    assert torch.allclose(half[0], torch.tensor([0.45, 0.15]) * 0.5 / 0.64)
+    with pytest.raises(ValueError, match="box_size"):
+        make_batched("hide_and_seek_v1", num_envs=2, box_size=0.7)
 
 
 def test_num_elongated_boxes_out_of_range_is_refused():
