@@ -124,6 +124,16 @@ def _episodes_single_agent(payload: dict, env, episodes: int, seed: int, stochas
     return {"returns": returns}
 
 
+def _per_episode_result(returns: list[float], per_team: dict[str, list[float]], successes: list[bool]) -> dict:
+    """{"returns"} plus each team's mean return (team games) and the success rate (envs that report one)."""
+    result: dict = {"returns": returns}
+    if len(per_team) > 1:
+        result["teams"] = {name: float(np.mean(values)) for name, values in per_team.items()}
+    if successes:
+        result["success_rate"] = float(np.mean(successes))
+    return result
+
+
 def _episodes_multi_agent(payload: dict, env, episodes: int, seed: int, stochastic: bool,
                           record: Callable[[np.ndarray], None] | None) -> dict:
     agents = list(env.possible_agents)
@@ -152,12 +162,7 @@ def _episodes_multi_agent(payload: dict, env, episodes: int, seed: int, stochast
         last_info = next(iter(infos.values()), {})  # the episode's last step (Gymnasium's "is_success")
         if "is_success" in last_info:
             successes.append(bool(last_info["is_success"]))
-    result: dict = {"returns": returns}
-    if len(teams) > 1:
-        result["teams"] = {name: float(np.mean(values)) for name, values in per_team.items()}
-    if successes:
-        result["success_rate"] = float(np.mean(successes))
-    return result
+    return _per_episode_result(returns, per_team, successes)
 
 
 @torch.no_grad()
@@ -204,12 +209,13 @@ def _episodes_batched(payload: dict, env_id: str, kwargs: dict, episodes: int, s
         returns.extend(per_team[next(iter(teams))][-n:])
         if env.scenario.has_success:
             successes.extend(round_success.tolist())
-    result: dict = {"returns": returns}
-    if len(per_team) > 1:
-        result["teams"] = {name: float(np.mean(values)) for name, values in per_team.items()}
-    if successes:
-        result["success_rate"] = float(np.mean(successes))
-    return result
+    return _per_episode_result(returns, per_team, successes)
+
+
+def _summary(env_id: str, episodes: int, result: dict) -> dict:
+    returns = result.pop("returns")
+    return {"env_id": env_id, "episodes": episodes, "mean": float(np.mean(returns)), "std": float(np.std(returns)),
+            "returns": returns, **result}
 
 
 def render_fps(env, default: float = 10.0) -> float:
@@ -255,10 +261,8 @@ def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env
     from marl_envs import list_envs
 
     if not single and render_mode is None and env_id in list_envs():
-        result = _episodes_batched(payload, env_id, kwargs, episodes, seed, stochastic, batch, device)
-        returns = result.pop("returns")
-        return {"env_id": env_id, "episodes": episodes, "mean": float(np.mean(returns)),
-                "std": float(np.std(returns)), "returns": returns, **result}
+        return _summary(env_id, episodes, _episodes_batched(payload, env_id, kwargs, episodes, seed, stochastic,
+                                                            batch, device))
     env = make_single_agent_env(env_id, render_mode, **kwargs) if single else make_parallel_env(
         env_id, render_mode, **kwargs)
     fps = render_fps(env)
@@ -279,9 +283,7 @@ def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env
         env.close()
         if writer is not None:
             writer.close()
-    returns = result.pop("returns")
-    summary = {"env_id": env_id, "episodes": episodes, "mean": float(np.mean(returns)),
-               "std": float(np.std(returns)), "returns": returns, **result}
+    summary = _summary(env_id, episodes, result)
     if writer is not None:
         summary.update(video=video, frames=writer.count, fps=fps)
     return summary
