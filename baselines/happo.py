@@ -74,7 +74,8 @@ def clipped_step(actor_optimizers: list[torch.optim.Optimizer]):
         for epoch, minibatches in enumerate(seq.epochs):
             for i, idx in enumerate(minibatches):
                 rows = rows_of(idx, members, seq.num_agents)
-                pg_loss, entropy = policy_loss(actor, seq.take(rows), args, seq.log, seq.factor.of_rows(rows))
+                mb = seq.take(rows, scratch=True)  # its backward pass is done before the next minibatch is taken
+                pg_loss, entropy = policy_loss(actor, mb, args, seq.log, seq.factor.of_rows(rows))
                 loss = pg_loss - args.ent_coef * entropy
                 critic_loss = None if critic_optimizers is None else seq.critic_loss(epoch, i)
                 actor_optimizers[g].zero_grad()

@@ -110,9 +110,10 @@ class SequentialBatch:
         self.critic_done: set[tuple[int, int]] = set()  # (epoch, minibatch) the critics have been stepped on
         self.log: dict[str, list[float]] = defaultdict(list)
 
-    def take(self, rows: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The actor fields of ``rows``."""
-        return self.actor_rows.take(rows)
+    def take(self, rows: torch.Tensor, scratch: bool = False) -> dict[str, torch.Tensor]:
+        """The actor fields of ``rows`` (``scratch``: into the buffer the next scratch take overwrites, see
+        ``PackedRows.take``)."""
+        return self.actor_rows.take(rows, scratch)
 
     def critic_loss(self, epoch: int, i: int) -> torch.Tensor | None:
         """The critics' loss on minibatch i of ``epoch`` (None if it was stepped on already, or nothing learns);
