@@ -22,9 +22,9 @@ Every mechanic that made these strategies emerge in the paper is here; the world
 - `quadrant` (default): a room in the top-right quadrant with 1-2 random doors; 2 boxes
   (one elongated, one square) and the hiders start in the room, the seekers and 1 ramp
   outside. 80 steps. With `num_elongated_boxes=0` both boxes are square, as in the paper's
-  quadrant game: the long box is the one that, laid across a corner of the room, shelters a
-  hider without blocking a door. `box_size` sets the side of a square box (0.64 m; 0.5 m
-  boxes, as mae-envs' cubes, leave a corner nook of two boxes room for one hider only).
+  quadrant game; `box_size` sets the side of a square box (0.64 m; mae-envs' cubes are 0.5 m).
+  Trained hiders shelter in a corner of the room behind the boxes rather than behind blocked
+  doors with either kind of box (the team self-play page of the docs has the runs).
 - `random_rooms`: random walls (recursive division) with a door in each, so every room is
   reachable; 3-9 boxes per world (even-indexed ones elongated), 2 ramps. 240 steps.
 - `open`: no interior walls; 2 boxes, 1 ramp. 80 steps.
@@ -124,9 +124,9 @@ read; keeping them costs a few dozen small ops per step, which shows at B=4096 o
 ## Arguments
 See `HideAndSeekConfig`: `num_hiders` (2), `num_seekers` (2), `map` ("quadrant"),
 `num_boxes`, `min_boxes`, `num_elongated_boxes`, `num_ramps`, `max_cycles` (map defaults),
-`box_size` (0.64), `prep_fraction` (0.4), `reward_mode` ("joint_zero_sum"), `boundary_penalty` (10), `lidar_rays` (30), `lidar_range`
-(4), `vision_angle` (135), `grab_reach` (0.3), `half_size` (2; 3 in random_rooms), `door_width` (0.5),
-`substeps` (2), `track_behaviour` (True).
+`box_size` (0.64), `prep_fraction` (0.4), `reward_mode` ("joint_zero_sum"), `boundary_penalty` (10),
+`lidar_rays` (30), `lidar_range` (4), `vision_angle` (135), `grab_reach` (0.3), `half_size` (2; 3 in
+random_rooms), `door_width` (0.5), `substeps` (2), `track_behaviour` (True).
 
 ## State
 `state()`: every agent (position, velocity, heading, team, elevated, holding) and object

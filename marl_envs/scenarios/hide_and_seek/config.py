@@ -43,14 +43,12 @@ class HideAndSeekConfig(ScenarioConfig):
     """If below ``num_boxes``, each world draws its box count uniformly in [min_boxes, num_boxes]."""
     num_elongated_boxes: int | None = None
     """How many boxes are elongated (0.9 m x 0.3 m; the others square, 0.64 m): boxes 0, 2, 4, ... in that order.
-    Default: every even-indexed box. 0 gives the paper's quadrant game, whose two boxes are cubes (mae-envs'
-    ``n_elongated_boxes=0``): without a long box no corner shelter hides a hider, so a shelter means blocking the
-    doors."""
+    Default: every even-indexed box. 0 gives the objects of the paper's quadrant game, whose two boxes are cubes
+    (mae-envs' ``n_elongated_boxes=0``). Self-play still found a shelter without the doors there: both boxes in
+    front of a corner of the room (the team self-play page of the docs)."""
     box_size: float = 0.64
     """Side of a square box in metres, 0.3-0.66 (an absent box is parked in a 1 m cell); elongated boxes keep their
-    proportions (0.9 m x 0.3 m at 0.64). It sets how much a box hides: two 0.64 m boxes across a corner of the
-    quadrant room close a nook that holds both hiders, two 0.5 m boxes one that holds one (mae-envs' boxes are
-    0.5 m cubes)."""
+    proportions (0.9 m x 0.3 m at 0.64). It sets how much a box hides (mae-envs' boxes are 0.5 m cubes)."""
     num_ramps: int | None = None
     """Ramps; default 1 (quadrant, open) or 2 (random_rooms)."""
     prep_fraction: float = 0.4
