@@ -36,11 +36,13 @@ if [ "$status" -ne 0 ] && [ "$status" -ne 124 ]; then
 fi
 
 mkdir -p "$RUN/crossplay"
+# Every pairing plays on the run's env arguments (--env-kwargs of the training run), scripted v scripted too.
+KWARGS=$(python -c 'import json, sys; print(json.load(open(sys.argv[1])).get("env_kwargs", "{}"))' "$RUN/config.json")
 for pair in "$RUN $RUN" "$RUN scripted" "scripted $RUN" "$RUN random" "random $RUN" "scripted scripted"; do
   set -- $pair
   name="$(basename "$1")_vs_$(basename "$2")"
-  python -m baselines.evaluate --env-id "$ENV_ID" --hiders "$1" --seekers "$2" --episodes "$EPISODES" \
-      --device "$DEVICE" --json "$RUN/crossplay/$name.json" > "$RUN/crossplay/$name.txt"
+  python -m baselines.evaluate --env-id "$ENV_ID" --env-kwargs "$KWARGS" --hiders "$1" --seekers "$2" \
+      --episodes "$EPISODES" --device "$DEVICE" --json "$RUN/crossplay/$name.json" > "$RUN/crossplay/$name.txt"
   head -4 "$RUN/crossplay/$name.txt"
 done
 
@@ -52,7 +54,7 @@ python -m baselines.plot "$RUN" --out "$RUN/behaviour_time.png" --x time --smoot
 # One game of each stage's policy against itself, as a GIF beside its policy file (stages/<i>_<stage>.gif).
 for stage in "$RUN"/stages/*.pt; do
   [ -e "$stage" ] || continue
-  python -m baselines.evaluate --env-id "$ENV_ID" --hiders "$stage" --seekers "$stage" --episodes 1 \
-      --device cpu --video "${stage%.pt}.gif" > /dev/null
+  python -m baselines.evaluate --env-id "$ENV_ID" --env-kwargs "$KWARGS" --hiders "$stage" --seekers "$stage" \
+      --episodes 1 --device cpu --video "${stage%.pt}.gif" > /dev/null
   echo "stage reached: $(basename "${stage%.pt}") (${stage%.pt}.gif)"
 done
