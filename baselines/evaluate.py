@@ -176,7 +176,6 @@ def _episodes_batched(payload: dict, env_id: str, kwargs: dict, episodes: int, s
     """
     from marl_envs import make_batched
 
-    returns: list[float] = []
     per_team: dict[str, list[float]] = {}
     successes: list[bool] = []
     for start in range(0, episodes, batch):
@@ -185,31 +184,28 @@ def _episodes_batched(payload: dict, env_id: str, kwargs: dict, episodes: int, s
         try:
             policy = build_policy_from_checkpoint(payload, env).to(env.device)
             teams = agent_teams(list(env.agents))
-            per_team = per_team or {name: [] for name in teams}
-            obs, info = env.reset(seed=seed + start)
+            obs, _ = env.reset(seed=seed + start)
             policy.reset_memory()
             finished = torch.zeros(n, dtype=torch.bool, device=env.device)
             round_returns = torch.zeros(n, env.num_agents)
             round_success = torch.zeros(n, dtype=torch.bool)
             while not bool(finished.all()):
-                actions = policy.act(obs, None, deterministic=not stochastic)
-                obs, _, terminated, truncated, info = env.step(actions)
+                obs, _, terminated, truncated, info = env.step(policy.act(obs, None, deterministic=not stochastic))
                 ended = (terminated | truncated).any(dim=1)
-                first = ended & ~finished
+                first = (ended & ~finished).cpu()
                 if bool(first.any()):
-                    round_returns[first.cpu()] = info["episode_return"][first].float().cpu()
-                    if "is_success" in info:
-                        round_success[first.cpu()] = info["is_success"][first].cpu()
+                    round_returns[first] = info["episode_return"].float().cpu()[first]
+                    if env.scenario.has_success:
+                        round_success[first] = info["is_success"].cpu()[first]
                     finished |= ended
                     policy.reset_memory(ended)
         finally:
             env.close()
         for name, members in teams.items():
-            per_team[name].extend(round_returns[:, members].sum(dim=1).tolist())
-        returns.extend(per_team[next(iter(teams))][-n:])
+            per_team.setdefault(name, []).extend(round_returns[:, members].sum(dim=1).tolist())
         if env.scenario.has_success:
             successes.extend(round_success.tolist())
-    return _per_episode_result(returns, per_team, successes)
+    return _per_episode_result(per_team[next(iter(per_team))], per_team, successes)
 
 
 def _summary(env_id: str, episodes: int, result: dict) -> dict:
