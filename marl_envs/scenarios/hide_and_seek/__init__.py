@@ -69,7 +69,9 @@ Flat float vector per agent; blocks in order (named slices in `env.obs_spec`):
 | lidar | R | distance / range of ray r, at heading + 2 pi r / R, to walls, boxes and ramps |
 
 Visible = within the 135 degree vision cone (`vision_angle`) and in line of sight (walls and
-boxes occlude, unless the viewer or the target is elevated). Unseen entities' blocks are 0.
+boxes occlude, unless the viewer or the target is elevated). Unseen entities' blocks are 0. An
+agent is tested at its centre (the paper's rule), or with `sight_rim_points` N at its centre and N
+points on its rim: then a hider half behind a box is seen, and the same rule decides the rewards.
 
 ## Rewards
 After the preparation phase, per `reward_mode`: `joint_zero_sum` (default): hiders +1 if every
@@ -125,7 +127,8 @@ read; keeping them costs a few dozen small ops per step, which shows at B=4096 o
 See `HideAndSeekConfig`: `num_hiders` (2), `num_seekers` (2), `map` ("quadrant"),
 `num_boxes`, `min_boxes`, `num_elongated_boxes`, `num_ramps`, `max_cycles` (map defaults),
 `box_size` (0.64), `prep_fraction` (0.4), `reward_mode` ("joint_zero_sum"), `boundary_penalty` (10),
-`lidar_rays` (30), `lidar_range` (4), `vision_angle` (135), `grab_reach` (0.3), `half_size` (2; 3 in
+`lidar_rays` (30), `lidar_range` (4), `vision_angle` (135), `sight_rim_points` (0: the centre),
+`grab_reach` (0.3), `half_size` (2; 3 in
 random_rooms), `door_width` (0.5), `substeps` (2), `track_behaviour` (True).
 
 ## State

@@ -64,6 +64,13 @@ class HideAndSeekConfig(ScenarioConfig):
     """Lidar range in metres; observations hold distance / range."""
     vision_angle: float = 135.0
     """Full angle of the vision cone in degrees."""
+    sight_rim_points: int = 0
+    """How much of an agent a viewer must see to see it. 0: its centre (the paper's rule: the segment between the
+    two centres is clear). N (4-16): its centre or any of N points spaced evenly on its rim (at 0.9 of its radius),
+    each in the cone and in line of sight. Under the centre rule a box in front of a room corner hides the centres
+    of two hiders crouched behind it from most of the room, so self-play settles in the corner instead of blocking
+    the doors (the team self-play page of the docs); under a rim rule a partly covered hider is seen, and only a
+    closed room hides it. Default 0 keeps v1 as it was."""
     grab_reach: float = 0.3
     """How far (agent surface to object surface) an agent can grab or lock."""
     half_size: float | None = None
@@ -100,7 +107,7 @@ class HideAndSeekConfig(ScenarioConfig):
 
     def _check_ints(self) -> None:
         ranges = {"num_hiders": (1, 3), "num_seekers": (1, 3), "num_boxes": (0, 9), "min_boxes": (0, 9),
-                  "num_ramps": (0, 3), "lidar_rays": (0, 256), "substeps": (1, 16)}
+                  "num_ramps": (0, 3), "lidar_rays": (0, 256), "substeps": (1, 16), "sight_rim_points": (0, 16)}
         for name, (low, high) in ranges.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -109,6 +116,9 @@ class HideAndSeekConfig(ScenarioConfig):
         if isinstance(elongated, bool) or not isinstance(elongated, int) or not 0 <= elongated <= even:
             raise ValueError(f"HideAndSeekConfig.num_elongated_boxes must be an int in [0, {even}] "
                              f"(the even-indexed of {self.num_boxes} boxes), got {elongated!r}")
+        if 0 < self.sight_rim_points < 4:
+            raise ValueError(f"HideAndSeekConfig.sight_rim_points must be 0 (the centre) or 4-16 rim points, got "
+                             f"{self.sight_rim_points}")
         if self.min_boxes > self.num_boxes:
             raise ValueError(f"HideAndSeekConfig.min_boxes={self.min_boxes} exceeds num_boxes={self.num_boxes}")
 

@@ -35,6 +35,9 @@ from marl_envs.sensors.raycast import Obstacles
 from marl_envs.sensors.vision import visible
 
 AGENT_RADIUS = 0.15
+SIGHT_RIM = 0.9
+"""Rim sight points lie at this fraction of the agent's radius: inside the body, so that an agent pressed against a
+wall or box is not seen through it (``segments`` counts touching as clear)."""
 ELONGATED_BOX = (0.45, 0.15)
 SQUARE_BOX = (0.32, 0.32)
 RAMP = (0.35, 0.2)
@@ -116,6 +119,10 @@ class HideAndSeek(Scenario):
         self.others = torch.tensor([[j for j in range(a) if j != i] for i in range(a)], dtype=torch.long,
                                    device=dev).view(a, a - 1)
         self.half_angle = math.radians(c.vision_angle) / 2.0
+        rim = torch.arange(c.sight_rim_points, dtype=torch.float32, device=dev) * (2 * math.pi)
+        rim = rim / max(c.sight_rim_points, 1)
+        self._sight_offsets = torch.cat((torch.zeros(1, 2, device=dev),  # the centre, then the rim points
+                                         SIGHT_RIM * AGENT_RADIUS * torch.stack((rim.cos(), rim.sin()), dim=1)))
         self.action_spec = ActionSpec("multi_discrete", nvec=(rules.LEVELS,) * 3 + (2, 2))
         self.obs_spec = obs.obs_spec(a, c.num_boxes, c.num_ramps, c.lidar_rays)
         self.state_dim = obs.state_dim(a, self.num_objects)
@@ -293,19 +300,26 @@ class HideAndSeek(Scenario):
         self.behaviour_tracker.update(self)
 
     def _refresh_visibility(self) -> None:
-        """Vision cones with line of sight: walls and boxes occlude, unless viewer or target is elevated."""
-        a = self.config.num_agents
+        """Vision cones with line of sight: walls and boxes occlude, unless viewer or target is elevated. An agent
+        is seen when its centre, or with ``sight_rim_points`` any point of its rim, is (config)."""
+        a, b = self.config.num_agents, self.num_envs
         s = self.world.state
         occluders = self._occluders()
-        targets = s.pos  # agents, boxes, ramps
-        ignore = self._ignore_mask(self._wall_obstacles.num_obstacles)
         up = self.elevated
-        target_up = torch.cat((up, torch.zeros_like(self.present)), dim=1)
+        points, points_up = s.pos[:, :a], up
+        per_agent = self._sight_offsets.shape[0]
+        if per_agent > 1:  # each agent's centre, then its rim points, agent by agent
+            points = (points.unsqueeze(2) + self._sight_offsets).reshape(b, a * per_agent, 2)
+            points_up = up.repeat_interleave(per_agent, dim=1)
+        n = points.shape[1]
+        targets = torch.cat((points, s.pos[:, a:]), dim=1)  # agents' points, boxes, ramps
+        ignore = self._ignore_mask(self._wall_obstacles.num_obstacles, n)
+        target_up = torch.cat((points_up, torch.zeros_like(self.present)), dim=1)
         see_over = up.unsqueeze(2) | target_up.unsqueeze(1)
         seen = visible(s.pos[:, :a], s.angle[:, :a], targets, occluders, self.half_angle, ignore=ignore,
                        see_over=see_over)
-        self.see_agents = seen[:, :, :a]
-        self.see_objects = seen[:, :, a:] & self.present.unsqueeze(1)
+        self.see_agents = seen[:, :, :n].reshape(b, a, a, per_agent).any(dim=3)
+        self.see_objects = seen[:, :, n:] & self.present.unsqueeze(1)
 
     def _occluders(self) -> Obstacles:
         """What blocks sight lines: the walls, then the boxes present (ramps are low: they do not)."""
@@ -313,12 +327,15 @@ class HideAndSeek(Scenario):
         boxes = Obstacles.from_boxes(s.pos[:, a:a + k], s.angle[:, a:a + k], self.box_half, valid=self.present[:, :k])
         return Obstacles.cat(self._wall_obstacles, boxes)
 
-    def _ignore_mask(self, num_walls: int) -> torch.Tensor:
-        """(A, N, W + K) occluders each viewer-target pair ignores: a box does not hide itself. Cached per W."""
-        if getattr(self, "_ignore", None) is None or self._ignore.shape[-1] != num_walls + self.config.num_boxes:
-            a, k, n = self.config.num_agents, self.config.num_boxes, self.world.spec.num_bodies
-            ignore = torch.zeros(a, n, num_walls + k, dtype=torch.bool, device=self.device)
-            ignore[:, a:a + k, num_walls:] = torch.eye(k, dtype=torch.bool, device=self.device)
+    def _ignore_mask(self, num_walls: int, num_points: int | None = None) -> torch.Tensor:
+        """(A, P + K + Q, W + K) occluders each viewer-target pair ignores (targets: the P sight points of the
+        agents, by default their A centres, then the objects): a box does not hide itself. Cached."""
+        num_points = self.config.num_agents if num_points is None else num_points
+        shape = (num_points + self.num_objects, num_walls + self.config.num_boxes)
+        if getattr(self, "_ignore", None) is None or tuple(self._ignore.shape[1:]) != shape:
+            a, k = self.config.num_agents, self.config.num_boxes
+            ignore = torch.zeros(a, num_points + self.num_objects, num_walls + k, dtype=torch.bool, device=self.device)
+            ignore[:, num_points:num_points + k, num_walls:] = torch.eye(k, dtype=torch.bool, device=self.device)
             self._ignore = ignore
         return self._ignore
 

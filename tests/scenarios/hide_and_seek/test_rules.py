@@ -1,5 +1,6 @@
 """Each hide-and-seek rule in a hand-built scene: prep, grab, locks, ramps, vision, rewards, boundary."""
 
+import contextlib
 import math
 
 import pytest
@@ -258,6 +259,40 @@ def test_vision_is_blocked_by_a_wall_and_by_a_box_but_not_from_a_ramp_top():
     assert not sees(env2)
     body(env2, 0, (1.0, 1.0))  # out from behind the box
     assert sees(env2)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_the_rim_rule_sees_a_hider_whose_centre_a_box_hides(native):
+    """Seeker at (-1, 0) facing +x, a 0.64 m box at the origin: its shadow's upper edge has slope 0.47.
+    A hider at (1, 0.85) has its centre in the shadow (slope 0.425) and its top rim point out of it (0.49)."""
+    from marl_envs.physics import accel
+
+    def seen_at(y, rim_points):
+        env = scene(sight_rim_points=rim_points)
+        body(env, 1, (-1.0, 0.0), 0.0)
+        body(env, env.num_agents + 1, (0.0, 0.0))  # the square box
+        body(env, 0, (1.0, y))
+        return sees(env)
+
+    with contextlib.nullcontext() if native else accel.disabled():
+        assert [seen_at(0.85, 0), seen_at(0.85, 8)] == [False, True]  # partly covered: seen by its rim only
+        assert [seen_at(0.0, 0), seen_at(0.0, 8)] == [False, False]  # wholly covered: hidden either way
+        assert [seen_at(1.2, 0), seen_at(1.2, 8)] == [True, True]  # in the open
+
+
+def test_the_rim_rule_scores_a_partly_covered_hider_as_seen():
+    env = scene(sight_rim_points=8)
+    body(env, 1, (-1.0, 0.0), 0.0)
+    body(env, env.num_agents + 1, (0.0, 0.0))
+    body(env, 0, (1.0, 0.85))
+    _, reward, *_ = env.step(act(env))
+    assert reward[0].tolist() == [-1.0, 1.0]  # the hider is seen, so the seekers score
+
+
+@pytest.mark.parametrize("rim_points", [1, 3, 17, True])
+def test_sight_rim_points_out_of_range_is_refused(rim_points):
+    with pytest.raises(ValueError, match="sight_rim_points"):
+        make_batched("hide_and_seek_v1", num_envs=1, sight_rim_points=rim_points)
 
 
 def test_unseen_entities_are_masked_in_the_observation():
