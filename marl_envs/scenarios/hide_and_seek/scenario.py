@@ -301,7 +301,7 @@ class HideAndSeek(Scenario):
 
     def _refresh_visibility(self) -> None:
         """Vision cones with line of sight: walls and boxes occlude, unless viewer or target is elevated. An agent
-        is seen when its centre, or with ``sight_rim_points`` any point of its rim, is (config)."""
+        is seen when its centre is, or with ``config.sight_rim_points`` its centre or any of its rim points."""
         a, b = self.config.num_agents, self.num_envs
         s = self.world.state
         occluders = self._occluders()
