@@ -69,8 +69,8 @@ class HideAndSeekConfig(ScenarioConfig):
     two centres is clear). N (4-16): its centre or any of N points spaced evenly on its rim (at 0.9 of its radius),
     each in the cone and in line of sight. Under the centre rule a box in front of a room corner hides the centres
     of two hiders crouched behind it from most of the room, so self-play settles in the corner instead of blocking
-    the doors (the team self-play page of the docs); under a rim rule a partly covered hider is seen, and only a
-    closed room hides it. Default 0 keeps v1 as it was."""
+    the doors (the team self-play page of the docs); under a rim rule a partly covered hider is seen, so hiding
+    takes cover for the whole body. Default 0 keeps v1 as it was."""
     grab_reach: float = 0.3
     """How far (agent surface to object surface) an agent can grab or lock."""
     half_size: float | None = None
