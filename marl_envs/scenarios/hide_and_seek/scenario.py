@@ -318,7 +318,8 @@ class HideAndSeek(Scenario):
         see_over = up.unsqueeze(2) | target_up.unsqueeze(1)
         seen = visible(s.pos[:, :a], s.angle[:, :a], targets, occluders, self.half_angle, ignore=ignore,
                        see_over=see_over)
-        self.see_agents = seen[:, :, :n].reshape(b, a, a, per_agent).any(dim=3)
+        seen_points = seen[:, :, :n]
+        self.see_agents = seen_points if per_agent == 1 else seen_points.reshape(b, a, a, per_agent).any(dim=3)
         self.see_objects = seen[:, :, n:] & self.present.unsqueeze(1)
 
     def _occluders(self) -> Obstacles:
