@@ -33,7 +33,7 @@ Deviations from the paper's MPE settings, all one flag away: MLP instead of recu
 policies (spread is fully observed); no input LayerNorm; 256 worlds, 5 epochs of 8
 minibatches and a learning rate of 3e-3 (paper: 128 worlds, 10 epochs of 1 minibatch,
 7e-4). On spread_v0 these reach the paper's final returns within 2M steps at twice the
-throughput (docs/baselines/mappo.md, results). Per-env settings (spread's γ 0.95, hide-and-seek's
+throughput (docs/baselines/mappo.md, results). Per-env settings (spread's γ 0.9, hide-and-seek's
 whole-episode rollouts...) are presets applied by the command line (common/presets.py).
 One Adam per network with separate gradient clipping, as the reference code.
 ``ippo.py`` is this file with the critic on the local observation instead of the state.

@@ -28,7 +28,7 @@ def test_every_env_and_algorithm_has_a_preset_of_real_arguments():
 
 def test_the_cli_applies_the_preset_and_explicit_flags_win(capsys):
     args = parse_cli(mappo.Args, "mappo", "", ["--env-id", "spread_v0"])
-    assert args.gamma == 0.95
+    assert args.gamma == 0.9
     assert "preset for spread_v0" in capsys.readouterr().out
     assert parse_cli(mappo.Args, "mappo", "", ["--env-id", "spread_v0", "--gamma", "0.99"]).gamma == 0.99
     hns = parse_cli(mappo.Args, "mappo", "", ["--env-id", "hide_and_seek_v1", "--num-steps", "160"])
@@ -51,8 +51,8 @@ def test_resume_ignores_presets():
 
 def test_python_runs_get_a_preset_only_when_they_ask():
     assert mappo.Args(env_id="spread_v0").gamma == 0.99
-    assert with_preset(mappo.Args, "mappo", "spread_v0").gamma == 0.95
-    assert with_preset(mappo.Args, "mappo", "spread_v0", gamma=0.9).gamma == 0.9
+    assert with_preset(mappo.Args, "mappo", "spread_v0").gamma == 0.9
+    assert with_preset(mappo.Args, "mappo", "spread_v0", gamma=0.8).gamma == 0.8
 
 
 def test_the_benchmark_reads_the_same_table():
