@@ -17,14 +17,15 @@ Where the figures come from (docs/baselines/):
         on spread_v0 and transport_v0 a constant learning rate. Each actor learns from a third of the samples
         that MAPPO's shared one gets, and linear annealing stopped the slow seeds before they got there
         (3 seeds x 2M steps, docs/baselines/happo.md): transport_v0 training success 0.97 +- 0.03 (linear:
-        0.83 +- 0.25), spread_v0 training return -33.18 +- 0.14 (linear: -34.11 +- 2.07). hetero_transport_v0
-        keeps the linear schedule: constant gave 0.73 +- 0.05 against 0.82 +- 0.08.
+        0.83 +- 0.25), spread_v0 training return -33.18 +- 0.14 (linear: -34.11 +- 2.07; both with γ 0.95;
+        with γ 0.9 -32.81 +- 0.31). hetero_transport_v0 keeps the linear schedule: constant gave 0.73 +- 0.05
+        against 0.82 +- 0.08.
     HATRPO: the same rollouts and critic, and HARL's default trust region: δ 0.01 per agent, 10 CG steps, at
         most 10 line-search tries, backtracking by 0.5 (the Args defaults, repeated here so that the table shows
         them).
         On spread_v0 the Fisher-vector products use every 5th sample (OpenAI Baselines' TRPO): 3 seeds x 2M
-        steps gave the same training return as the full Fisher (−33.18 ± 0.14 against −33.13 ± 0.32) at half
-        the time per update (0.28 s against 0.52 s alone, one thread; MAPPO 0.32–0.39 s); the other envs keep the
+        steps gave the same training return as the full Fisher (−33.18 ± 0.14 against −33.13 ± 0.32, γ 0.95)
+        at half the time per update (0.28 s against 0.52 s alone, one thread; MAPPO 0.32–0.39 s); the other envs keep the
         full Fisher until measured.
     hide_and_seek_v1, HAPPO/HATRPO: MAPPO's starting point with one actor per agent (untuned; the factor M
         compounds within a team only, common/sequential.py).
