@@ -25,8 +25,8 @@ Where the figures come from (docs/baselines/):
         them).
         On spread_v0 the Fisher-vector products use every 5th sample (OpenAI Baselines' TRPO): 3 seeds x 2M
         steps gave the same training return as the full Fisher (−33.18 ± 0.14 against −33.13 ± 0.32, γ 0.95)
-        at half the time per update (0.28 s against 0.52 s alone, one thread; MAPPO 0.32–0.39 s); the other envs keep the
-        full Fisher until measured.
+        at half the time per update (0.28 s against 0.52 s alone, one thread; MAPPO 0.32–0.39 s); the other envs
+        keep the full Fisher until measured.
     hide_and_seek_v1, HAPPO/HATRPO: MAPPO's starting point with one actor per agent (untuned; the factor M
         compounds within a team only, common/sequential.py).
     hide_and_seek_v1, MAPPO/IPPO: a starting point, not a tuned setting. Rollouts of one whole
