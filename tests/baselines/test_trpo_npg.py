@@ -42,12 +42,18 @@ def _params(run):
     (npg, {"learning_rate": 0.3, "variant": "exact", "hidden_size": 8, "num_envs": 16}, 0.8, -9.5),
 ], ids=["trpo", "npg", "npg_exact"])
 def test_learns_to_reach_the_landmark_through_the_joint_view(module, extra, gain, floor, tmp_path):
-    """80 updates (3-5 s): mean of the last 5 updates' returns vs the first 3 (random play: -10.5)."""
-    args = _args(module.Args, tmp_path, "learn", gamma=0.9, **extra)
-    args.total_timesteps = args.num_envs * args.num_steps * 80
-    returns = _returns(module.train(args))
-    first, last = sum(returns[:3]) / 3, sum(returns[-5:]) / 5
-    assert last > first + gain and last > floor, (first, last)
+    """80 updates per seed (3-5 s): mean of the last 5 updates' returns vs the first 3 (random play: -10.5), averaged
+    over three seeds. One seed's last 5 updates are noisy (a run's plateau moves by ~0.7 with rounding-level
+    changes to the arithmetic, e.g. the thread count), which the seeds' mean keeps out of the verdict."""
+    firsts, lasts = [], []
+    for seed in (1, 2, 3):
+        args = _args(module.Args, tmp_path, f"learn{seed}", gamma=0.9, seed=seed, **extra)
+        args.total_timesteps = args.num_envs * args.num_steps * 80
+        returns = _returns(module.train(args))
+        firsts.append(sum(returns[:3]) / 3)
+        lasts.append(sum(returns[-5:]) / 5)
+    first, last = sum(firsts) / 3, sum(lasts) / 3
+    assert last > first + gain and last > floor, (firsts, lasts)
 
 
 def test_trpo_learns_cartpole_in_seconds(tmp_path):
