@@ -234,6 +234,7 @@ class MultiAgentPolicy(nn.Module):
             self._acting[1][worlds] = True
 
     def make_distribution(self, out: torch.Tensor, log_std: torch.Tensor | None) -> Distribution:
+        out = out.float()  # bfloat16 under --precision bf16: the distribution's arithmetic stays float32
         if log_std is None:
             return self.actors[0]._distribution(out)
         return Independent(Normal(out, log_std.exp().expand_as(out), validate_args=False), 1, validate_args=False)
@@ -244,7 +245,7 @@ class MultiAgentPolicy(nn.Module):
 
     def raw_value(self, critic_in: torch.Tensor, agent_idx: torch.Tensor | None = None) -> torch.Tensor:
         """Critic outputs (normalised units when value normalisation is on): (..., A) or (N,)."""
-        return self._dispatch([c.net for c in self.critics], critic_in, agent_idx, critics=True).squeeze(-1)
+        return self._dispatch([c.net for c in self.critics], critic_in, agent_idx, critics=True).squeeze(-1).float()
 
     def team_index(self, agent_idx: torch.Tensor | None = None) -> torch.Tensor:
         """Team of each agent (A,) or of each row (N,)."""

@@ -1,0 +1,46 @@
+"""Mixed precision for the PPO family: the networks' matrix products in bfloat16, everything else float32.
+
+Why: on 2 CPU cores a hide-and-seek update is bound by the matrix products of its MLPs (about 100 GFLOP/s in
+float32). CPUs with AVX-512 BF16 or AMX, and recent GPUs, run bfloat16 products with float32 accumulation at two to
+three times that rate. ``torch.autocast`` casts the inputs of linear layers and matrix products to bfloat16 and
+leaves the rest alone; the policy casts its head outputs back to float32 (``MultiAgentPolicy.make_distribution``,
+``raw_value``), so log-probabilities, ratios, entropies, values, advantages, losses, the Adam state and the weights
+are float32 as with ``--precision fp32``. The rounding of bfloat16 (8 bits of mantissa) perturbs the logits by
+about 0.4% of their size; acting and learning both run under it, so PPO's ratio starts at 1 up to that rounding.
+
+Not for natural-gradient steps (HATRPO, TRPO, NPG: conjugate gradient on Fisher-vector products needs float32
+curvature), recurrent policies (their chunked training must reproduce step-by-step acting) or the Ray backend (its
+workers act in float32); ``check_precision`` refuses those combinations by name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+PRECISIONS = ("fp32", "bf16")
+
+
+def check_precision(precision: str, algo: str, recurrent: bool, backend: str) -> None:
+    """Raise ValueError for an unknown precision or one the run's algorithm or options do not support."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"--precision must be one of {list(PRECISIONS)}, got {precision!r}")
+    if precision == "fp32":
+        return
+    if algo in ("hatrpo", "trpo", "npg"):
+        raise ValueError(f"--precision bf16 is for the PPO family; {algo}'s natural-gradient step needs fp32")
+    if recurrent:
+        raise ValueError("--precision bf16 does not support --recurrent (chunked training must match acting)")
+    if backend != "local":
+        raise ValueError(f"--precision bf16 needs --backend local (the {backend} workers act in fp32)")
+
+
+def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    """The context to act and learn in: bfloat16 autocast on ``device`` for bf16, nothing for fp32."""
+    if precision == "bf16":
+        # No cast cache: autocast keeps one bfloat16 copy of each weight for as long as its context is open, and
+        # one context spans a whole update, optimiser steps included; with the cache every epoch would see the
+        # weights of the update's start (PPO's ratio stuck at 1, its clipping off).
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16, cache_enabled=False)
+    return contextlib.nullcontext()

@@ -1,0 +1,66 @@
+"""--precision bf16: the matrix products in bfloat16, the arithmetic around them float32; refused where unsafe."""
+
+import math
+
+import pytest
+import torch
+
+from baselines import happo, ippo, mappo
+from baselines.common.precision import autocast, check_precision
+
+TINY_ENV = '{"N": 1, "local_ratio": 0.0, "max_cycles": 10}'
+
+
+def _args(cls, tmp_path, name, **overrides):
+    base = dict(env_id="spread_v0", env_kwargs=TINY_ENV, num_envs=64, num_steps=10, total_timesteps=64 * 10 * 60,
+                seed=3, run_dir=str(tmp_path / name), progress=False, tensorboard=False, device="cpu",
+                checkpoint_every=1000, update_epochs=4, precision="bf16")
+    base.update(overrides)
+    return cls(**base)
+
+
+@pytest.mark.parametrize("module", [mappo, ippo, happo])
+def test_bf16_learns_to_reach_the_landmark(module, tmp_path):
+    """The task and bar of test_training's learning test (random -10.7, scripted -6.8), trained in bfloat16."""
+    run = module.train(_args(module.Args, tmp_path, "learn"))
+    returns = [r["episodic_return"] for r in run.history if not math.isnan(r["episodic_return"])]
+    first, last = sum(returns[:3]) / 3, sum(returns[-3:]) / 3
+    assert last > first + 2.0 and last > -8.0, (first, last)
+    assert all(p.dtype == torch.float32 for p in run.agent.parameters())
+    # every minibatch sees the weights of the last optimiser step, not a cached bf16 copy of the update's first
+    assert run.history[0]["approx_kl"] > 1e-3 and run.history[0]["clipfrac"] > 0.01
+    assert all(math.isfinite(r["policy_loss"]) and math.isfinite(r["value_loss"]) for r in run.history)
+
+
+def test_under_bf16_the_policy_returns_float32_close_to_fp32(tmp_path):
+    run = mappo.train(_args(mappo.Args, tmp_path, "p", total_timesteps=64 * 10))
+    policy = run.agent
+    obs, state = torch.randn(256, 1, policy.spec["obs_dim"]), torch.randn(256, policy.spec["state_dim"])
+    actor_in, critic_in = policy.actor_input(obs), policy.critic_input(obs, state)
+    exact_dist, (exact_raw, _) = policy.distribution(actor_in), policy.value(critic_in)
+    with autocast("bf16", torch.device("cpu")):
+        dist, (raw, value) = policy.distribution(actor_in), policy.value(critic_in)
+    assert dist.logits.dtype == raw.dtype == value.dtype == torch.float32
+    # bfloat16 keeps 8 bits of mantissa: the outputs move by rounding, not more
+    assert torch.allclose(dist.logits, exact_dist.logits, atol=0.05) and not torch.equal(dist.logits,
+                                                                                        exact_dist.logits)
+    assert torch.allclose(raw, exact_raw, atol=0.05 * (1 + exact_raw.abs().max().item()))
+    action = dist.sample()
+    assert dist.log_prob(action).dtype == torch.float32
+
+
+@pytest.mark.parametrize("algo,recurrent,backend,words", [
+    ("hatrpo", False, "local", "natural-gradient"),
+    ("trpo", False, "local", "natural-gradient"),
+    ("mappo", True, "local", "--recurrent"),
+    ("mappo", False, "ray", "--backend local"),
+])
+def test_bf16_is_refused_where_it_is_unsafe(algo, recurrent, backend, words):
+    with pytest.raises(ValueError, match=words):
+        check_precision("bf16", algo, recurrent, backend)
+    check_precision("fp32", algo, recurrent, backend)  # fp32 goes everywhere
+
+
+def test_unknown_precision_is_named(tmp_path):
+    with pytest.raises(ValueError, match="--precision must be one of"):
+        mappo.train(_args(mappo.Args, tmp_path, "x", precision="fp16"))
