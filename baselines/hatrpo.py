@@ -32,8 +32,9 @@ policy, M = 1). Rollouts, logging, checkpoints, resume, presets, evaluation and 
 Papers: https://arxiv.org/abs/2109.11251 (ICLR 2022), https://arxiv.org/abs/2304.09870 (HARL, JMLR 2024);
 reference: github.com/PKU-MARL/HARL.
 Usage: ``python -m baselines.hatrpo --env-id spread_v0`` (per-env presets: ``common/presets.py``).
-Logged: MAPPO's charts; losses/{policy_loss, value_loss, entropy, explained_variance, kl, line_search_success}
-(kl and line_search_success: means over the agents' steps).
+Logged: MAPPO's charts; losses/{policy_loss, value_loss, entropy, explained_variance, kl, line_search_success,
+step_fraction} (means over the agents' steps; step_fraction: the accepted β^k of the full step, 0 if rejected, so
+a low mean says the line search often backtracks).
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ def trust_region_turn(g: int, seq: SequentialBatch, critic_optimizers=None) -> N
     seq.log["entropy"].append(surrogate.entropy())
     seq.log["kl"].append(result.kl)
     seq.log["line_search_success"].append(float(result.success))
+    seq.log["step_fraction"].append(result.fraction)
 
 
 def update(policy, optimizers, batch: dict[str, torch.Tensor], args, order: AgentOrder) -> dict[str, float]:

@@ -26,7 +26,7 @@ the KL as KL(π_θ ‖ π_old); here it is KL(π_old ‖ π_θ), the paper's (sa
 Paper: https://arxiv.org/abs/1502.05477 ; reference: sb3_contrib/trpo/trpo.py.
 Usage: ``python -m baselines.trpo --env-id CartPole-v1`` (docs/baselines/trpo.md, results).
 Logged: charts/{episodic_return, episodic_length, SPS}; losses/{policy_loss, value_loss, entropy,
-explained_variance}; trpo/{kl, line_search_success}.
+explained_variance}; trpo/{kl, line_search_success, step_fraction}.
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ def update(agent: Policy, optimizers: tuple[torch.optim.Optimizer], batch: dict[
     """One TRPO policy step (direction, maximal step, line search, revert) and the critic's regression.
 
     Returns (losses, trpo metrics): ``{policy_loss, value_loss, entropy, explained_variance}``,
-    ``{kl, line_search_success}``.
+    ``{kl, line_search_success, step_fraction}`` (step_fraction: the accepted β^k of the full step, 0 if none).
     """
     params = list(agent.actor.parameters())  # by module: the critic is never part of the trust region
     surrogate = Surrogate(agent.actor, batch, standardized_advantages(batch, args))
@@ -195,7 +195,7 @@ def update(agent: Policy, optimizers: tuple[torch.optim.Optimizer], batch: dict[
                             args.n_critic_updates, args.critic_batch_size)
     losses = {"policy_loss": -result.objective, "value_loss": value_loss, "entropy": surrogate.entropy(),
               "explained_variance": explained_variance(batch["values"], batch["returns"])}
-    return losses, {"kl": result.kl, "line_search_success": float(result.success)}
+    return losses, {"kl": result.kl, "line_search_success": float(result.success), "step_fraction": result.fraction}
 
 
 def explained_variance(values: torch.Tensor, returns: torch.Tensor) -> float:

@@ -130,6 +130,7 @@ def test_each_hatrpo_step_stays_in_its_trust_region_or_is_restored():
     assert accepted == 2 and all(torch.equal(p, q) for p, q in zip(before.actors[2].parameters(),
                                                                     policy.actors[2].parameters(), strict=True))
     assert metrics["line_search_success"] == pytest.approx(2 / 3) and 0 < metrics["kl"] <= delta
+    assert 0 < metrics["step_fraction"] <= 2 / 3  # two accepted fractions in (0, 1], the rejected agent's 0
 
 
 def test_the_hatrpo_entropy_bonus_is_part_of_the_objective_the_line_search_checks():

@@ -64,6 +64,12 @@ def test_trpo_learns_cartpole_in_seconds(tmp_path):
     returns = _returns(run)
     assert returns[0] < 40 and max(returns[-3:]) > 100, returns  # random play lasts ~22 steps
     assert all(r["line_search_success"] in (0.0, 1.0) for r in run.history)
+    # the accepted fraction of the full step is some β^k exactly when the line search succeeded
+    beta = args.line_search_shrinking_factor
+    for r in run.history:
+        f = r["step_fraction"]
+        assert (f > 0) == bool(r["line_search_success"]) and f <= 1, r
+        assert f == 0 or abs(math.log(f) / math.log(beta) - round(math.log(f) / math.log(beta))) < 1e-6, r
     assert max(r["kl"] for r in run.history) <= args.target_kl
 
 
