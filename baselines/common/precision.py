@@ -36,6 +36,12 @@ def check_precision(precision: str, algo: str, recurrent: bool, backend: str) ->
         raise ValueError(f"--precision bf16 needs --backend local (the {backend} workers act in fp32)")
 
 
+def env_precision(device: torch.device) -> contextlib.AbstractContextManager:
+    """Autocast off for the env's step inside an autocast region: the env's dynamics must not depend on how the
+    learner multiplies (spread_v0's torch physics, and every env's torch path on GPU, use matrix products)."""
+    return torch.autocast(device_type=device.type, enabled=False)
+
+
 def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
     """The context to act and learn in: bfloat16 autocast on ``device`` for bf16, nothing for fp32."""
     if precision == "bf16":

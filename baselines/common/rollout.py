@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import torch
 
 from baselines.common.buffer import Rollout
+from baselines.common.precision import env_precision
 
 
 def agent_teams(agents: list[str]) -> dict[str, list[int]]:
@@ -127,8 +128,9 @@ def collect(env, agent, num_steps: int, obs: torch.Tensor, state: torch.Tensor, 
             dist, hidden = agent.recurrent_step(actor_in, *memory)
         action = dist.sample()
         tick = time.perf_counter()
-        obs, reward, terminated, truncated, info = env.step(action)
-        state = env.state()
+        with env_precision(action.device):  # the learner's --precision never reaches the env's arithmetic
+            obs, reward, terminated, truncated, info = env.step(action)
+            state = env.state()
         stats.env_seconds += time.perf_counter() - tick
         ended = terminated | truncated
         active = info.get("active", torch.ones_like(ended))

@@ -64,3 +64,38 @@ def test_bf16_is_refused_where_it_is_unsafe(algo, recurrent, backend, words):
 def test_unknown_precision_is_named(tmp_path):
     with pytest.raises(ValueError, match="--precision must be one of"):
         mappo.train(_args(mappo.Args, tmp_path, "x", precision="fp16"))
+
+
+class _FixedActions:
+    """Just enough of a policy for ``rollout.collect``: the same seeded random actions whatever the inputs."""
+
+    def __init__(self, num_agents: int):
+        self.num_agents, self.gen = num_agents, torch.Generator().manual_seed(0)
+
+    def actor_input(self, obs):
+        return obs
+
+    def critic_input(self, obs, state):
+        return obs
+
+    def distribution(self, actor_in):
+        action = torch.randint(0, 5, actor_in.shape[:-1], generator=self.gen)
+        return type("Fixed", (), {"sample": lambda _: action, "log_prob": lambda _, a: torch.zeros(a.shape)})()
+
+
+def test_the_env_steps_in_float32_under_bf16(tmp_path):
+    """spread_v0's physics are torch matrix products: under the learner's autocast they would round to bfloat16
+    (observations 0.02 off after 20 steps); ``collect`` steps every env outside it."""
+    from baselines.common.rollout import EpisodeStats, collect
+    from marl_envs import make_batched
+
+    rollouts = []
+    for precision in ("fp32", "bf16"):
+        env = make_batched("spread_v0", num_envs=8, seed=0)
+        obs, info = env.reset(seed=0)
+        with autocast(precision, torch.device("cpu")):
+            rollout, *_ = collect(env, _FixedActions(len(env.agents)), 20, obs, info["state"],
+                                  EpisodeStats(list(env.agents)), lambda x: (x.sum(-1), x.sum(-1)))
+        rollouts.append(rollout)
+    assert torch.equal(rollouts[0].rewards, rollouts[1].rewards)
+    assert torch.equal(rollouts[0].actor_in, rollouts[1].actor_in)
