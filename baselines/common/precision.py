@@ -7,6 +7,8 @@ leaves the rest alone; the policy casts its head outputs back to float32 (``Mult
 ``raw_value``), so log-probabilities, ratios, entropies, values, advantages, losses, the Adam state and the weights
 are float32 as with ``--precision fp32``. The rounding of bfloat16 (8 bits of mantissa) perturbs the logits by
 about 0.4% of their size; acting and learning both run under it, so PPO's ratio starts at 1 up to that rounding.
+The env steps with autocast off (``env_precision``, used by ``rollout.collect``): its dynamics never change with
+the learner's precision.
 
 Not for natural-gradient steps (HATRPO, TRPO, NPG: conjugate gradient on Fisher-vector products needs float32
 curvature), recurrent policies (their chunked training must reproduce step-by-step acting) or the Ray backend (its
