@@ -49,8 +49,8 @@ class ExpCategorical(Categorical):
     over the last dimension. The two are the same numbers up to rounding, but on CPU a softmax over a few
     categories is one of the slowest kernels of an update: on 40,960 rows of 11 categories (one hide-and-seek
     minibatch factor) softmax takes 7.8 ms and exp 0.4 ms, and the log-probability and entropy of hide-and-seek's
-    five factors, forward and backward, 61 ms against 23 ms (one thread, idle 2-core VM). Entropy, KL (torch's Categorical rule)
-    and sampling read ``probs``, so all of them get the faster path.
+    five factors, forward and backward, 61 ms against 23 ms (one thread, idle 2-core VM). Entropy, KL (torch's
+    Categorical rule) and sampling read ``probs``, so all of them get the faster path.
     """
 
     @lazy_property
