@@ -101,7 +101,7 @@ def trust_region_turn(g: int, seq: SequentialBatch, critic_optimizers=None) -> N
     surrogate = AgentSurrogate(actor, seq.take(rows), seq.factor.of_rows(rows), args.ent_coef)
     result = trust_region_step(surrogate, list(actor.parameters()), args.target_kl, args.cg_damping,
                                args.cg_max_steps, args.cg_residual_tol, args.line_search_shrinking_factor,
-                               args.line_search_max_iter, subsampled_kl(surrogate, args.fisher_every))
+                               args.line_search_max_iter, subsampled_kl(surrogate, args.fisher_every), args.step_length)
     seq.log["policy_loss"].append(-result.objective)
     seq.log["entropy"].append(surrogate.entropy())
     seq.log["kl"].append(result.kl)

@@ -190,7 +190,7 @@ def update(agent: Policy, optimizers: tuple[torch.optim.Optimizer], batch: dict[
     surrogate = Surrogate(agent.actor, batch, standardized_advantages(batch, args))
     result = trust_region_step(surrogate, params, args.target_kl, args.cg_damping, args.cg_max_steps,
                                args.cg_residual_tol, args.line_search_shrinking_factor, args.line_search_max_iter,
-                               subsampled_kl(surrogate, args.fisher_every))
+                               subsampled_kl(surrogate, args.fisher_every), args.step_length)
     value_loss = fit_critic(agent.critic, optimizers[0], batch["critic_in"], batch["returns"],
                             args.n_critic_updates, args.critic_batch_size)
     losses = {"policy_loss": -result.objective, "value_loss": value_loss, "entropy": surrogate.entropy(),

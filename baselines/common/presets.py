@@ -27,6 +27,9 @@ Where the figures come from (docs/baselines/):
         steps gave the same training return as the full Fisher (−33.18 ± 0.14 against −33.13 ± 0.32, γ 0.95)
         at half the time per update (0.28 s against 0.52 s alone, one thread; MAPPO 0.32–0.39 s); the other envs
         keep the full Fisher until measured.
+        On transport_v0 the full step's length comes from the undamped curvature (--step-length undamped): with
+        the damped one every step was accepted whole at KL 0.0038 (δ 0.01); undamped, 3 seeds x 2M steps train to
+        success 0.89 / 0.89 / 0.99, greedy 81.5 / 83.7 / 95.3% (damped: 15.4 / 80.7 / 92.0%).
     hide_and_seek_v1, HAPPO/HATRPO: MAPPO's starting point with one actor per agent (untuned; the factor M
         compounds within a team only, common/sequential.py).
     hide_and_seek_v1, MAPPO/IPPO: a starting point, not a tuned setting. Rollouts of one whole
@@ -86,7 +89,7 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("happo", "transport_v0"): {**_TRANSPORT_PPO, "lr_schedule": "constant"},
     ("happo", "hetero_transport_v0"): _TRANSPORT_PPO,
     ("hatrpo", "spread_v0"): {**_SPREAD_PPO, **_HARL_TRUST_REGION, "fisher_every": 5},
-    ("hatrpo", "transport_v0"): {**_TRANSPORT_PPO, **_HARL_TRUST_REGION},
+    ("hatrpo", "transport_v0"): {**_TRANSPORT_PPO, **_HARL_TRUST_REGION, "step_length": "undamped"},
     ("hatrpo", "hetero_transport_v0"): {**_TRANSPORT_PPO, **_HARL_TRUST_REGION},
     ("happo", "hide_and_seek_v1"): {**_HIDE_AND_SEEK_PPO, "param_sharing": "agent"},
     ("hatrpo", "hide_and_seek_v1"): {**_HIDE_AND_SEEK_PPO, "param_sharing": "agent", **_HARL_TRUST_REGION},

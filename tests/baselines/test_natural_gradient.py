@@ -253,3 +253,24 @@ def test_fisher_every_k_is_the_fisher_of_every_kth_sample(space):
     assert not torch.allclose(step(shuffled, 4), step(shuffled, 1), atol=1e-5, rtol=1e-4)
     with pytest.raises(ValueError, match="fisher-every"):
         subsampled_kl(None, 0)
+
+
+def test_the_undamped_step_length_fills_the_trust_region_of_a_quadratic_kl():
+    """KL(θ) = ½ θᵀAθ exactly and L(θ) = gᵀθ: the full step √(2δ / dᵀMd) d lands on KL = δ when M = A (undamped,
+    the TRPO paper's length), and inside it when M = A + λI (damped); the line search accepts both whole."""
+    torch.manual_seed(0)
+    q = torch.randn(6, 6)
+    a = q @ q.T / 6 + 0.05 * torch.eye(6)
+    g = torch.randn(6)
+    kls = {}
+    for length in ("damped", "undamped"):
+        theta = torch.nn.Parameter(torch.zeros(6))
+        result = trust_region_step(lambda t=theta: (g @ t, 0.5 * t @ a @ t), [theta], 0.01, 0.1, 50, 1e-12, 0.5, 10,
+                                   step_length=length)
+        assert result.success and result.fraction == 1.0
+        kls[length] = result.kl
+    assert kls["undamped"] == pytest.approx(0.01, rel=1e-3)
+    assert kls["damped"] < 0.95 * 0.01
+    with pytest.raises(ValueError, match="step_length"):
+        trust_region_step(lambda: (g @ torch.zeros(6), torch.zeros(())), [torch.nn.Parameter(torch.zeros(6))],
+                          0.01, 0.1, 10, 1e-10, 0.5, 10, step_length="exact")
