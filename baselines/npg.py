@@ -89,6 +89,9 @@ def update(agent: trpo.Policy, optimizers: tuple[torch.optim.Optimizer], batch: 
 
 
 def train(args: Args) -> Run:
+    if args.step_length != "damped":
+        raise ValueError("--step-length sets the length of TRPO's and HATRPO's trust-region step; NPG's step is "
+                         "α / √(gᵀF⁻¹g) (--learning-rate α)")
     return trpo.train(args, algo="npg", update_fn=update)
 
 

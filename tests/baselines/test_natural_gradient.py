@@ -274,3 +274,10 @@ def test_the_undamped_step_length_fills_the_trust_region_of_a_quadratic_kl():
     with pytest.raises(ValueError, match="step_length"):
         trust_region_step(lambda: (g @ torch.zeros(6), torch.zeros(())), [torch.nn.Parameter(torch.zeros(6))],
                           0.01, 0.1, 10, 1e-10, 0.5, 10, step_length="exact")
+
+
+def test_npg_refuses_a_step_length_it_does_not_use(tmp_path):
+    from baselines import npg
+
+    with pytest.raises(ValueError, match="--step-length"):
+        npg.train(npg.Args(env_id="CartPole-v1", step_length="undamped", run_dir=str(tmp_path / "n")))
