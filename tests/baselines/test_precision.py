@@ -7,16 +7,13 @@ import torch
 
 from baselines import happo, ippo, mappo
 from baselines.common.precision import autocast, check_precision
-
-TINY_ENV = '{"N": 1, "local_ratio": 0.0, "max_cycles": 10}'
+from tests.baselines.test_training import _args as _training_args
 
 
 def _args(cls, tmp_path, name, **overrides):
-    base = dict(env_id="spread_v0", env_kwargs=TINY_ENV, num_envs=64, num_steps=10, total_timesteps=64 * 10 * 60,
-                seed=3, run_dir=str(tmp_path / name), progress=False, tensorboard=False, device="cpu",
-                checkpoint_every=1000, update_epochs=4, precision="bf16")
-    base.update(overrides)
-    return cls(**base)
+    """test_training's tiny task with the batch and budget of its learning test, in bf16."""
+    return _training_args(cls, tmp_path, name, **{"num_envs": 64, "total_timesteps": 64 * 10 * 60,
+                                                  "precision": "bf16", **overrides})
 
 
 @pytest.mark.parametrize("module", [mappo, ippo, happo])
