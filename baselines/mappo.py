@@ -7,7 +7,8 @@
                   (--time-limit auto: the env's time_limit_observed; hide-and-seek's state shows the
                   time left, so the state at the limit is terminal; spread bootstraps past it)
     V_φ(s, i)   : the critic on the agent-specific global state [env.state(), o_i, onehot(i), onehot(team)]
-                  (MAPPO sec. 4.2; the team one-hot only in team games)
+                  (MAPPO sec. 4.2; the team one-hot only in team games; --no-critic-obs: V_φ(s, i) on
+                  [env.state(), onehot(i), onehot(team)], MAPPO's environment-provided state)
     L_V(φ)      = E[ max( ℓ(R̂_t - V_φ), ℓ(R̂_t - clip(V_φ, V_old ± ε)) ) ]       (clipped value loss)
                   with R̂ the λ-return standardised by running statistics of its team (value
                   normalisation) and ℓ the Huber loss (δ = 10), as in MAPPO's reference code
@@ -139,6 +140,10 @@ class Args(CommonArgs):
     """append a one-hot agent id to the actor and critic inputs"""
     centralized_critic: bool = True
     """critic on [global state, own observation, id] (MAPPO); false: on the local observation (IPPO)"""
+    critic_obs: bool = True
+    """the centralised critic reads the agent's own observation next to the state (MAPPO's agent-specific global
+    state); --no-critic-obs: the state and the ids only (MAPPO's environment-provided state), a smaller critic
+    for envs whose state holds everything the observations do"""
     param_sharing: str = "all"
     """all: one actor and one critic for every agent (team one-hot in the input); team: one pair per team"""
     opponent_pool: int = 0
@@ -151,6 +156,12 @@ class Args(CommonArgs):
     def __post_init__(self):
         if self.lr_schedule is not None and self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"--lr-schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if not self.critic_obs and not self.centralized_critic:
+            raise ValueError("--no-critic-obs leaves the critic only the global state, which a decentralised critic "
+                             "(IPPO, --no-centralized-critic) does not read")
+        if not self.critic_obs and self.policy == "entity":
+            raise ValueError("--no-critic-obs is for the MLP critic (--policy mlp); the entity critic reads the "
+                             "state's entities and the agent's own observation")
         if self.recurrent and self.opponent_pool:
             raise ValueError("--recurrent with --opponent-pool is not supported: a snapshot opponent would need "
                              "its own memory")

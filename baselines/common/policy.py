@@ -63,6 +63,11 @@ class MultiAgentPolicy(nn.Module):
         hidden_size, activation, feature_norm: the MLPs (``networks.mlp``).
         agent_id: append the one-hot agent id to both inputs.
         centralized: critic on [state, o_i, ids] (MAPPO); false: on [o_i, ids] (IPPO).
+        critic_obs: with ``centralized``, whether the critic reads o_i: true, MAPPO's agent-specific global state
+            [state, o_i, ids]; false, the env's state with the ids only, [state, ids] (MAPPO's environment-provided
+            state; the ids keep the values per agent). Where the state holds everything the observations do
+            (hide-and-seek's omniscient state), o_i repeats part of it, and leaving it out shrinks the critic's
+            first layer, the largest matrix product of an update.
         value_norm: one ``ValueNormalizer`` per team.
         param_sharing: "all", "team" or "agent" (module docstring).
         team_onehot: append the team one-hot (default: with several teams in the "all" layout).
@@ -75,8 +80,14 @@ class MultiAgentPolicy(nn.Module):
                  hidden_size: int = 64, activation: str = "relu", feature_norm: bool = False, agent_id: bool = True,
                  centralized: bool = True, value_norm: bool = True, param_sharing: str = "all",
                  team_onehot: bool | None = None, network: str = "mlp", obs_spec=None, state_spec=None,
-                 entity_width: int = 64, entity_heads: int = 2, recurrent: bool = False):
+                 entity_width: int = 64, entity_heads: int = 2, recurrent: bool = False, critic_obs: bool = True):
         super().__init__()
+        if not critic_obs and not centralized:
+            raise ValueError("critic_obs=False (--no-critic-obs) leaves the critic only the state, which a "
+                             "decentralised critic (IPPO) does not read: the critic would have no input")
+        if not critic_obs and network == "entity":
+            raise ValueError("critic_obs=False (--no-critic-obs) is for the MLP critic; the entity critic reads the "
+                             "state's entities and the agent's own observation")
         if network not in NETWORKS:
             raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
         if network == "entity" and obs_spec is None:
@@ -91,9 +102,10 @@ class MultiAgentPolicy(nn.Module):
             hidden_size=hidden_size, activation=activation, feature_norm=feature_norm, agent_id=agent_id,
             centralized=centralized, value_norm=value_norm, param_sharing=param_sharing, team_onehot=team_onehot,
             network=network, obs_spec=obs_spec, state_spec=state_spec, entity_width=entity_width,
-            entity_heads=entity_heads, recurrent=recurrent)
+            entity_heads=entity_heads, recurrent=recurrent, critic_obs=critic_obs)
         self.num_agents, self.num_teams = len(self.agents), len(self.teams)
         self.agent_id, self.team_onehot, self.centralized = agent_id, team_onehot, centralized
+        self.critic_obs = critic_obs
         everyone = [list(range(self.num_agents))]
         self.groups = {"all": everyone, "team": list(self.teams.values()),
                        "agent": [[i] for i in range(self.num_agents)]}[param_sharing]
@@ -109,7 +121,7 @@ class MultiAgentPolicy(nn.Module):
                 self.register_buffer(f"_{kind}_members_{g}", torch.tensor(members), persistent=False)
         ids = (self.num_agents if agent_id else 0) + (self.num_teams if team_onehot else 0)
         hidden = (hidden_size, hidden_size)
-        critic_dim = obs_dim + ids + (state_dim if centralized else 0)
+        critic_dim = (obs_dim if critic_obs else 0) + ids + (state_dim if centralized else 0)
         if network == "entity":
             self.actors = nn.ModuleList(EntityActor(obs_spec, action_space, ids, entity_width, entity_heads)
                                         for _ in self.groups)
@@ -149,8 +161,9 @@ class MultiAgentPolicy(nn.Module):
         return torch.cat([obs, self._ids(obs)], -1) if self.agent_id or self.team_onehot else obs
 
     def critic_input(self, obs: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
-        """(..., A, obs_dim), (..., state_dim) -> (..., A, critic_dim): the agent-specific global state."""
-        parts = [obs]
+        """(..., A, obs_dim), (..., state_dim) -> (..., A, critic_dim): the agent-specific global state (or the state
+        and the ids, without ``critic_obs``)."""
+        parts = [obs] if self.critic_obs else []
         if self.centralized:
             parts.insert(0, state.unsqueeze(-2).expand(*obs.shape[:-1], state.shape[-1]))
         if self.agent_id or self.team_onehot:
@@ -324,7 +337,7 @@ def policy_from_args(env, args) -> MultiAgentPolicy:
         agent_id=args.agent_id, centralized=args.centralized_critic, value_norm=args.value_norm,
         param_sharing=getattr(args, "param_sharing", "all"), network=getattr(args, "policy", "mlp"),
         obs_spec=getattr(env, "obs_spec", None), state_spec=getattr(env, "state_spec", None),
-        recurrent=getattr(args, "recurrent", False))
+        recurrent=getattr(args, "recurrent", False), critic_obs=getattr(args, "critic_obs", True))
 
 
 def _env_spaces(env) -> tuple[list[str], Any, Any, int]:
