@@ -66,9 +66,9 @@ from baselines.common.config import CommonArgs
 from baselines.common.gae import compute_gae, resolve_time_limit
 from baselines.common.policy import MultiAgentPolicy, policy_from_args
 from baselines.common.ppo import adam_per_group, set_learning_rates, update
-from baselines.common.precision import autocast, check_precision
+from baselines.common.precision import autocast, resolve_precision
 from baselines.common.rollout import EpisodeStats, agent_teams
-from baselines.common.run import Run, plan_updates, start_run
+from baselines.common.run import Run, plan_updates, resolve_device, start_run
 from baselines.common.selfplay import OpponentPool, learn_mask
 
 LR_SCHEDULES = ("constant", "linear")
@@ -121,10 +121,11 @@ class Args(CommonArgs):
     policy: Literal["mlp", "entity"] = "mlp"
     """networks: mlp (two hidden layers on the flat inputs) or entity (Baker et al.'s entity attention over the
     env's obs_spec entity blocks, masked by visibility; the critic on the unmasked state; common/entity.py)"""
-    precision: Literal["fp32", "bf16"] = "fp32"
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"
     """bf16: the networks' matrix products in bfloat16 while acting and learning (torch.autocast), with weights,
-    losses and optimiser in float32: about twice as fast on CPUs with AVX-512 BF16 or AMX and on recent GPUs
-    (common/precision.py; not with --recurrent, HATRPO or the ray backend)"""
+    losses and optimiser in float32: faster on CPUs with AVX-512 BF16 or AMX and on recent GPUs (common/precision.py;
+    not with --recurrent, HATRPO or the ray backend); auto: bf16 where the run allows it and the device has native
+    bfloat16, else fp32 (config.json records which)"""
     recurrent: bool = False
     """a GRU memory in every actor, trained by truncated BPTT over chunks of --chunk-length steps
     (common/recurrent.py); the critic stays feed-forward on the global state"""
@@ -232,7 +233,9 @@ def train(args: Args, algo: str = "mappo", make_optimizers: Callable = adam_per_
     if make_update is not None and args.recurrent:
         raise ValueError(f"--recurrent is supported by MAPPO and IPPO; {algo}'s sequential update reads its "
                          "samples as independent rows")
-    check_precision(args.precision, algo, args.recurrent, args.backend)
+    if not args.resume:  # config.json records the precision in force (a resumed run keeps its own)
+        args = dataclasses.replace(args, precision=resolve_precision(args.precision, algo, args.recurrent,
+                                                                     args.backend, resolve_device(args.device)))
     run = start_run(args, algo, policy_from_args, make_optimizers)
     update_fn = update if make_update is None else make_update(run)
     policy, env, args = run.agent, run.env, run.args

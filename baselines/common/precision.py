@@ -13,6 +13,11 @@ the learner's precision.
 Not for natural-gradient steps (HATRPO, TRPO, NPG: conjugate gradient on Fisher-vector products needs float32
 curvature), recurrent policies (their chunked training must reproduce step-by-step acting) or the Ray backend (its
 workers act in float32); ``check_precision`` refuses those combinations by name.
+
+``auto`` (``resolve_precision``, before the run starts, so that config.json records what ran) is bf16 where the
+run allows it and the device multiplies bfloat16 natively (a CPU with AVX-512 BF16 or AMX, a CUDA device of
+compute capability 8.0 or later), fp32 elsewhere: on a CPU without those instructions oneDNN emulates bfloat16
+and the products get slower, not faster.
 """
 
 from __future__ import annotations
@@ -21,21 +26,46 @@ import contextlib
 
 import torch
 
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "auto")
 
 
 def check_precision(precision: str, algo: str, recurrent: bool, backend: str) -> None:
     """Raise ValueError for an unknown precision or one the run's algorithm or options do not support."""
     if precision not in PRECISIONS:
         raise ValueError(f"--precision must be one of {list(PRECISIONS)}, got {precision!r}")
-    if precision == "fp32":
-        return
+    reason = _why_not_bf16(algo, recurrent, backend)
+    if precision == "bf16" and reason:
+        raise ValueError(f"--precision bf16 {reason}")
+
+
+def _why_not_bf16(algo: str, recurrent: bool, backend: str) -> str | None:
     if algo in ("hatrpo", "trpo", "npg"):
-        raise ValueError(f"--precision bf16 is for the PPO family; {algo}'s natural-gradient step needs fp32")
+        return f"is for the PPO family; {algo}'s natural-gradient step needs fp32"
     if recurrent:
-        raise ValueError("--precision bf16 does not support --recurrent (chunked training must match acting)")
+        return "does not support --recurrent (chunked training must match acting)"
     if backend != "local":
-        raise ValueError(f"--precision bf16 needs --backend local (the {backend} workers act in fp32)")
+        return f"needs --backend local (the {backend} workers act in fp32)"
+    return None
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` multiplies bfloat16 matrices in hardware (module docstring)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    if device.type == "cpu":
+        try:  # oneDNN's own check for AVX-512 BF16 / AMX
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):
+            return False
+    return False
+
+
+def resolve_precision(precision: str, algo: str, recurrent: bool, backend: str, device: torch.device) -> str:
+    """``precision`` with ``auto`` replaced by what the run gets: bf16 where it is allowed and native, else fp32."""
+    check_precision(precision, algo, recurrent, backend)
+    if precision != "auto":
+        return precision
+    return "bf16" if _why_not_bf16(algo, recurrent, backend) is None and native_bf16(device) else "fp32"
 
 
 def env_precision(device: torch.device) -> contextlib.AbstractContextManager:

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from baselines import happo, ippo, mappo
-from baselines.common.precision import autocast, check_precision
+from baselines.common import precision as precision_module
+from baselines.common.precision import autocast, check_precision, resolve_precision
 from tests.baselines.test_training import _args as _training_args
 
 
@@ -56,6 +57,25 @@ def test_bf16_is_refused_where_it_is_unsafe(algo, recurrent, backend, words):
     with pytest.raises(ValueError, match=words):
         check_precision("bf16", algo, recurrent, backend)
     check_precision("fp32", algo, recurrent, backend)  # fp32 goes everywhere
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_is_bf16_only_where_allowed_and_native(native, monkeypatch):
+    monkeypatch.setattr(precision_module, "native_bf16", lambda device: native)
+    cpu = torch.device("cpu")
+    assert resolve_precision("auto", "mappo", False, "local", cpu) == ("bf16" if native else "fp32")
+    assert resolve_precision("auto", "happo", False, "local", cpu) == ("bf16" if native else "fp32")
+    for algo, recurrent, backend in [("hatrpo", False, "local"), ("mappo", True, "local"), ("mappo", False, "ray")]:
+        assert resolve_precision("auto", algo, recurrent, backend, cpu) == "fp32"
+    assert resolve_precision("fp32", "mappo", False, "local", cpu) == "fp32"
+    assert resolve_precision("bf16", "mappo", False, "local", cpu) == "bf16"
+
+
+def test_a_run_records_the_precision_auto_chose(tmp_path, monkeypatch):
+    monkeypatch.setattr(precision_module, "native_bf16", lambda device: True)
+    run = mappo.train(_args(mappo.Args, tmp_path, "auto", precision="auto", total_timesteps=64 * 10))
+    assert run.args.precision == "bf16"
+    assert '"precision": "bf16"' in (tmp_path / "auto" / "config.json").read_text()
 
 
 def test_unknown_precision_is_named(tmp_path):
