@@ -34,9 +34,10 @@ ordinary transport policies. The scripted pushers (``heuristic_action``) show th
 task needs nothing else: they are transport_v0's, each action translated into the agent's own frame.
 
 Measured (3 seeds, 2M env steps, greedy, 1000 episodes each; the HAPPO page of the docs has the table):
-MAPPO's shared actor succeeds in 79.7% of episodes here against 97.3% on transport_v0; HAPPO's separate
-actors reach 76.8% (they learn earlier, not further) and HATRPO 69.8%. At this budget one actor per agent
-does not beat a shared one that knows the agent's id, and the weaker pushes cost more than the turned
+MAPPO's shared actor succeeds in 54.5% of episodes here (seeds 76.4 / 46.9 / 40.2%) against 99.7% on
+transport_v0; HAPPO's separate actors reach 61.3% and HATRPO's 69.8%. At this budget every seed is still
+rising and the seeds differ by more than the algorithms, so one actor per agent is not shown to beat a
+shared one that knows the agent's id; the weaker pushes cost more than the turned
 actions: with transport_v0's masses and strengths and only the turned frames, MAPPO reached 92% and HAPPO 90%
 (one seed). Without the id (`--no-agent-id`) the shared network succeeds in 21.9% here (seeds 20.1 / 20.0 /
 25.5%) and in 99.3% on transport_v0, whose agents are alike.
