@@ -34,8 +34,8 @@ ordinary transport policies. The scripted pushers (``heuristic_action``) show th
 task needs nothing else: they are transport_v0's, each action translated into the agent's own frame.
 
 Measured (3 seeds, 2M env steps, greedy, 1000 episodes each; the HAPPO page of the docs has the table):
-MAPPO's shared actor succeeds in 54.5% of episodes here (seeds 76.4 / 46.9 / 40.2%) against 99.7% on
-transport_v0; HAPPO's separate actors reach 61.3% and HATRPO's 69.8%. At this budget every seed is still
+MAPPO's shared actor succeeds in 66.4% of episodes here (6 seeds, 40.2 to 84.9%) against 99.7% on
+transport_v0; HAPPO's separate actors reach 64.1% and HATRPO's 68.9%. At this budget every seed is still
 rising and the seeds differ by more than the algorithms, so one actor per agent is not shown to beat a
 shared one that knows the agent's id; the weaker pushes cost more than the turned
 actions: with transport_v0's masses and strengths and only the turned frames, MAPPO reached 92% and HAPPO 90%
