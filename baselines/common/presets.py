@@ -78,6 +78,7 @@ _TRANSPORT_JOINT = {"num_envs": 128, "num_steps": 50, "critic_batch_size": 512, 
 _HIDE_AND_SEEK_JOINT = {"num_envs": 128, "num_steps": 80, "critic_batch_size": 512}
 _HARL_TRUST_REGION = {"target_kl": 0.01, "cg_max_steps": 10, "line_search_shrinking_factor": 0.5,
                       "line_search_max_iter": 10}
+_HATRPO_TRANSPORT = {**_TRANSPORT_PPO, **_HARL_TRUST_REGION, "step_length": "undamped", "ent_coef": 0.01}
 
 PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("mappo", "spread_v0"): _SPREAD_PPO,
@@ -92,9 +93,8 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("happo", "transport_v0"): {**_TRANSPORT_PPO, "lr_schedule": "constant"},
     ("happo", "hetero_transport_v0"): _TRANSPORT_PPO,
     ("hatrpo", "spread_v0"): {**_SPREAD_PPO, **_HARL_TRUST_REGION, "fisher_every": 5},
-    ("hatrpo", "transport_v0"): {**_TRANSPORT_PPO, **_HARL_TRUST_REGION, "step_length": "undamped", "ent_coef": 0.01},
-    ("hatrpo", "hetero_transport_v0"): {**_TRANSPORT_PPO, **_HARL_TRUST_REGION, "step_length": "undamped",
-                                        "ent_coef": 0.01},
+    ("hatrpo", "transport_v0"): _HATRPO_TRANSPORT,
+    ("hatrpo", "hetero_transport_v0"): _HATRPO_TRANSPORT,
     ("happo", "hide_and_seek_v1"): {**_HIDE_AND_SEEK_PPO, "param_sharing": "agent"},
     ("hatrpo", "hide_and_seek_v1"): {**_HIDE_AND_SEEK_PPO, "param_sharing": "agent", **_HARL_TRUST_REGION},
     ("trpo", "CartPole-v1"): _CARTPOLE_ZOO,
