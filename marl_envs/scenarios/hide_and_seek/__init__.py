@@ -128,7 +128,8 @@ See `HideAndSeekConfig`: `num_hiders` (2), `num_seekers` (2), `map` ("quadrant")
 `num_boxes`, `min_boxes`, `num_elongated_boxes`, `num_ramps`, `max_cycles` (map defaults),
 `box_size` (0.64), `prep_fraction` (0.4), `reward_mode` ("joint_zero_sum"), `boundary_penalty` (10),
 `lidar_rays` (30), `lidar_range` (4), `vision_angle` (135), `sight_rim_points` (0: the centre),
-`grab_reach` (0.3), `half_size` (2; 3 in
+`boxes_at_doors` (0: a training curriculum that starts a share of quadrant games with the boxes in front of the
+doors), `grab_reach` (0.3), `half_size` (2; 3 in
 random_rooms), `door_width` (0.5), `substeps` (2), `track_behaviour` (True).
 
 ## State

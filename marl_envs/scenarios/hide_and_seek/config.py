@@ -71,6 +71,10 @@ class HideAndSeekConfig(ScenarioConfig):
     of two hiders crouched behind it from most of the room, so self-play settles in the corner instead of blocking
     the doors (the team self-play page of the docs); under a rim rule a partly covered hider is seen, so hiding
     takes cover for the whole body. Default 0 keeps v1 as it was."""
+    boxes_at_doors: float = 0.0
+    """Probability that a quadrant world starts with a box in front of each door of the room, inside it (up to
+    0.6 m from the gap, long side along the wall): a start-state curriculum for training the shelter
+    (``door_starts``). Evaluate with the default 0, where every game starts anywhere."""
     grab_reach: float = 0.3
     """How far (agent surface to object surface) an agent can grab or lock."""
     half_size: float | None = None
@@ -132,9 +136,13 @@ class HideAndSeekConfig(ScenarioConfig):
             "half_size": 1.0 <= self.half_size <= 10.0,
             "door_width": 0.4 <= self.door_width <= self.half_size / 2,
             "box_size": 0.3 <= self.box_size <= 0.66,
+            "boxes_at_doors": 0.0 <= self.boxes_at_doors <= 1.0,
         }
         if not isinstance(self.track_behaviour, bool):
             raise ValueError(f"HideAndSeekConfig.track_behaviour must be a bool, got {self.track_behaviour!r}")
+        if self.boxes_at_doors > 0 and self.map != "quadrant":
+            raise ValueError(f"HideAndSeekConfig.boxes_at_doors={self.boxes_at_doors!r} needs map='quadrant' (the "
+                             f"room whose doors a shelter blocks), got map={self.map!r}")
         for name, ok in checks.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not ok:

@@ -20,15 +20,15 @@ import torch
 from marl_envs.physics import BodySpec, BodyState, Walls, World, WorldParams, boxes, circles
 from marl_envs.physics.constraints import Grabs
 from marl_envs.scenarios.base import Scenario
+from marl_envs.scenarios.hide_and_seek import door_starts, overlays
 from marl_envs.scenarios.hide_and_seek import layout as maps
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
 from marl_envs.scenarios.hide_and_seek import observations as obs
-from marl_envs.scenarios.hide_and_seek import overlays
 from marl_envs.scenarios.hide_and_seek.behaviour import STAGES, make_tracker, room_doors
 from marl_envs.scenarios.hide_and_seek.behaviour import stage as stage_of
 from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig
 from marl_envs.scenarios.hide_and_seek.rewards import rewards
-from marl_envs.scenarios.spawn import sample_angles, sample_positions
+from marl_envs.scenarios.spawn import SPAWN_GAP, sample_angles, sample_positions
 from marl_envs.scenarios.specs import ActionSpec
 from marl_envs.sensors.lidar import lidar
 from marl_envs.sensors.raycast import Obstacles
@@ -202,10 +202,16 @@ class HideAndSeek(Scenario):
         radii = self.world.spec.bounding_radius[order].tolist()
         exclude = self._spawn_excludes(fresh)
         regions = self._spawn_regions(fresh, present)
+        at_doors = None
+        if c.boxes_at_doors > 0:  # draws nothing otherwise: default games keep their seeds' worlds
+            regions, at_doors, door_angle = self._door_start_regions(fresh, regions, present, generator)
         placed = sample_positions(generator, b, radii, regions[:, order], walls=fresh.walls, tries=64,
                                   exclude=None if exclude is None else exclude[:, order], device=dev)
         pos = torch.empty_like(placed).index_copy_(1, order, placed)
         angle = sample_angles(generator, b, self.world.spec.num_bodies, dev)
+        if at_doors is not None:
+            k = c.num_boxes
+            angle[:, a:a + k] = torch.where(at_doors, door_angle, angle[:, a:a + k])
         state = BodyState(pos=pos, vel=torch.zeros_like(pos), angle=angle, ang_vel=torch.zeros_like(angle))
         if mask is None:
             mask = torch.ones(b, dtype=torch.bool, device=dev)
@@ -235,6 +241,19 @@ class HideAndSeek(Scenario):
         cells = torch.tensor([[c.half_size + 0.6 + (k % 3), -1.5 + (k // 3), c.half_size + 1.6 + (k % 3),
                                -0.5 + (k // 3)] for k in range(self.num_objects)], device=self.device)
         return torch.cat((regions[:, :a], torch.where(present.unsqueeze(-1), regions[:, a:], cells)), dim=1)
+
+    def _door_start_regions(self, layout: maps.Layout, regions: torch.Tensor, present: torch.Tensor,
+                            generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``regions`` with the boxes of the worlds drawn for ``boxes_at_doors`` moved in front of the doors."""
+        c, a, k = self.config, self.config.num_agents, self.config.num_boxes
+        chosen = torch.rand(self.num_envs, generator=generator, device=self.device) < c.boxes_at_doors
+        spots, placed, angle = door_starts.door_start_regions(
+            room_doors(layout), layout.doors, layout.door_normal, layout.door_width,
+            self.world.spec.bounding_radius[a:a + k].to(self.device), WALL_HALF_THICKNESS, SPAWN_GAP, chosen, k)
+        placed &= present[:, :k]
+        regions = regions.clone()
+        regions[:, a:a + k] = torch.where(placed.unsqueeze(-1), spots, regions[:, a:a + k])
+        return regions, placed, angle
 
     def _spawn_excludes(self, layout: maps.Layout) -> torch.Tensor | None:
         if self.config.map != "quadrant":
