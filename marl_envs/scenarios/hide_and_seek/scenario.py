@@ -204,10 +204,14 @@ class HideAndSeek(Scenario):
         regions = self._spawn_regions(fresh, present)
         at_doors = None
         if c.boxes_at_doors > 0:  # draws nothing otherwise: default games keep their seeds' worlds
-            regions, at_doors, door_angle = self._door_start_regions(fresh, regions, present, generator)
+            regions, at_doors, door_angle, door_normal, slide = self._door_start_regions(fresh, regions, present,
+                                                                                          generator)
         placed = sample_positions(generator, b, radii, regions[:, order], walls=fresh.walls, tries=64,
                                   exclude=None if exclude is None else exclude[:, order], device=dev)
         pos = torch.empty_like(placed).index_copy_(1, order, placed)
+        if at_doors is not None:
+            pos = door_starts.move_flush(pos, a, self.box_half, at_doors, door_normal, slide,
+                                         self.world.spec.bounding_radius.to(dev), SPAWN_GAP)
         angle = sample_angles(generator, b, self.world.spec.num_bodies, dev)
         if at_doors is not None:
             k = c.num_boxes
@@ -243,17 +247,18 @@ class HideAndSeek(Scenario):
         return torch.cat((regions[:, :a], torch.where(present.unsqueeze(-1), regions[:, a:], cells)), dim=1)
 
     def _door_start_regions(self, layout: maps.Layout, regions: torch.Tensor, present: torch.Tensor,
-                            generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``regions`` with the boxes of the worlds drawn for ``boxes_at_doors`` moved in front of the doors."""
+                            generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+        """``regions`` with the boxes of the worlds drawn for ``boxes_at_doors`` moved in front of the doors,
+        and what ``door_starts.move_flush`` needs to slide them to the wall."""
         c, a, k = self.config, self.config.num_agents, self.config.num_boxes
         chosen = torch.rand(self.num_envs, generator=generator, device=self.device) < c.boxes_at_doors
-        spots, placed, angle = door_starts.door_start_regions(
-            room_doors(layout), layout.doors, layout.door_normal, layout.door_width,
-            self.world.spec.bounding_radius[a:a + k].to(self.device), WALL_HALF_THICKNESS, SPAWN_GAP, chosen, k)
+        spots, placed, angle, normal, slide = door_starts.door_start_regions(
+            room_doors(layout), layout.doors, layout.door_normal, layout.door_width, self.box_half,
+            WALL_HALF_THICKNESS, SPAWN_GAP, chosen)
         placed &= present[:, :k]
         regions = regions.clone()
         regions[:, a:a + k] = torch.where(placed.unsqueeze(-1), spots, regions[:, a:a + k])
-        return regions, placed, angle
+        return regions, placed, angle, normal, slide
 
     def _spawn_excludes(self, layout: maps.Layout) -> torch.Tensor | None:
         if self.config.map != "quadrant":
