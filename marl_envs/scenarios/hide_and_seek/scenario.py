@@ -206,8 +206,18 @@ class HideAndSeek(Scenario):
         if c.boxes_at_doors > 0:  # draws nothing otherwise: default games keep their seeds' worlds
             regions, at_doors, door_angle, door_normal, slide = self._door_start_regions(fresh, regions, present,
                                                                                           generator)
-        placed = sample_positions(generator, b, radii, regions[:, order], walls=fresh.walls, tries=64,
-                                  exclude=None if exclude is None else exclude[:, order], device=dev)
+        try:
+            placed = sample_positions(generator, b, radii, regions[:, order], walls=fresh.walls, tries=64,
+                                      exclude=None if exclude is None else exclude[:, order], device=dev)
+        except RuntimeError:
+            if at_doors is None:
+                raise
+            # A box at a door can leave no room for the rest (a few worlds in a million): this reset's worlds
+            # start as usual instead of failing the run.
+            at_doors = None
+            regions = self._spawn_regions(fresh, present)
+            placed = sample_positions(generator, b, radii, regions[:, order], walls=fresh.walls, tries=64,
+                                      exclude=None if exclude is None else exclude[:, order], device=dev)
         pos = torch.empty_like(placed).index_copy_(1, order, placed)
         if at_doors is not None:
             pos = door_starts.move_flush(pos, a, self.box_half, at_doors, door_normal, slide,

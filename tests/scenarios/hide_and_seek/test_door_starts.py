@@ -122,3 +122,24 @@ def test_bodies_other_than_the_door_boxes_spawn_by_the_usual_rule():
 def test_bad_boxes_at_doors_is_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_batched("hide_and_seek_v1", num_envs=2, **kwargs)
+
+
+def test_a_reset_that_cannot_place_the_door_boxes_starts_as_usual(monkeypatch):
+    """A box at a door can leave no room for the rest of a world (a few worlds in a million): the run goes on."""
+    from marl_envs.scenarios.hide_and_seek import scenario as module
+
+    real, calls = module.sample_positions, []
+
+    def crowded_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("sample_positions: could not place entity 1")
+        return real(*args, **kwargs)
+
+    env = make_batched("hide_and_seek_v1", num_envs=64, seed=9, boxes_at_doors=1.0)
+    monkeypatch.setattr(module, "sample_positions", crowded_once)
+    env.reset(seed=9)
+    assert len(calls) == 2
+    assert not _at_door(env.scenario, 0, 0).any()  # this reset's worlds start anywhere
+    env.reset(seed=10)
+    assert _at_door(env.scenario, 0, 0).all()
