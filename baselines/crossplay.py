@@ -157,7 +157,9 @@ def crossplay(env_id: str, players: dict[str, str], episodes: int = 1000, seed: 
             state = info["state"]
             if on_frame is not None:
                 on_frame(env.render())
-    means = {name: float(np.mean(values[:episodes])) for name, values in behaviour.items()}
+    # A figure the env did not measure in an episode is NaN (hide-and-seek's curriculum starts): left out.
+    behaviour = {name: [v for v in values[:episodes] if math.isfinite(v)] for name, values in behaviour.items()}
+    means = {name: float(np.mean(values)) if values else float("nan") for name, values in behaviour.items()}
     stage = env.stage(means) if means else None
     env.close()
     first = next(iter(teams))
@@ -167,7 +169,7 @@ def crossplay(env_id: str, players: dict[str, str], episodes: int = 1000, seed: 
         "env_id": env_id, "env_kwargs": parse_env_kwargs(env_kwargs), "episodes": episodes, "players": dict(players),
         "win_rate": wins / episodes, "win_ci": wilson_interval(wins, episodes),
         "teams": {team: mean_interval(values[:episodes]) for team, values in team_returns.items()},
-        "behaviour": {name: mean_interval(values[:episodes]) for name, values in behaviour.items()},
+        "behaviour": {name: mean_interval(values) for name, values in behaviour.items()},
         "stage": stage,
     }
 

@@ -126,4 +126,5 @@ def merge_stats(into: EpisodeStats, part: EpisodeStats) -> None:
         into.successes = (into.successes or 0.0) + part.successes
     for name, value in part.behaviour.items():
         into.behaviour[name] = into.behaviour.get(name, 0.0) + value
+        into.behaviour_counts[name] = into.behaviour_counts.get(name, 0.0) + part.behaviour_counts.get(name, 0.0)
     into.env_seconds = max(into.env_seconds, part.env_seconds)  # the workers step their envs side by side

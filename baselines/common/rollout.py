@@ -42,7 +42,8 @@ class EpisodeStats:
     Envs that report ``info["is_success"]`` (Gymnasium's convention) also get ``success_rate``:
     the fraction of the finished episodes that ended in success. Envs that report
     ``info["behaviour"]`` (name -> (B,) running figures of each world's episode, final where it ends)
-    get a ``behaviour/<name>`` column each: the mean over the finished episodes.
+    get a ``behaviour/<name>`` column each: the mean over the finished episodes where it is a number (an env
+    reports NaN for an episode it does not measure, e.g. hide-and-seek's curriculum starts).
     """
 
     teams: dict[str, list[int]] = field(default_factory=dict)
@@ -51,6 +52,7 @@ class EpisodeStats:
     count: int = 0
     successes: float | None = None
     behaviour: dict[str, float] = field(default_factory=dict)
+    behaviour_counts: dict[str, float] = field(default_factory=dict)
     env_seconds: float = 0.0
     """wall time spent in the env's step and state calls (the rest of a rollout is acting)"""
 
@@ -62,14 +64,18 @@ class EpisodeStats:
             self.successes = 0.0  # the env reports success: the column exists from the first row
         for name in behaviour or {}:
             self.behaviour.setdefault(name, 0.0)  # likewise every behaviour column
+            self.behaviour_counts.setdefault(name, 0.0)
         n = int(world_done.sum())
         if not n:
             return
-        if behaviour:  # every figure's sum in one transfer (one host sync, not one per figure)
+        if behaviour:  # every figure's sum and count in one transfer (one host sync, not one per figure)
             names = list(behaviour)
-            sums = torch.stack([behaviour[name][world_done].float().sum() for name in names]).tolist()
-            for name, total in zip(names, sums, strict=True):
+            values = torch.stack([behaviour[name][world_done].float() for name in names])
+            measured = values.isfinite()
+            totals = torch.cat((torch.where(measured, values, 0.0).sum(1), measured.sum(1).float())).tolist()
+            for name, total, count in zip(names, totals[:len(names)], totals[len(names):], strict=True):
                 self.behaviour[name] += total
+                self.behaviour_counts[name] += count
         finished = episode_return[world_done]
         teams = self.teams or {"team": list(range(finished.shape[1]))}
         for name, members in teams.items():
@@ -90,9 +96,10 @@ class EpisodeStats:
             out |= {f"episodic_return_{name}": value for name, value in means.items()}
         if self.successes is not None:
             out["success_rate"] = self.successes / self.count if self.count else float("nan")
-        out |= {f"behaviour/{name}": total / self.count if self.count else float("nan")
-                for name, total in self.behaviour.items()}
+        out |= {f"behaviour/{name}": total / self.behaviour_counts[name] if self.behaviour_counts[name]
+                else float("nan") for name, total in self.behaviour.items()}
         self.behaviour = dict.fromkeys(self.behaviour, 0.0)
+        self.behaviour_counts = dict.fromkeys(self.behaviour_counts, 0.0)
         self.return_sums, self.length_sum, self.count = {}, 0.0, 0
         self.successes = 0.0 if self.successes is not None else None
         return out

@@ -286,7 +286,8 @@ class BehaviourTracker:
         """Name -> (B,) float for every name in ``NAMES``, as of now (computed when first read)."""
         return Figures(functools.partial(
             _figures, sc.world.state.pos, sc.present, sc.lock_team, sc.t, self.start, self.kind, self.travel,
-            self.grabbed, self.prep, self.hidden, self.flags, self.num_agents, self.num_boxes, self.prep_steps))
+            self.grabbed, self.prep, self.hidden, self.flags, sc.door_start, self.num_agents, self.num_boxes,
+            self.prep_steps))
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {f"behaviour_{name}": getattr(self, name).clone() for name in _STATE}
@@ -344,8 +345,8 @@ def _objects(pos, present, lock_team, start, kind, a: int, k: int) -> tuple[torc
     return move, counts[0], counts[1] / per_kind, counts[2] / per_kind
 
 
-def _figures(pos, present, lock_team, t, start, kind, travel, grabbed, prep, hidden, flags, a: int, k: int,
-             prep_steps: int) -> dict[str, torch.Tensor]:
+def _figures(pos, present, lock_team, t, start, kind, travel, grabbed, prep, hidden, flags, unmeasured, a: int,
+             k: int, prep_steps: int) -> dict[str, torch.Tensor]:
     move, locked, _, by_seekers = _objects(pos, present, lock_team, start, kind, a, k)
     present = present.T.float()
     sums = kind @ torch.stack((travel * present, grabbed[1:] * present, present))  # (3, 2, B)
@@ -353,6 +354,7 @@ def _figures(pos, present, lock_team, t, start, kind, travel, grabbed, prep, hid
     seeking = (t - prep_steps).clamp_min(1)
     figures = torch.cat((prep, move, locked, by_seekers, (hidden / seeking).unsqueeze(0), per_kind.flatten(0, 1),
                          flags.float()))
+    figures = torch.where(unmeasured, math.nan, figures)  # curriculum starts: not the game the figures describe
     return dict(zip(NAMES, figures.unbind(0), strict=True))
 
 

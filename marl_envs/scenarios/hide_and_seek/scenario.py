@@ -148,6 +148,8 @@ class HideAndSeek(Scenario):
                                     self.config.half_size, WALL_HALF_THICKNESS, self.config.door_width)
         self._wall_obstacles = Obstacles.from_walls(self.layout.walls)
         self.behaviour_tracker = make_tracker(self, AGENT_RADIUS)
+        self.door_start = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
+        """(B,) the world's game started with boxes at the doors (``boxes_at_doors``): its behaviour figures are NaN."""
 
     _RULE_STATE = ("t", "lock_team", "present", "elevated", "agent_force", "grab_intent", "lock_intent")
 
@@ -160,6 +162,7 @@ class HideAndSeek(Scenario):
                     "wall_mask": lay.walls.mask.clone(), "room": lay.room.clone(), "doors": lay.doors.clone(),
                     "door_normal": lay.door_normal.clone(), "door_mask": lay.door_mask.clone()})
         out.update(self.behaviour_tracker.state_dict())
+        out["door_start"] = self.door_start.clone()
         return out
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
@@ -175,6 +178,8 @@ class HideAndSeek(Scenario):
         self.world.set_walls(walls)
         self._wall_obstacles = Obstacles.from_walls(walls)
         self.behaviour_tracker.load_state_dict(state, self.device)
+        # Checkpoints from before boxes_at_doors: no world started at the doors.
+        self.door_start = state.get("door_start", torch.zeros_like(self.t, dtype=torch.bool)).to(self.device)
 
     def use_walls(self, walls: Walls) -> None:
         """Replace every world's walls (hand-built scenes, tests); the map's doors and room are kept."""
@@ -235,6 +240,8 @@ class HideAndSeek(Scenario):
         self._wall_obstacles = Obstacles.from_walls(self.layout.walls)
         m1 = mask.view(-1, 1)
         self.t = torch.where(mask, 0, self.t)
+        door_start = at_doors.any(1) if at_doors is not None else torch.zeros_like(mask)
+        self.door_start = torch.where(mask, door_start, self.door_start)
         self.present = torch.where(m1, present, self.present)
         self.lock_team = torch.where(m1, rules.NO_TEAM, self.lock_team)
         self.elevated = torch.where(m1, False, self.elevated)

@@ -143,3 +143,28 @@ def test_a_reset_that_cannot_place_the_door_boxes_starts_as_usual(monkeypatch):
     assert not _at_door(env.scenario, 0, 0).any()  # this reset's worlds start anywhere
     env.reset(seed=10)
     assert _at_door(env.scenario, 0, 0).all()
+
+
+def test_behaviour_figures_leave_out_the_games_that_started_at_the_doors():
+    """The figures describe games that start anywhere: a curriculum start's are NaN, and the trainers' and
+    cross-play's means leave them out."""
+    from baselines.common.rollout import EpisodeStats
+
+    env = make_batched("hide_and_seek_v1", num_envs=256, seed=11, boxes_at_doors=0.5)
+    env.reset(seed=11)
+    sc = env.scenario
+    started = _at_door(sc, 0, 0)
+    assert torch.equal(sc.door_start, started)
+    figures = sc.behaviour()
+    assert all(torch.equal(figures[name].isnan(), started) for name in figures)
+    stats = EpisodeStats()
+    done = torch.ones(256, dtype=torch.bool)
+    stats.add(done, torch.zeros(256, 4), torch.full((256,), 80), behaviour=dict(figures))
+    row = stats.pop()
+    box = figures["box_grabbed"]
+    assert row["behaviour/box_grabbed"] == pytest.approx(box[~started].mean().item())
+    # A checkpoint of the env keeps which worlds started at the doors.
+    state = sc.state_dict()
+    fresh = make_batched("hide_and_seek_v1", num_envs=256, seed=12, boxes_at_doors=0.5)
+    fresh.scenario.load_state_dict(state)
+    assert torch.equal(fresh.scenario.door_start, started)
