@@ -230,9 +230,12 @@ def _run_env(source: str) -> tuple[str | None, str]:
     if source in REFERENCE_PLAYERS:
         return None, "{}"
     from baselines.common.checkpoint import load_checkpoint
+    from marl_envs.registry import evaluation_kwargs
 
     saved = load_checkpoint(source)["args"]
-    return saved["env_id"], saved.get("env_kwargs", "{}")
+    # The game itself: the run's training-only arguments (start-state curricula) are left out.
+    kwargs, _ = evaluation_kwargs(saved["env_id"], parse_env_kwargs(saved.get("env_kwargs", "{}")))
+    return saved["env_id"], json.dumps(kwargs)
 
 
 def run_cli(args, parser) -> dict:

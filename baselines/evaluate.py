@@ -42,6 +42,7 @@ import argparse
 import json
 import math
 import os
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -247,7 +248,15 @@ def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env
     payload = load_checkpoint(checkpoint)
     saved = payload["args"]
     env_id = env_id or saved["env_id"]
-    kwargs = parse_env_kwargs(env_kwargs if env_kwargs is not None else saved.get("env_kwargs", "{}"))
+    if env_kwargs is not None:
+        kwargs = parse_env_kwargs(env_kwargs)
+    else:  # the run's env, less its training-only arguments (start-state curricula): the game itself
+        from marl_envs.registry import evaluation_kwargs
+
+        kwargs, dropped = evaluation_kwargs(env_id, parse_env_kwargs(saved.get("env_kwargs", "{}")))
+        if dropped:
+            print(f"evaluating without the run's training-only env arguments {dropped} (pass --env-kwargs to keep "
+                  "them)", file=sys.stderr)
     render_mode = "rgb_array" if recording else render
     single = payload["algo"] in SINGLE_AGENT_ALGOS
     if single and render_mode and ":" in env_id:

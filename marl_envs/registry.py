@@ -35,6 +35,16 @@ def get_scenario_class(env_id: str) -> type[Scenario]:
         raise ValueError(f"unknown env id {env_id!r}; valid ids are {sorted(REGISTRY)}") from None
 
 
+def evaluation_kwargs(env_id: str, kwargs: dict) -> tuple[dict, list[str]]:
+    """A training run's env arguments without its training-only ones (``ScenarioConfig.TRAINING_ONLY``: start-state
+    curricula), so that evaluation plays the game itself. Returns (arguments, names dropped); other env ids (a
+    PettingZoo factory) keep every argument."""
+    if env_id not in REGISTRY:
+        return dict(kwargs), []
+    drop = [name for name in REGISTRY[env_id].config_cls.TRAINING_ONLY if name in kwargs]
+    return {k: v for k, v in kwargs.items() if k not in drop}, drop
+
+
 def list_envs() -> list[str]:
     """Ids of every public env, sorted."""
     return sorted(REGISTRY)

@@ -54,6 +54,10 @@ class ScenarioConfig:
     max_cycles: int = 25
     """Steps per episode; episodes that have not terminated are truncated here."""
 
+    TRAINING_ONLY: ClassVar[tuple[str, ...]] = ()
+    """Arguments that shape how the game is trained (curricula of start states), not the game itself: evaluating
+    a run plays the game without them (``marl_envs.registry.evaluation_kwargs``)."""
+
     def __post_init__(self) -> None:
         if not isinstance(self.max_cycles, int) or isinstance(self.max_cycles, bool) or self.max_cycles < 1:
             raise ValueError(f"max_cycles must be a positive int, got {self.max_cycles!r}")

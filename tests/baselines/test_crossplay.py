@@ -146,3 +146,29 @@ def test_the_shipped_self_play_policies_still_beat_the_scripted_team(name, team,
     players = {"hider": path, "seeker": "scripted"} if team == "hider" else {"hider": "scripted", "seeker": path}
     hiders = crossplay("hide_and_seek_v1", players, episodes=100, seed=1)["win_rate"]
     assert (hiders if team == "hider" else 1 - hiders) >= at_least, hiders
+
+
+def test_a_run_trained_with_a_start_curriculum_is_evaluated_on_the_game_itself(tmp_path, capsys):
+    """boxes_at_doors shapes training only: cross-play and evaluate of the run leave it out (and say so)."""
+    import json
+
+    from baselines.evaluate import evaluate
+    from baselines.evaluate import main as evaluate_main
+    from baselines.mappo import Args, train
+    from marl_envs.registry import evaluation_kwargs
+
+    assert evaluation_kwargs("hide_and_seek_v1", {"boxes_at_doors": 0.5, "max_cycles": 10}) == (
+        {"max_cycles": 10}, ["boxes_at_doors"])
+    assert evaluation_kwargs("spread_v0", {"N": 4}) == ({"N": 4}, [])
+    assert evaluation_kwargs("mpe2.simple_spread_v3:parallel_env", {"N": 4}) == ({"N": 4}, [])
+    run_dir = str(tmp_path / "run")
+    train(Args(env_id="hide_and_seek_v1", num_envs=4, num_steps=10, total_timesteps=40, run_dir=run_dir,
+               env_kwargs='{"max_cycles": 10, "boxes_at_doors": 1.0}', progress=False, tensorboard=False,
+               device="cpu"))
+    out = tmp_path / "res.json"
+    evaluate_main(["--hiders", run_dir, "--seekers", "scripted", "--episodes", "4", "--json", str(out)])
+    saved = json.loads(out.read_text())
+    assert saved["env_kwargs"] == {"max_cycles": 10}
+    assert all(mean == mean for mean, _ in saved["behaviour"].values())  # every game measured: no NaN
+    evaluate(run_dir, episodes=2)
+    assert "without the run's training-only env arguments ['boxes_at_doors']" in capsys.readouterr().err

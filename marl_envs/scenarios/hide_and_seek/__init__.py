@@ -89,7 +89,11 @@ figures of each world's current episode, name -> (B,) float, final at its last s
 PettingZoo env puts `{name: float}` in every agent's info at that step). Names ending in
 `_prep` are as of the end of the preparation phase (0 until it ends), when a shelter is
 judged before the seekers can undo it; the others run to the end of the episode. "Locked by
-hiders" means locked by the hiders' team; fractions are over the objects present.
+hiders" means locked by the hiders' team; fractions are over the objects present. A game that
+started with boxes at the doors (`boxes_at_doors`, a training curriculum) reports NaN for every
+figure: the figures describe the game that starts anywhere, and the trainers' and cross-play's
+means leave such games out. `boxes_at_doors` is a training-only argument
+(`HideAndSeekConfig.TRAINING_ONLY`): evaluating a run plays without it.
 - `max_box_move_prep`, `max_box_move`, `max_ramp_move_prep`, `max_ramp_move`: largest distance
   (m) of a box / ramp from its position at the episode's start; and `boxes_locked_prep`,
   `boxes_locked`, `ramps_locked_prep`, `ramps_locked`: how many are locked, by either team

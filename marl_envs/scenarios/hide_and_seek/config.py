@@ -28,6 +28,8 @@ MAP_DEFAULTS = {
 class HideAndSeekConfig(ScenarioConfig):
     """Arguments of ``hide_and_seek_v1``."""
 
+    TRAINING_ONLY = ("boxes_at_doors",)
+
     max_cycles: int | None = None  # type: ignore[assignment]
     """Steps per episode; default 80 (quadrant, open) or 240 (random_rooms)."""
     num_hiders: int = 2
