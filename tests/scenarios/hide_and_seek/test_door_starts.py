@@ -96,23 +96,16 @@ def test_door_boxes_spawn_at_rest():
 
 def test_bodies_other_than_the_door_boxes_spawn_by_the_usual_rule():
     """Bounding discs apart and clear of walls (the door boxes themselves sit closer: the test above)."""
-    from marl_envs.physics.geometry import point_segment_distance
+    from tests.scenarios.hide_and_seek.spawn_rule import assert_spawned_apart
 
     env = make_batched("hide_and_seek_v1", num_envs=1024, seed=6, boxes_at_doors=1.0)
     env.reset(seed=6)
     sc = env.scenario
-    st, spec, walls = sc.world.state, sc.world.spec, sc.layout.walls
     a, k = sc.config.num_agents, sc.config.num_boxes
-    usual = torch.ones(1024, spec.num_bodies, dtype=torch.bool)
+    usual = torch.ones(1024, sc.world.spec.num_bodies, dtype=torch.bool)
     usual[:, a:a + k] = ~(_at_door(sc, 0, 0).unsqueeze(1) & torch.tensor([True, False])) \
         & ~(_at_door(sc, 1, 1).unsqueeze(1) & torch.tensor([False, True]))
-    r = spec.bounding_radius
-    gap = (st.pos.unsqueeze(2) - st.pos.unsqueeze(1)).norm(dim=-1) - (r.view(1, -1, 1) + r.view(1, 1, -1))
-    pairs = usual.unsqueeze(2) & usual.unsqueeze(1) & ~torch.eye(spec.num_bodies, dtype=torch.bool)
-    assert (gap[pairs] >= 0).all()
-    dist = point_segment_distance(st.pos.unsqueeze(2), walls.start.unsqueeze(1), walls.end.unsqueeze(1))
-    clear = dist - r.view(1, -1, 1) - walls.half_thickness
-    assert (clear[usual.unsqueeze(2) & walls.mask.unsqueeze(1)] >= 0).all()
+    assert_spawned_apart(sc, usual)
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [({"boxes_at_doors": 1.5}, "boxes_at_doors=1.5 is out of range"),

@@ -367,20 +367,14 @@ def test_a_seeker_that_climbed_a_ramp_sees_over_the_wall():
                                                   ("quadrant", {"num_elongated_boxes": 0, "box_size": 0.5}),
                                                   ("random_rooms", {"box_size": 0.66})])
 def test_reset_spawns_nothing_overlapping(map_name, kwargs):
-    from marl_envs.physics.geometry import point_segment_distance
+    from tests.scenarios.hide_and_seek.spawn_rule import assert_spawned_apart
 
     env = make_batched("hide_and_seek_v1", num_envs=256, seed=1, map=map_name, **kwargs)
     env.reset(seed=1)
     sc = env.scenario
-    st, spec, walls = sc.world.state, sc.world.spec, sc.layout.walls
+    st = sc.world.state
     present = torch.cat((torch.ones(256, env.num_agents, dtype=torch.bool), sc.present), dim=1)
-    r = spec.bounding_radius
-    gap = (st.pos.unsqueeze(2) - st.pos.unsqueeze(1)).norm(dim=-1) - (r.view(1, -1, 1) + r.view(1, 1, -1))
-    both = present.unsqueeze(2) & present.unsqueeze(1) & ~torch.eye(spec.num_bodies, dtype=torch.bool)
-    assert (gap[both] >= 0).all()
-    dist = point_segment_distance(st.pos.unsqueeze(2), walls.start.unsqueeze(1), walls.end.unsqueeze(1))
-    clear = dist - r.view(1, -1, 1) - walls.half_thickness
-    assert (clear[(present.unsqueeze(2) & walls.mask.unsqueeze(1))] >= 0).all()
+    assert_spawned_apart(sc, present)
     assert (st.pos[present].abs() < sc.config.half_size).all()  # present bodies start in the play area
 
 
