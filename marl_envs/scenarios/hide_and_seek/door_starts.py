@@ -75,17 +75,18 @@ def door_start_regions(room_doors: torch.Tensor, doors: torch.Tensor, normals: t
     normal_of = torch.zeros(b, num_boxes, 2, device=doors.device)
     slide = torch.zeros(num_boxes, device=doors.device)
     spots: list[tuple[torch.Tensor, torch.Tensor, float]] = []  # nearest spot, placed, radius of earlier boxes
+    halves = box_half.tolist()  # one read from the device, not one per box
     for j in range(num_boxes):
         hit = room_doors & (rank == j) & chosen.unsqueeze(1)  # (B, D): at most one door per world
         w = hit.float().unsqueeze(-1)
         centre, normal = (doors * w).sum(1), (normals * w).sum(1)
         along = perp(normal)
-        r = float(box_half[j].norm())
+        r = math.hypot(*halves[j])
         # Nearest spot where the bounding circle clears both jambs' end caps (the spawn rule), however far
         # across the door the centre lands.
         reach = r + half_thickness + gap
         near = math.sqrt(max(reach * reach - (door_width / 2 - LATERAL) ** 2, 0.0)) + 1e-3
-        slide[j] = near - (float(box_half[j, 1]) + half_thickness + gap)
+        slide[j] = near - (halves[j][1] + half_thickness + gap)
         ok = hit.any(1)
         for spot, before, radius in spots:  # two doors near one corner: only the first gets its box
             apart = torch.linalg.vector_norm(centre + normal * near - spot, dim=-1) >= r + radius + CLEARANCE
