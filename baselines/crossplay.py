@@ -230,7 +230,7 @@ def _run_env(source: str) -> tuple[str | None, str]:
     if source in REFERENCE_PLAYERS:
         return None, "{}"
     from baselines.common.checkpoint import load_checkpoint
-    from marl_envs.registry import evaluation_kwargs
+    from marl_envs import evaluation_kwargs
 
     saved = load_checkpoint(source)["args"]
     # The game itself: the run's training-only arguments (start-state curricula) are left out.

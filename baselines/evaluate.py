@@ -251,7 +251,7 @@ def evaluate(checkpoint: str, episodes: int = 10, env_id: str | None = None, env
     if env_kwargs is not None:
         kwargs = parse_env_kwargs(env_kwargs)
     else:  # the run's env, less its training-only arguments (start-state curricula): the game itself
-        from marl_envs.registry import evaluation_kwargs
+        from marl_envs import evaluation_kwargs
 
         kwargs, dropped = evaluation_kwargs(env_id, parse_env_kwargs(saved.get("env_kwargs", "{}")))
         if dropped:

@@ -38,7 +38,7 @@ fi
 mkdir -p "$RUN/crossplay"
 # Every pairing plays on the run's env arguments (--env-kwargs of the training run), scripted v scripted too, less
 # the training-only ones (boxes_at_doors, a curriculum of start states): the games start anywhere.
-KWARGS=$(python -c 'import json, sys; from marl_envs.registry import evaluation_kwargs
+KWARGS=$(python -c 'import json, sys; from marl_envs import evaluation_kwargs
 saved = json.load(open(sys.argv[1])); kwargs = json.loads(saved.get("env_kwargs", "{}"))
 print(json.dumps(evaluation_kwargs(saved["env_id"], kwargs)[0]))' "$RUN/config.json")
 for pair in "$RUN $RUN" "$RUN scripted" "scripted $RUN" "$RUN random" "random $RUN" "scripted scripted"; do

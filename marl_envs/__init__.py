@@ -23,6 +23,7 @@ _LAZY = {
     "make_batched": ("marl_envs.api.batched", "make_batched"),
     "BatchedEnv": ("marl_envs.api.batched", "BatchedEnv"),
     "list_envs": ("marl_envs.registry", "list_envs"),
+    "evaluation_kwargs": ("marl_envs.registry", "evaluation_kwargs"),
 }
 _ENV_MODULES = ("spread_v0", "hide_and_seek_v1", "transport_v0", "hetero_transport_v0")
 #: Retired versions -> the current one (PettingZoo's convention: the old name still imports, and making it
@@ -60,4 +61,4 @@ else:
 
     register_all()
 
-__all__ = ["BatchedEnv", "__version__", "list_envs", "make_batched", *_ENV_MODULES]
+__all__ = ["BatchedEnv", "__version__", "evaluation_kwargs", "list_envs", "make_batched", *_ENV_MODULES]

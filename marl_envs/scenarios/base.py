@@ -56,7 +56,7 @@ class ScenarioConfig:
 
     TRAINING_ONLY: ClassVar[tuple[str, ...]] = ()
     """Arguments that shape how the game is trained (curricula of start states), not the game itself: evaluating
-    a run plays the game without them (``marl_envs.registry.evaluation_kwargs``)."""
+    a run plays the game without them (``marl_envs.evaluation_kwargs``)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_cycles, int) or isinstance(self.max_cycles, bool) or self.max_cycles < 1:

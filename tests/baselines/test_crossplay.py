@@ -155,7 +155,7 @@ def test_a_run_trained_with_a_start_curriculum_is_evaluated_on_the_game_itself(t
     from baselines.evaluate import evaluate
     from baselines.evaluate import main as evaluate_main
     from baselines.mappo import Args, train
-    from marl_envs.registry import evaluation_kwargs
+    from marl_envs import evaluation_kwargs
 
     assert evaluation_kwargs("hide_and_seek_v1", {"boxes_at_doors": 0.5, "max_cycles": 10}) == (
         {"max_cycles": 10}, ["boxes_at_doors"])
