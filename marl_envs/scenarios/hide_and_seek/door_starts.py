@@ -6,9 +6,9 @@ lock it, for each door, inside a 32-step preparation. Self-play on this env find
 first (boxes in front of a corner of the room) and, once the seekers beat that, has to find the
 doors by random exploration. Starting a share of the training games from states near the goal
 is the standard remedy (Florensa et al. 2017, "Reverse Curriculum Generation"; Chen et al.
-2021, "Variational Automatic Curriculum Learning", used it on this very game): the hiders learn
-what a locked door is worth where it is a few steps away, and the value of "a box in the door"
-carries over to the games that start anywhere.
+2021, "Variational Automatic Curriculum Learning", for multi-agent tasks): the hiders learn what a
+locked door is worth where it is a few steps away, meant to carry over to the games that start
+anywhere. On this env it does so only in part (measured on the team self-play page of the docs).
 
 What. In a world drawn for it (probability ``boxes_at_doors``), box j goes in front of the j-th
 door of the room (doors in slot order; a world with one door places box 0 only), inside the room,
