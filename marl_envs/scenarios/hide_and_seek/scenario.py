@@ -17,18 +17,17 @@ from dataclasses import dataclass
 
 import torch
 
-from marl_envs.physics import BodySpec, BodyState, Walls, World, WorldParams, boxes, circles
+from marl_envs.physics import BodySpec, Walls, World, WorldParams, boxes, circles
 from marl_envs.physics.constraints import Grabs
 from marl_envs.scenarios.base import Scenario
-from marl_envs.scenarios.hide_and_seek import door_starts, overlays
 from marl_envs.scenarios.hide_and_seek import layout as maps
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
 from marl_envs.scenarios.hide_and_seek import observations as obs
+from marl_envs.scenarios.hide_and_seek import overlays, starts
 from marl_envs.scenarios.hide_and_seek.behaviour import STAGES, make_tracker, room_doors
 from marl_envs.scenarios.hide_and_seek.behaviour import stage as stage_of
 from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig
 from marl_envs.scenarios.hide_and_seek.rewards import rewards
-from marl_envs.scenarios.spawn import SPAWN_GAP, sample_angles, sample_positions
 from marl_envs.scenarios.specs import ActionSpec
 from marl_envs.sensors.lidar import lidar
 from marl_envs.sensors.raycast import Obstacles
@@ -196,42 +195,13 @@ class HideAndSeek(Scenario):
 
     # -- reset ----------------------------------------------------------------------------
     def reset(self, mask: torch.Tensor | None, generator: torch.Generator) -> None:
-        c, b, a, dev = self.config, self.num_envs, self.config.num_agents, self.device
+        c, b, dev = self.config, self.num_envs, self.device
         everyone = mask is None
         fresh = maps.generate(c.map, b, generator, dev, c.half_size, WALL_HALF_THICKNESS, c.door_width)
         count = torch.randint(c.min_boxes, c.num_boxes + 1, (b, 1), generator=generator, device=dev)
         present = torch.cat((torch.arange(c.num_boxes, device=dev) < count,
                              torch.ones(b, c.num_ramps, dtype=torch.bool, device=dev)), dim=1)
-        # Largest first (objects, then agents): a crowded room fills best that way.
-        order = torch.cat((torch.arange(a, self.world.spec.num_bodies), torch.arange(a))).to(dev)
-        radii = self.world.spec.bounding_radius[order].tolist()
-        exclude = self._spawn_excludes(fresh)
-        regions = self._spawn_regions(fresh, present)
-        at_doors = None
-        if c.boxes_at_doors > 0:  # draws nothing otherwise: default games keep their seeds' worlds
-            regions, at_doors, door_angle, door_normal, slide = self._door_start_regions(fresh, regions, present,
-                                                                                          generator)
-        try:
-            placed = sample_positions(generator, b, radii, regions[:, order], walls=fresh.walls, tries=64,
-                                      exclude=None if exclude is None else exclude[:, order], device=dev)
-        except RuntimeError:
-            if at_doors is None:
-                raise
-            # A box at a door can leave no room for the rest (a few worlds in a million): this reset's worlds
-            # start as usual instead of failing the run.
-            at_doors = None
-            regions = self._spawn_regions(fresh, present)
-            placed = sample_positions(generator, b, radii, regions[:, order], walls=fresh.walls, tries=64,
-                                      exclude=None if exclude is None else exclude[:, order], device=dev)
-        pos = torch.empty_like(placed).index_copy_(1, order, placed)
-        if at_doors is not None:
-            pos = door_starts.move_flush(pos, a, self.box_half, at_doors, door_normal, slide,
-                                         self.world.spec.bounding_radius.to(dev), SPAWN_GAP)
-        angle = sample_angles(generator, b, self.world.spec.num_bodies, dev)
-        if at_doors is not None:
-            k = c.num_boxes
-            angle[:, a:a + k] = torch.where(at_doors, door_angle, angle[:, a:a + k])
-        state = BodyState(pos=pos, vel=torch.zeros_like(pos), angle=angle, ang_vel=torch.zeros_like(angle))
+        state, door_start = starts.draw(self, fresh, present, generator)
         if mask is None:
             mask = torch.ones(b, dtype=torch.bool, device=dev)
         self.layout = self.layout.where(mask, fresh)
@@ -240,7 +210,6 @@ class HideAndSeek(Scenario):
         self._wall_obstacles = Obstacles.from_walls(self.layout.walls)
         m1 = mask.view(-1, 1)
         self.t = torch.where(mask, 0, self.t)
-        door_start = at_doors.any(1) if at_doors is not None else torch.zeros_like(mask)
         self.door_start = torch.where(mask, door_start, self.door_start)
         self.present = torch.where(m1, present, self.present)
         self.lock_team = torch.where(m1, rules.NO_TEAM, self.lock_team)
@@ -249,46 +218,6 @@ class HideAndSeek(Scenario):
         self.agent_force = torch.where(m1.unsqueeze(-1), 0.0, self.agent_force)
         self._refresh_visibility()
         self.behaviour_tracker.reset(None if everyone else mask, self)
-
-    def _spawn_regions(self, layout: maps.Layout, present: torch.Tensor) -> torch.Tensor:
-        """(B, N, 4): in the quadrant map hiders and boxes start in the room, elsewhere anywhere in the
-        arena; absent boxes go to their own parking cell outside it (frozen, masked everywhere)."""
-        c, b, n, a = self.config, self.num_envs, self.world.spec.num_bodies, self.config.num_agents
-        arena = torch.tensor([-c.half_size, -c.half_size, c.half_size, c.half_size], device=self.device)
-        regions = arena.expand(b, n, 4).clone()
-        if c.map == "quadrant":
-            inside = self._room_bodies()
-            regions[:, inside] = layout.room.unsqueeze(1)
-        cells = torch.tensor([[c.half_size + 0.6 + (k % 3), -1.5 + (k // 3), c.half_size + 1.6 + (k % 3),
-                               -0.5 + (k // 3)] for k in range(self.num_objects)], device=self.device)
-        return torch.cat((regions[:, :a], torch.where(present.unsqueeze(-1), regions[:, a:], cells)), dim=1)
-
-    def _door_start_regions(self, layout: maps.Layout, regions: torch.Tensor, present: torch.Tensor,
-                            generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-        """``regions`` with the boxes of the worlds drawn for ``boxes_at_doors`` moved in front of the doors,
-        and what ``door_starts.move_flush`` needs to slide them to the wall."""
-        c, a, k = self.config, self.config.num_agents, self.config.num_boxes
-        chosen = torch.rand(self.num_envs, generator=generator, device=self.device) < c.boxes_at_doors
-        spots, placed, angle, normal, slide = door_starts.door_start_regions(
-            room_doors(layout), layout.doors, layout.door_normal, layout.door_width, self.box_half,
-            WALL_HALF_THICKNESS, SPAWN_GAP, chosen)
-        placed &= present[:, :k]
-        regions = regions.clone()
-        regions[:, a:a + k] = torch.where(placed.unsqueeze(-1), spots, regions[:, a:a + k])
-        return regions, placed, angle, normal, slide
-
-    def _spawn_excludes(self, layout: maps.Layout) -> torch.Tensor | None:
-        if self.config.map != "quadrant":
-            return None
-        b, n = self.num_envs, self.world.spec.num_bodies
-        exclude = torch.full((b, n, 4), math.nan, device=self.device)
-        outside = [i for i in range(n) if i not in self._room_bodies()]
-        exclude[:, outside] = layout.room.unsqueeze(1)
-        return exclude
-
-    def _room_bodies(self) -> list[int]:
-        c = self.config
-        return list(range(c.num_hiders)) + list(range(c.num_agents, c.num_agents + c.num_boxes))
 
     # -- step -------------------------------------------------------------------------------
     @property

@@ -119,7 +119,7 @@ def test_bad_boxes_at_doors_is_refused(kwargs, match):
 
 def test_a_reset_that_cannot_place_the_door_boxes_starts_as_usual(monkeypatch):
     """A box at a door can leave no room for the rest of a world (a few worlds in a million): the run goes on."""
-    from marl_envs.scenarios.hide_and_seek import scenario as module
+    from marl_envs.scenarios.hide_and_seek import starts as module
 
     real, calls = module.sample_positions, []
 

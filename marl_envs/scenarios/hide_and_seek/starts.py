@@ -1,0 +1,105 @@
+"""Where every body starts: the spawn regions of the maps and the door-start curriculum, drawn for B worlds at once.
+
+Kept apart from the scenario's step because it is the one place that decides a game's first state (the quadrant
+room holds hiders and boxes, the rest starts outside; absent boxes are parked; ``boxes_at_doors`` moves boxes to
+the doors), and its rules are tested on reset scenes only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from marl_envs.physics import BodyState
+from marl_envs.scenarios.hide_and_seek import door_starts
+from marl_envs.scenarios.hide_and_seek import layout as maps
+from marl_envs.scenarios.hide_and_seek.behaviour import room_doors
+from marl_envs.scenarios.spawn import SPAWN_GAP, sample_angles, sample_positions
+
+
+def draw(sc, layout: maps.Layout, present: torch.Tensor, generator: torch.Generator) -> tuple[BodyState, torch.Tensor]:
+    """A start state of every body in every world of ``sc`` on ``layout``, and (B,) which worlds start at the doors.
+
+    Args:
+        sc: the ``HideAndSeek`` scenario (config, body spec, box sizes).
+        layout: the fresh maps; present: (B, K + Q) the objects present.
+    """
+    c, b, a, dev = sc.config, sc.num_envs, sc.config.num_agents, sc.device
+    spec = sc.world.spec
+    # Largest first (objects, then agents): a crowded room fills best that way.
+    order = torch.cat((torch.arange(a, spec.num_bodies), torch.arange(a))).to(dev)
+    radii = spec.bounding_radius[order].tolist()
+    exclude = _excludes(sc, layout)
+    exclude = None if exclude is None else exclude[:, order]
+    usual = _regions(sc, layout, present)
+    regions, at_doors = usual, None
+    if c.boxes_at_doors > 0:  # draws nothing otherwise: default games keep their seeds' worlds
+        regions, at_doors, door_angle, door_normal, slide = _door_regions(sc, layout, usual, present, generator)
+    try:
+        placed = sample_positions(generator, b, radii, regions[:, order], walls=layout.walls, tries=64,
+                                  exclude=exclude, device=dev)
+    except RuntimeError:
+        if at_doors is None:
+            raise
+        # A box at a door can leave no room for the rest (a few worlds in a million): this reset's worlds
+        # start as usual instead of failing the run.
+        at_doors = None
+        placed = sample_positions(generator, b, radii, usual[:, order], walls=layout.walls, tries=64,
+                                  exclude=exclude, device=dev)
+    pos = torch.empty_like(placed).index_copy_(1, order, placed)
+    angle = sample_angles(generator, b, spec.num_bodies, dev)
+    if at_doors is None:
+        door_start = torch.zeros(b, dtype=torch.bool, device=dev)
+    else:
+        pos = door_starts.move_flush(pos, a, sc.box_half, at_doors, door_normal, slide,
+                                     spec.bounding_radius.to(dev), SPAWN_GAP)
+        k = c.num_boxes
+        angle[:, a:a + k] = torch.where(at_doors, door_angle, angle[:, a:a + k])
+        door_start = at_doors.any(1)
+    state = BodyState(pos=pos, vel=torch.zeros_like(pos), angle=angle, ang_vel=torch.zeros_like(angle))
+    return state, door_start
+
+
+def _regions(sc, layout: maps.Layout, present: torch.Tensor) -> torch.Tensor:
+    """(B, N, 4): in the quadrant map hiders and boxes start in the room, elsewhere anywhere in the
+    arena; absent boxes go to their own parking cell outside it (frozen, masked everywhere)."""
+    c, b, n, a = sc.config, sc.num_envs, sc.world.spec.num_bodies, sc.config.num_agents
+    arena = torch.tensor([-c.half_size, -c.half_size, c.half_size, c.half_size], device=sc.device)
+    regions = arena.expand(b, n, 4).clone()
+    if c.map == "quadrant":
+        regions[:, _room_bodies(c)] = layout.room.unsqueeze(1)
+    cells = torch.tensor([[c.half_size + 0.6 + (k % 3), -1.5 + (k // 3), c.half_size + 1.6 + (k % 3),
+                           -0.5 + (k // 3)] for k in range(sc.num_objects)], device=sc.device)
+    return torch.cat((regions[:, :a], torch.where(present.unsqueeze(-1), regions[:, a:], cells)), dim=1)
+
+
+def _door_regions(sc, layout: maps.Layout, regions: torch.Tensor, present: torch.Tensor,
+                  generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """``regions`` with the boxes of the worlds drawn for ``boxes_at_doors`` moved in front of the doors,
+    and what ``door_starts.move_flush`` needs to slide them to the wall."""
+    c, a, k = sc.config, sc.config.num_agents, sc.config.num_boxes
+    chosen = torch.rand(sc.num_envs, generator=generator, device=sc.device) < c.boxes_at_doors
+    spots, placed, angle, normal, slide = door_starts.door_start_regions(
+        room_doors(layout), layout.doors, layout.door_normal, layout.door_width, sc.box_half,
+        layout.walls.half_thickness, SPAWN_GAP, chosen)
+    placed &= present[:, :k]
+    regions = regions.clone()
+    regions[:, a:a + k] = torch.where(placed.unsqueeze(-1), spots, regions[:, a:a + k])
+    return regions, placed, angle, normal, slide
+
+
+def _excludes(sc, layout: maps.Layout) -> torch.Tensor | None:
+    """(B, N, 4) in the quadrant map: the room, which every body that starts outside it must keep out of."""
+    if sc.config.map != "quadrant":
+        return None
+    b, n = sc.num_envs, sc.world.spec.num_bodies
+    exclude = torch.full((b, n, 4), math.nan, device=sc.device)
+    inside = _room_bodies(sc.config)
+    exclude[:, [i for i in range(n) if i not in inside]] = layout.room.unsqueeze(1)
+    return exclude
+
+
+def _room_bodies(c) -> list[int]:
+    """Hiders and boxes: the bodies that start in the quadrant room."""
+    return list(range(c.num_hiders)) + list(range(c.num_agents, c.num_agents + c.num_boxes))
