@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from baselines.common.buffer import PackedRows, minibatch_indices
+from baselines.common.compiled import maybe_compiled
 from baselines.common.recurrent import chunk_minibatches
 
 DIAGNOSTICS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac")
@@ -103,25 +104,35 @@ def policy_loss(actor, mb: dict[str, torch.Tensor], args, log: dict[str, list[fl
                 factor: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(-E[M · min(r A, clip(r, 1 ± ε) A)], entropy) over the policy mask of ``mb``; M = ``factor`` (HAPPO's
     compounding factor, ``sequential.py``) or 1 (PPO). Appends policy_loss, entropy, approx_kl, clipfrac."""
-    eps, pmask, adv = args.clip_coef, mb["policy_mask"], mb["adv"]
-    dist = actor_distribution(actor, mb, args)
+    terms = maybe_compiled(policy_terms, getattr(args, "compile", False))
+    pg_loss, entropy, approx_kl, clipfrac = terms(actor, mb, args.clip_coef, factor, getattr(args, "chunk_length", 0))
+    values = torch.stack([pg_loss.detach(), entropy.detach(), approx_kl, clipfrac]).tolist()  # one host sync
+    for name, value in zip(("policy_loss", "entropy", "approx_kl", "clipfrac"), values, strict=True):
+        log[name].append(value)
+    return pg_loss, entropy
+
+
+def policy_terms(actor, mb: dict[str, torch.Tensor], clip_coef: float, factor: torch.Tensor | None,
+                 chunk_length: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(policy loss, entropy, approx_kl, clipfrac): ``policy_loss``'s arithmetic, tensors in and out (what
+    ``--compile`` compiles, ``compiled.py``)."""
+    eps, pmask, adv = clip_coef, mb["policy_mask"], mb["adv"]
+    dist = actor_distribution(actor, mb, chunk_length)
     log_ratio = dist.log_prob(mb["actions"]) - mb["logprobs"]
     ratio = log_ratio.exp()
     surrogate = torch.max(-adv * ratio, -adv * ratio.clamp(1 - eps, 1 + eps))
     pg_loss = masked_mean(surrogate if factor is None else factor * surrogate, pmask)
     entropy = masked_mean(dist.entropy(), pmask)
     with torch.no_grad():  # http://joschu.net/blog/kl-approx.html
-        log["approx_kl"].append(masked_mean((ratio - 1) - log_ratio, pmask).item())
-        log["clipfrac"].append(masked_mean(((ratio - 1).abs() > eps).float(), pmask).item())
-    log["policy_loss"].append(pg_loss.item())
-    log["entropy"].append(entropy.item())
-    return pg_loss, entropy
+        approx_kl = masked_mean((ratio - 1) - log_ratio, pmask)
+        clipfrac = masked_mean(((ratio - 1).abs() > eps).float(), pmask)
+    return pg_loss, entropy, approx_kl, clipfrac
 
 
-def actor_distribution(actor, mb: dict[str, torch.Tensor], args):
+def actor_distribution(actor, mb: dict[str, torch.Tensor], chunk_length: int):
     """π_θ(· | ·) of the minibatch's rows: feed-forward, or unrolled over whole chunks (``recurrent.py``)."""
     if "memory" in mb:
-        return actor.unrolled_distribution(mb["actor_in"], mb["memory"], mb["first"], args.chunk_length)
+        return actor.unrolled_distribution(mb["actor_in"], mb["memory"], mb["first"], chunk_length)
     return actor.distribution(mb["actor_in"])
 
 
@@ -136,16 +147,22 @@ def minibatches(rows: PackedRows, args) -> list[torch.Tensor]:
 
 def value_loss(critic, mb: dict[str, torch.Tensor], args, log: dict[str, list[float]]) -> torch.Tensor:
     """The clipped Huber value loss over the value mask of ``mb`` (module docstring of ``mappo.py``)."""
-    eps = args.clip_coef
-    v = critic(mb["critic_in"])
-    v_loss = value_error(mb["targets"] - v, args.huber_delta)
-    if args.clip_vloss:
-        old = mb["raw_values"]
-        v_clipped = old + (v - old).clamp(-eps, eps)
-        v_loss = torch.max(v_loss, value_error(mb["targets"] - v_clipped, args.huber_delta))
-    v_loss = masked_mean(v_loss, mb["value_mask"])
+    terms = maybe_compiled(value_term, getattr(args, "compile", False))
+    v_loss = terms(critic, mb, args.clip_coef, args.huber_delta, args.clip_vloss)
     log["value_loss"].append(v_loss.item())
     return v_loss
+
+
+def value_term(critic, mb: dict[str, torch.Tensor], clip_coef: float, huber_delta: float,
+               clip_vloss: bool) -> torch.Tensor:
+    """``value_loss``'s arithmetic, tensors in and out (what ``--compile`` compiles, ``compiled.py``)."""
+    v = critic(mb["critic_in"])
+    v_loss = value_error(mb["targets"] - v, huber_delta)
+    if clip_vloss:
+        old = mb["raw_values"]
+        v_clipped = old + (v - old).clamp(-clip_coef, clip_coef)
+        v_loss = torch.max(v_loss, value_error(mb["targets"] - v_clipped, huber_delta))
+    return masked_mean(v_loss, mb["value_mask"])
 
 
 def update(policy, optimizers: tuple[torch.optim.Optimizer, ...], batch: dict[str, torch.Tensor],
