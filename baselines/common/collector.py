@@ -66,11 +66,12 @@ class LocalCollector:
         seed: of the action-sampling stream.
         device: where the agent samples (its RNG stream lives there).
         value_fn: name of the agent's method mapping critic inputs to (raw output, value).
+        compile: act through ``torch.compile`` (``--compile``; ``rollout.act``).
     """
 
     def __init__(self, env, obs: torch.Tensor, state: torch.Tensor, seed: int, device: torch.device,
-                 value_fn: str = "value"):
-        self.env, self.obs, self.state = env, obs, state
+                 value_fn: str = "value", compile: bool = False):
+        self.env, self.obs, self.state, self.compile = env, obs, state, compile
         self.rng = RolloutRNG(seed, device)
         self.value_fn = value_fn
         self.memory: tuple[torch.Tensor, torch.Tensor] | None = None  # a recurrent agent's (memory, first)
@@ -85,7 +86,8 @@ class LocalCollector:
             self.memory = agent.initial_memory(self.obs.shape[0])
         with self.rng.active():
             rollout, self.obs, self.state, next_values, self.memory = collect(
-                self.env, agent, num_steps, self.obs, self.state, stats, getattr(agent, self.value_fn), self.memory)
+                self.env, agent, num_steps, self.obs, self.state, stats, getattr(agent, self.value_fn), self.memory,
+                self.compile)
         return rollout, next_values
 
     def state_dict(self) -> dict[str, Any]:

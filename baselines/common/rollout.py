@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import torch
 
 from baselines.common.buffer import Rollout
+from baselines.common.compiled import maybe_compiled
 from baselines.common.precision import env_precision
 
 
@@ -108,7 +109,7 @@ class EpisodeStats:
 @torch.no_grad()
 def collect(env, agent, num_steps: int, obs: torch.Tensor, state: torch.Tensor, stats: EpisodeStats,
             value_fn: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
-            memory: tuple[torch.Tensor, torch.Tensor] | None = None):
+            memory: tuple[torch.Tensor, torch.Tensor] | None = None, compile: bool = False):
     """Run ``num_steps`` steps of every world with ``agent``'s stochastic policy.
 
     Args:
@@ -119,21 +120,24 @@ def collect(env, agent, num_steps: int, obs: torch.Tensor, state: torch.Tensor, 
         value_fn: critic input -> (raw critic output, value in return units).
         memory: a recurrent agent's (memory (B, A, W), first (B, A) bool) at the first step
             (``recurrent.py``; ``agent.recurrent_step`` acts); None for a feed-forward agent.
+        compile: a feed-forward agent acts through ``torch.compile`` (``act``; ``compiled.py``).
 
     Returns:
         (rollout, next_obs, next_state, next_values (T, B, A), memory after the last step or None).
     """
-    steps, finals = [], []  # finals: (step, worlds that reset in it, their critic inputs at s'_t)
+    store: dict[str, torch.Tensor] = {}  # (T, ...) per field, written step by step (critic_in: T + 1 steps)
+    finals = []  # (step, worlds that reset in it, their critic inputs at s'_t)
+    act_fn = maybe_compiled(act, compile)
     for t in range(num_steps):
-        actor_in = agent.actor_input(obs)
-        critic_in = agent.critic_input(obs, state)
         if memory is None:
-            dist = agent.distribution(actor_in)
+            actor_in, critic_in, action, logprob = act_fn(agent, obs, state)
             carried = {}
         else:
+            actor_in, critic_in = agent.actor_input(obs), agent.critic_input(obs, state)
             carried = {"memory": memory[0], "first": memory[1]}
             dist, hidden = agent.recurrent_step(actor_in, *memory)
-        action = dist.sample()
+            action = dist.sample()
+            logprob = dist.log_prob(action)
         tick = time.perf_counter()
         with env_precision(action.device):  # the learner's --precision never reaches the env's arithmetic
             obs, reward, terminated, truncated, info = env.step(action)
@@ -151,31 +155,51 @@ def collect(env, agent, num_steps: int, obs: torch.Tensor, state: torch.Tensor, 
                 first[reset] = True
             memory = (hidden, first)
         if t == num_steps - 1:
-            last_critic_in = agent.critic_input(info["final_obs"], info["final_state"])
+            _store(store, "critic_in", num_steps, agent.critic_input(info["final_obs"], info["final_state"]),
+                   num_steps + 1)
         elif reset is not None:
             finals.append((t, reset, agent.critic_input(info["final_obs"][reset], info["final_state"][reset])))
-        steps.append({
-            "actor_in": actor_in, "critic_in": critic_in,
-            "actions": action, "logprobs": dist.log_prob(action),
-            "rewards": reward.float(), "terminated": terminated, "ended": ended, "active": active,
-            "acted": info.get("acted", torch.ones_like(ended)), **carried,
-        })
-    fields = {key: torch.stack([step[key] for step in steps]) for key in steps[0]}
-    # V(s_0 .. s_{T-1}), V(s'_{T-1}) and the finals' V(s'_t) in one forward pass: the critic does not change
-    # while collecting, and one large matmul costs far less than many small ones (small batches are
-    # overhead-bound).
-    worlds = fields["critic_in"].flatten(0, 1)  # (T*B, A, D): the agent axis stays (per-team value statistics)
-    raw, values = value_fn(torch.cat([worlds, last_critic_in] + [inputs for _, _, inputs in finals]))
-    t_steps, b = fields["critic_in"].shape[:2]
-    n = t_steps * b
-    values_all = values[: n + b].reshape(t_steps + 1, b, -1)
+        step = {"actor_in": actor_in, "critic_in": critic_in, "actions": action, "logprobs": logprob,
+                "rewards": reward.float(), "terminated": terminated, "ended": ended, "active": active,
+                "acted": info.get("acted", torch.ones_like(ended)), **carried}
+        for key, value in step.items():
+            _store(store, key, t, value, num_steps + 1 if key == "critic_in" else num_steps)
+    # V(s_0 .. s_{T-1}) and V(s'_{T-1}) in one forward pass over the T + 1 stored critic inputs (no copy): the
+    # critic does not change while collecting, and one large matmul costs far less than many small ones (small
+    # batches are overhead-bound). The finals' V(s'_t), few rows, in a second one.
+    inputs = store.pop("critic_in")
+    t_steps, b = num_steps, inputs.shape[1]
+    raw, values = value_fn(inputs.flatten(0, 1))  # ((T+1)*B, A): the agent axis stays (per-team value statistics)
+    values_all = values.reshape(t_steps + 1, b, -1)
     next_values = values_all[1:].clone()  # V(s_{t+1}) = V(s'_t) where step t reset no world
-    start = n + b
-    for t, reset, inputs in finals:
-        next_values[t, reset] = values[start : start + inputs.shape[0]]
-        start += inputs.shape[0]
-    rollout = Rollout(**fields, values=values_all[:-1], raw_values=raw[:n].reshape(t_steps, b, -1))
+    if finals:
+        _, final_values = value_fn(torch.cat([rows for _, _, rows in finals]))
+        start = 0
+        for t, reset, rows in finals:
+            next_values[t, reset] = final_values[start : start + rows.shape[0]]
+            start += rows.shape[0]
+    rollout = Rollout(**store, critic_in=inputs[:t_steps], values=values_all[:-1],
+                      raw_values=raw.reshape(t_steps + 1, b, -1)[:-1])
     return rollout, obs, state, next_values, memory
+
+
+def _store(store: dict[str, torch.Tensor], key: str, t: int, value: torch.Tensor, length: int) -> None:
+    """Write step t's ``value`` into ``store[key]`` (allocated at the first step, ``length`` steps long): the
+    rollout's fields are filled in place rather than stacked from per-step tensors at the end (a hide-and-seek
+    rollout's critic inputs alone are 232 MB, and each copy of them costs time and fresh pages)."""
+    if key not in store:
+        store[key] = value.new_empty((length, *value.shape))
+    store[key][t] = value
+
+
+def act(agent, obs: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """(actor input, critic input, action, log π(action)) of one step of a feed-forward agent: the acting
+    arithmetic, tensors in and out, which ``--compile`` fuses (on 1024 hide-and-seek worlds about half the time;
+    its random numbers are eager's, ``compiled.py``)."""
+    actor_in = agent.actor_input(obs)
+    dist = agent.distribution(actor_in)
+    action = dist.sample()
+    return actor_in, agent.critic_input(obs, state), action, dist.log_prob(action)
 
 
 def _reset_worlds(final_obs: torch.Tensor, final_state: torch.Tensor, obs: torch.Tensor,

@@ -191,7 +191,7 @@ def start_run(args: CommonArgs, algo: str, make_agent: Callable[[Any, Any], torc
     agent = make_agent(env, args).to(device)
     optimizers = (make_optimizers or _adam_pair)(agent, args)
     if args.backend == "local":
-        collector = LocalCollector(env, obs, info["state"], args.seed, device)
+        collector = LocalCollector(env, obs, info["state"], args.seed, device, compile=getattr(args, "compile", False))
     else:
         from baselines.common.ray_backend import RayCollector
 

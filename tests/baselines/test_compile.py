@@ -11,6 +11,7 @@ from baselines import happo, mappo
 from baselines.common import compiled
 from baselines.common.policy import policy_from_args
 from baselines.common.ppo import policy_loss, policy_terms, value_loss, value_term
+from baselines.common.rollout import act
 from tests.baselines.test_training import _args as _training_args
 
 
@@ -89,7 +90,7 @@ def test_mappo_learns_with_compile(tmp_path, fresh_compile_cache):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # a fallback to eager would warn
         run = mappo.train(args)
-    assert set(compiled._compiled) == {policy_terms, value_term} and not compiled._failed
+    assert set(compiled._compiled) == {policy_terms, value_term, act} and not compiled._failed
     returns = [r["episodic_return"] for r in run.history if not math.isnan(r["episodic_return"])]
     first, last = sum(returns[:3]) / 3, sum(returns[-3:]) / 3
     assert last > first + 2.0 and last > -8.0, (first, last)
@@ -104,3 +105,24 @@ def test_happo_runs_its_sequential_update_compiled(tmp_path, fresh_compile_cache
         run = happo.train(args)
     assert policy_terms in compiled._compiled and not compiled._failed
     assert all(math.isfinite(r["policy_loss"]) and math.isfinite(r["value_loss"]) for r in run.history)
+
+
+def test_compiled_acting_draws_the_actions_eager_acting_draws(fresh_compile_cache):
+    """Same random state, same actions: the compiled step samples from torch's generator as eager does."""
+    env = marl_envs.make_batched("hide_and_seek_v1", num_envs=64, seed=0)
+    policy = policy_from_args(env, mappo.Args(env_id="hide_and_seek_v1"))
+    obs, info = env.reset(seed=0)
+    fast_act = compiled.maybe_compiled(act, True)
+    with torch.no_grad():
+        for step in range(3):
+            torch.manual_seed(step)
+            eager = act(policy, obs, info["state"])
+            torch.manual_seed(step)
+            fast = fast_act(policy, obs, info["state"])
+            assert not compiled._failed
+            torch.testing.assert_close(fast[0], eager[0])  # actor input
+            torch.testing.assert_close(fast[1], eager[1])  # critic input
+            assert torch.equal(fast[2], eager[2])  # actions
+            torch.testing.assert_close(fast[3], eager[3], rtol=1e-5, atol=1e-5)  # log-probabilities
+            obs, *_, info = env.step(eager[2])
+            info["state"] = env.state()
