@@ -232,7 +232,7 @@ class EntityCritic(nn.Module):
         return self.head(self.encoder(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(-1)
+        return self.net(x).squeeze(-1).float()  # float32 values under --precision bf16
 
 
 def make_entity_actor(env, extra_dim: int = 0, width: int = 64, heads: int = 2) -> EntityActor:

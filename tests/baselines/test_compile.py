@@ -1,5 +1,6 @@
 """--compile: the PPO losses through torch.compile compute what the eager losses compute, train, and fall back."""
 
+import json
 import math
 import warnings
 
@@ -7,7 +8,7 @@ import pytest
 import torch
 
 import marl_envs
-from baselines import happo, mappo
+from baselines import happo, learner_benchmark, mappo
 from baselines.common import compiled
 from baselines.common.policy import policy_from_args
 from baselines.common.ppo import policy_loss, policy_terms, value_loss, value_term
@@ -126,3 +127,17 @@ def test_compiled_acting_draws_the_actions_eager_acting_draws(fresh_compile_cach
             torch.testing.assert_close(fast[3], eager[3], rtol=1e-5, atol=1e-5)  # log-probabilities
             obs, *_, info = env.step(eager[2])
             info["state"] = env.state()
+
+
+def test_learner_benchmark_times_every_setting_and_refuses_bad_counts(tmp_path, fresh_compile_cache, capsys):
+    out = tmp_path / "learner.json"
+    learner_benchmark.main(["--env-id", "spread_v0", "--repeats", "2", "--warmup", "1", "--threads", "1",
+                            "--json", str(out)])
+    figures = json.loads(out.read_text())
+    settings = {(r["precision"], r["compile"]) for r in figures["results"]}
+    assert {("fp32", False), ("fp32", True)} <= settings
+    assert all(r["ms"] > 0 for r in figures["results"]) and figures["rows"] == 256 * 25 * 3 // 8  # spread's preset
+    assert not compiled._failed
+    with pytest.raises(SystemExit):
+        learner_benchmark.main(["--env-id", "spread_v0", "--repeats", "0"])
+    assert "--repeats" in capsys.readouterr().err

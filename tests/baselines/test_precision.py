@@ -47,6 +47,27 @@ def test_under_bf16_the_policy_returns_float32_close_to_fp32(tmp_path):
     assert dist.log_prob(action).dtype == torch.float32
 
 
+@pytest.mark.parametrize("network", ["mlp", "entity"])
+def test_under_bf16_the_networks_the_losses_call_give_float32(network):
+    """The PPO losses call the actor and critic modules directly (``ppo.policy_terms``, ``ppo.value_term``), not
+    the policy's wrappers: their log-probabilities, entropies and values must be float32 there too."""
+    import marl_envs
+    from baselines.common.policy import policy_from_args
+
+    env = marl_envs.make_batched("hide_and_seek_v1", num_envs=2, seed=0)
+    policy = policy_from_args(env, mappo.Args(env_id="hide_and_seek_v1", policy=network))
+    obs, info = env.reset(seed=0)
+    actor_in, critic_in = policy.actor_input(obs).flatten(0, 1), policy.critic_input(obs, info["state"]).flatten(0, 1)
+    actor, critic = policy.actors[0], policy.critics[0]
+    action = actor.distribution(actor_in).sample()
+    with autocast("bf16", torch.device("cpu")):
+        dist, value = actor.distribution(actor_in), critic(critic_in)
+        log_prob, entropy = dist.log_prob(action), dist.entropy()
+    assert log_prob.dtype == entropy.dtype == value.dtype == torch.float32
+    exact = actor.distribution(actor_in).log_prob(action)
+    assert torch.allclose(log_prob, exact, atol=0.05) and not torch.equal(log_prob, exact)
+
+
 @pytest.mark.parametrize("algo,recurrent,backend,words", [
     ("hatrpo", False, "local", "natural-gradient"),
     ("trpo", False, "local", "natural-gradient"),
