@@ -81,7 +81,7 @@ from gymnasium import spaces
 from torch import nn
 from torch.distributions import Distribution
 
-from baselines.common.networks import ActionHead, Critic, layer_init
+from baselines.common.networks import ActionHead, Critic, full_precision, layer_init
 from marl_envs.api import ObsSpec
 
 LIDAR_FILTERS = 9  # the paper's circular convolution: 9 filters of width 3
@@ -232,7 +232,7 @@ class EntityCritic(nn.Module):
         return self.head(self.encoder(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(-1).float()  # float32 values under --precision bf16
+        return full_precision(self.net(x).squeeze(-1))  # float32 values under --precision bf16
 
 
 def make_entity_actor(env, extra_dim: int = 0, width: int = 64, heads: int = 2) -> EntityActor:

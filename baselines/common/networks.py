@@ -42,6 +42,11 @@ def mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int, out_gain: float, lay
     return nn.Sequential(*layers)
 
 
+def full_precision(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in float32 if autocast left it in a 16-bit float type; float32 and float64 unchanged."""
+    return x.float() if x.dtype in (torch.bfloat16, torch.float16) else x
+
+
 class ExpCategorical(Categorical):
     """torch's Categorical with its probabilities taken as exp of its normalised logits.
 
@@ -129,7 +134,7 @@ class ActionHead(nn.Module):
         ``out`` is bfloat16 under ``--precision bf16`` (autocast): it is cast to float32 first, so log-probabilities,
         ratios and entropies are float32 in the losses as in acting. (Before, the PPO losses, which call the actor
         directly, took them in bfloat16: a log-probability of -5 rounded by up to 0.016, a ratio by up to 1.6%.)"""
-        out = out.float()
+        out = full_precision(out)
         if isinstance(self.action_space, spaces.Discrete):
             return ExpCategorical(logits=out, validate_args=False)
         if isinstance(self.action_space, spaces.MultiDiscrete):
@@ -172,4 +177,4 @@ class Critic(nn.Module):
         self.net = mlp(in_dim, hidden, 1, out_gain=1.0, layer_norm_input=feature_norm, activation=activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(-1).float()  # float32 values under --precision bf16 (the value loss's targets)
+        return full_precision(self.net(x).squeeze(-1))  # float32 values under --precision bf16
