@@ -141,3 +141,17 @@ def test_learner_benchmark_times_every_setting_and_refuses_bad_counts(tmp_path, 
     with pytest.raises(SystemExit):
         learner_benchmark.main(["--env-id", "spread_v0", "--repeats", "0"])
     assert "--repeats" in capsys.readouterr().err
+
+
+def test_compiled_runs_are_deterministic_and_resume_exactly(tmp_path, fresh_compile_cache):
+    """Same seed, same parameters; stopped and resumed (compiling again), the parameters of the uninterrupted run."""
+    full = mappo.train(_training_args(mappo.Args, tmp_path, "full", compile=True))
+    again = mappo.train(_training_args(mappo.Args, tmp_path, "again", compile=True))
+    half = mappo.train(_training_args(mappo.Args, tmp_path, "half", compile=True, stop_after_updates=3))
+    assert half.update == 3
+    compiled._compiled.clear()
+    torch._dynamo.reset()  # the resumed invocation compiles anew, as a new process would
+    resumed = mappo.train(_training_args(mappo.Args, tmp_path, "ignored", resume=str(tmp_path / "half")))
+    assert not compiled._failed and resumed.args.compile and resumed.update == full.update == 6
+    params = [torch.cat([p.detach().flatten() for p in run.agent.parameters()]) for run in (full, again, resumed)]
+    assert torch.equal(params[0], params[1]) and torch.equal(params[0], params[2])
