@@ -5,7 +5,7 @@
 
 One minibatch of the env's MAPPO preset (``num_envs × num_steps × agents / num_minibatches`` rows: the inputs of
 the env's first observations, random actions, advantages and targets) goes through the losses MAPPO trains on
-(``ppo.policy_terms`` and ``ppo.value_term``), the backward pass and one fused Adam step, ``--repeats`` times
+(``ppo.group_loss``), the backward pass and one fused Adam step, ``--repeats`` times
 per setting; the first ``--warmup`` repetitions (compiling, first-touch allocations) are left out and the median
 is reported. The arithmetic of a minibatch hardly depends on the values in it, so these rows time what a
 training run's rows cost; ``time/learning`` in a run's metrics.csv adds the minibatch gathers, GAE and the
@@ -15,18 +15,19 @@ value-normaliser updates around them. Run it on an idle machine: a concurrent jo
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import time
+from collections import defaultdict
 
 import torch
 
 import marl_envs
 from baselines import mappo
 from baselines.common.cli import prog_name
-from baselines.common.compiled import maybe_compiled
 from baselines.common.policy import policy_from_args
-from baselines.common.ppo import policy_terms, value_term
+from baselines.common.ppo import group_loss
 from baselines.common.precision import autocast, native_bf16
 from baselines.common.presets import preset_for
 
@@ -50,22 +51,19 @@ def minibatch(env, policy, rows: int, generator: torch.Generator) -> dict[str, t
             "policy_mask": torch.ones(rows, dtype=torch.bool), "value_mask": torch.ones(rows, dtype=torch.bool)}
 
 
-def time_minibatch(actor, critic, mb: dict[str, torch.Tensor], compiled: bool, precision: str, repeats: int,
-                   warmup: int) -> float:
-    """Median seconds of one minibatch's losses, backward pass and Adam step."""
-    params = [*actor.parameters(), *critic.parameters()]
-    optimizer = torch.optim.Adam(params, lr=1e-5, eps=1e-5, fused=True)
-    policy_fn, value_fn = maybe_compiled(policy_terms, compiled), maybe_compiled(value_term, compiled)
+def time_minibatch(policy, mb: dict[str, torch.Tensor], args: mappo.Args, repeats: int, warmup: int) -> float:
+    """Median seconds of one minibatch's losses (``ppo.group_loss``, as MAPPO's update computes them, compiled
+    if ``args.compile``), backward pass and Adam step, under ``args.precision``."""
+    optimizer = torch.optim.Adam(policy.parameters(), lr=1e-5, eps=1e-5, fused=True)
+    log: dict[str, list[float]] = defaultdict(list)
     seconds = []
     for _ in range(warmup + repeats):
         start = time.perf_counter()
-        with autocast(precision, torch.device("cpu")):
-            pg_loss, entropy, approx_kl, _ = policy_fn(actor, mb, 0.2, None, 0)
-            v_loss = value_fn(critic, mb, 0.2, 10.0, True)
+        with autocast(args.precision, torch.device("cpu")):
+            loss = group_loss(policy, 0, mb, args, log)
         optimizer.zero_grad()
-        (pg_loss - 0.01 * entropy + v_loss).backward()
+        loss.backward()
         optimizer.step()
-        approx_kl.item()  # the host sync a training step has (its logged diagnostics)
         seconds.append(time.perf_counter() - start)
     return statistics.median(seconds[warmup:])
 
@@ -88,7 +86,6 @@ def main(argv: list[str] | None = None) -> None:
     run_args = mappo.Args(env_id=args.env_id, **{**preset, "policy": args.policy})
     env = marl_envs.make_batched(args.env_id, num_envs=64, seed=0)
     policy = policy_from_args(env, run_args)
-    actor, critic = policy.actors[0], policy.critics[0]
     rows = run_args.num_envs * run_args.num_steps * len(env.agents) // run_args.num_minibatches
     mb = minibatch(env, policy, rows, torch.Generator().manual_seed(0))
     precisions = ["fp32", "bf16"] if native_bf16(torch.device("cpu")) else ["fp32"]
@@ -97,7 +94,8 @@ def main(argv: list[str] | None = None) -> None:
           f"{args.threads} threads, median of {args.repeats}")
     for precision in precisions:
         for compiled in (False, True):
-            ms = 1000 * time_minibatch(actor, critic, mb, compiled, precision, args.repeats, args.warmup)
+            setting = dataclasses.replace(run_args, precision=precision, compile=compiled)
+            ms = 1000 * time_minibatch(policy, mb, setting, args.repeats, args.warmup)
             results.append({"precision": precision, "compile": compiled, "ms": round(ms, 2)})
             print(f"  {precision:5s} {'compiled' if compiled else 'eager':9s} {ms:8.1f} ms")
     if len(precisions) == 1:

@@ -127,8 +127,9 @@ class Args(CommonArgs):
     not with --recurrent, HATRPO or the ray backend); auto: bf16 where the run allows it and the device has native
     bfloat16, else fp32 (config.json records which)"""
     compile: bool = False
-    """torch.compile the per-minibatch losses (fused element-wise kernels: a hide-and-seek update learns in about
-    half the time; common/compiled.py). Needs a C++ compiler on CPU; without one the run warns and stays eager"""
+    """torch.compile the per-minibatch losses and the acting step (fused element-wise kernels: a hide-and-seek update
+    learns in about half the time; common/compiled.py). Needs a C++ compiler on CPU; without one the run warns and
+    stays eager"""
     recurrent: bool = False
     """a GRU memory in every actor, trained by truncated BPTT over chunks of --chunk-length steps
     (common/recurrent.py); the critic stays feed-forward on the global state"""

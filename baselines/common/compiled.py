@@ -4,9 +4,9 @@ Why: with 64-wide networks, a hide-and-seek minibatch (41k rows) spends as long 
 its losses (log-softmax of five action factors, ratios, clipping, Huber, masks, their backward passes) as on its
 matrix products, and in eager mode every one of those operations is its own pass over memory. TorchInductor fuses
 them into a few loops. One minibatch of hide_and_seek_v1's preset, forward, backward and Adam step, on the 2-core
-VM (``python -m baselines.learner_benchmark``, 2 threads, medians): 121 ms eager and 90 ms compiled in float32, 97 ms
-eager and 40 ms compiled under ``--precision bf16``. The arithmetic is the same; only the rounding of fused
-reductions differs (losses and gradients agree to about 1e-6 relative).
+VM (``python -m baselines.learner_benchmark``, 2 threads, medians of two runs): 100–133 ms eager and 72–85 ms compiled
+in float32, 64–70 ms eager and 43 ms compiled under ``--precision bf16``. The arithmetic is the same; only the
+rounding of fused reductions differs (losses and gradients agree to about 1e-6 relative).
 
 Acting is the same story at 4,096 rows a step: the actor's forward pass, the five factors' inverse-CDF sampling
 and log-probabilities, and the critic's input took about 8 ms eager and 3-4 ms compiled per step of 1024 worlds.

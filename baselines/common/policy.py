@@ -44,7 +44,7 @@ from torch import nn
 from torch.distributions import Distribution, Independent, Normal
 
 from baselines.common.entity import EntityActor, EntityCritic
-from baselines.common.networks import Actor, Critic
+from baselines.common.networks import Actor, Critic, full_precision
 from baselines.common.normalization import ValueNormalizer
 from baselines.common.recurrent import RecurrentActor
 from baselines.common.rollout import agent_teams
@@ -247,7 +247,7 @@ class MultiAgentPolicy(nn.Module):
             self._acting[1][worlds] = True
 
     def make_distribution(self, out: torch.Tensor, log_std: torch.Tensor | None) -> Distribution:
-        out = out.float()  # bfloat16 under --precision bf16: the distribution's arithmetic stays float32
+        out = full_precision(out)  # bfloat16 under --precision bf16: the distribution's arithmetic stays float32
         if log_std is None:
             return self.actors[0]._distribution(out)
         return Independent(Normal(out, log_std.exp().expand_as(out), validate_args=False), 1, validate_args=False)
