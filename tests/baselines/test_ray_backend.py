@@ -7,6 +7,7 @@ a Ray they did not start running.
 import glob
 import os
 import sys
+import time
 
 import pytest
 import torch
@@ -82,6 +83,21 @@ def test_a_dead_worker_is_replaced_and_its_share_collected_again(one_torch_threa
     assert collector.workers == []
 
 
+def _assert_killed(worker, within_s: float = 120.0) -> None:
+    """Calls to ``worker`` fail within ``within_s``: ``ray.kill`` is asynchronous, and on a loaded machine a call
+    made just after it can still time out or reach the actor before the kill lands, so poll."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            ray.get(worker.state_dict.remote(), timeout=10)
+        except ray.exceptions.RayActorError:
+            return
+        except ray.exceptions.GetTimeoutError:
+            pass
+        assert time.monotonic() < deadline, f"a Ray worker still runs {within_s:.0f} s after the run stopped"
+        time.sleep(0.5)
+
+
 def test_ctrl_c_checkpoints_and_stops_the_workers(tmp_path, monkeypatch, one_torch_thread):
     calls = {"n": 0}
     real = ray_backend.RayCollector.collect
@@ -98,9 +114,8 @@ def test_ctrl_c_checkpoints_and_stops_the_workers(tmp_path, monkeypatch, one_tor
     run = mappo.train(mappo.Args(**dict(TINY, total_timesteps=6 * 5 * 4), run_dir=str(run_dir), backend="ray"))
     assert run.update == 1 and glob.glob(str(run_dir / "checkpoints" / "*.pt"))
     assert run.collector.workers == []
-    for worker in run.collector.seen_workers:  # killed: calls fail
-        with pytest.raises(ray.exceptions.RayActorError):
-            ray.get(worker.state_dict.remote(), timeout=30)
+    for worker in run.collector.seen_workers:
+        _assert_killed(worker)
     monkeypatch.setattr(ray_backend.RayCollector, "collect", real)
     resumed = mappo.train(mappo.Args(**TINY, resume=str(run_dir), backend="ray"))
     assert resumed.update == 4 and [row["global_step"] for row in resumed.history] == [60, 90, 120]
