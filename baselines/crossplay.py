@@ -98,13 +98,17 @@ def make_player(source: str, env, generator: torch.Generator, stochastic: bool =
 @torch.no_grad()
 def crossplay(env_id: str, players: dict[str, str], episodes: int = 1000, seed: int = 0, device: str = "cpu",
               env_kwargs: str = "{}", stochastic: bool = False, batch: int = 1000, render_mode: str | None = None,
-              on_frame: Callable[[np.ndarray], None] | None = None) -> dict:
+              on_frame: Callable[[np.ndarray], None] | None = None, per_game: bool = False) -> dict:
     """Play ``episodes`` games with each team's actions from ``players[team]``.
 
     Returns ``{"env_id", "env_kwargs", "episodes", "players", "win_rate", "win_ci", "teams": {team: (mean, ci)},
     "behaviour": {name: (mean, ci)}, "stage"}`` (behaviour where the env reports ``info["behaviour"]``;
     stage: the env's name for the stage of play those means show, or None).
     ``render_mode``/``on_frame`` record world 0 of every round (one world per round then).
+    ``per_game`` adds ``"games"``: one dict per game, in the order the games ended, with each team's return
+    (``<team>_return``), ``win`` (the first team's return > 0) and every behaviour figure (NaN where the env did not
+    measure it). Means hide why a team loses; these rows let a reader condition on what happened (did the seekers
+    lose the games where every door was blocked, or the ones where they never climbed?).
     """
     from marl_envs import make_batched
 
@@ -157,6 +161,7 @@ def crossplay(env_id: str, players: dict[str, str], episodes: int = 1000, seed: 
             state = info["state"]
             if on_frame is not None:
                 on_frame(env.render())
+    games = _game_rows(team_returns, behaviour, episodes) if per_game else None
     # A figure the env did not measure in an episode is NaN (hide-and-seek's curriculum starts): left out.
     behaviour = {name: [v for v in values[:episodes] if math.isfinite(v)] for name, values in behaviour.items()}
     means = {name: float(np.mean(values)) if values else float("nan") for name, values in behaviour.items()}
@@ -165,13 +170,41 @@ def crossplay(env_id: str, players: dict[str, str], episodes: int = 1000, seed: 
     first = next(iter(teams))
     firsts = np.asarray(team_returns[first][:episodes])
     wins = int((firsts > 0).sum())
-    return {
+    result = {
         "env_id": env_id, "env_kwargs": parse_env_kwargs(env_kwargs), "episodes": episodes, "players": dict(players),
         "win_rate": wins / episodes, "win_ci": wilson_interval(wins, episodes),
         "teams": {team: mean_interval(values[:episodes]) for team, values in team_returns.items()},
         "behaviour": {name: mean_interval(values) for name, values in behaviour.items()},
         "stage": stage,
     }
+    if games is not None:
+        result["games"] = games
+    return result
+
+
+def _game_rows(team_returns: dict[str, list[float]], behaviour: dict[str, list[float]], episodes: int) -> list[dict]:
+    """One row per game: each team's return, the first team's win and the behaviour figures, before any NaN is
+    dropped, so that row i of every column is the same game."""
+    first = next(iter(team_returns))
+    rows = []
+    for i in range(episodes):
+        row: dict[str, float | int] = {"game": i}
+        row.update({f"{team}_return": values[i] for team, values in team_returns.items()})
+        row["win"] = int(team_returns[first][i] > 0)
+        row.update({name: values[i] if i < len(values) else float("nan") for name, values in sorted(behaviour.items())})
+        rows.append(row)
+    return rows
+
+
+def write_games_csv(path: str, games: list[dict]) -> None:
+    """``games`` (``crossplay(per_game=True)["games"]``) as a CSV file, one line per game."""
+    import csv
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(games[0]) if games else ["game"])
+        writer.writeheader()
+        writer.writerows(games)
 
 
 def report(result: dict) -> str:
@@ -204,6 +237,8 @@ def add_arguments(parser) -> None:
     group.add_argument("--seekers", default=None, help=f"hide-and-seek's seekers: {sources}")
     group.add_argument("--team", action="append", default=[], metavar="NAME=SOURCE",
                        help="any team (agent-id prefix) and its player; repeatable")
+    group.add_argument("--games-csv", default=None, metavar="FILE",
+                       help="also write one line per game (team returns, win, behaviour figures) to this CSV file")
 
 
 def requested(args) -> bool:
@@ -266,17 +301,23 @@ def run_cli(args, parser) -> dict:
     try:
         result = crossplay(env_id, players, args.episodes, args.seed, args.device, env_kwargs, args.stochastic,
                            args.batch, render_mode="rgb_array" if writer else args.render,
-                           on_frame=writer.append if writer else None)
+                           on_frame=writer.append if writer else None, per_game=args.games_csv is not None)
     except ValueError as err:
         parser.error(str(err))
     finally:
         if writer is not None:
             writer.close()
-    print(report(result))
-    if writer is not None:
-        print(f"saved {writer.count} frames to {args.video}")
+    # files first: what was measured is kept even if printing fails (a closed pipe, `| head`)
+    games = result.pop("games", None)
+    if args.games_csv is not None:
+        write_games_csv(args.games_csv, games)
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as fh:
             json.dump(result, fh, indent=2)
+    print(report(result))
+    if writer is not None:
+        print(f"saved {writer.count} frames to {args.video}")
+    if args.games_csv is not None:
+        print(f"wrote {len(games)} games to {args.games_csv}")
     return result

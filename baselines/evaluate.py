@@ -5,12 +5,14 @@
     python -m baselines.evaluate RUN_DIR --episodes 3 --render human
     python -m baselines.evaluate RUN_DIR --episodes 3 --video spread.mp4                # or .gif
     python -m baselines.evaluate --env-id hide_and_seek_v1 --hiders RUN_DIR --seekers scripted --episodes 1000
+    python -m baselines.evaluate --env-id hide_and_seek_v1 --hiders random --seekers RUN_DIR --games-csv games.csv
 
 Team games (cross-play, ``baselines/crossplay.py``): ``--hiders`` / ``--seekers`` (or ``--team
 NAME=SOURCE`` for any team prefix) give each team's player: a run directory or checkpoint,
 ``scripted`` (the env's scripted team) or ``random``; a team not named plays the positional
 RUN_DIR. Prints the first team's win rate (team return > 0), each team's return and the env's
-behaviour figures, with 95% intervals; ``--render``/``--video`` show or record the games.
+behaviour figures, with 95% intervals; ``--render``/``--video`` show or record the games;
+``--games-csv FILE`` writes one line per game, for questions the means cannot answer.
 
 Episodes of our envs run batched (``marl_envs.make_batched``, ``--batch`` worlds at once on
 ``--device``; each world's first episode counts, so short episodes are not favoured); shown or
@@ -324,6 +326,9 @@ def main(argv: list[str] | None = None) -> None:
     if crossplay.requested(args):
         crossplay.run_cli(args, parser)
         return
+    if args.games_csv is not None:
+        parser.error("--games-csv is for team games (--hiders/--seekers/--team); one policy's episode returns are "
+                     "in --json's \"returns\"")
     if args.checkpoint is None:
         parser.error("give a run directory or checkpoint (or team players: --hiders/--seekers/--team)")
     if args.batch < 1:

@@ -56,6 +56,41 @@ def test_more_episodes_than_worlds_run_in_rounds():
     assert report(result).startswith('hide_and_seek_v1 {"max_cycles": 10}: ')  # the env's arguments are shown
 
 
+def test_per_game_rows_are_the_games_behind_the_means_and_the_cli_writes_them(tmp_path, capsys):
+    # 10 games in rounds of 4 worlds: the last round's extra games are left out of rows and means alike
+    kwargs = '{"max_cycles": 10}'
+    result = crossplay("hide_and_seek_v1", {"hider": "scripted", "seeker": "random"}, episodes=10, seed=3, batch=4,
+                       env_kwargs=kwargs, per_game=True)
+    games = result["games"]
+    assert [g["game"] for g in games] == list(range(10))
+    assert sum(g["win"] for g in games) / 10 == result["win_rate"]
+    assert all(g["win"] == int(g["hider_return"] > 0) for g in games)
+    for team in ("hider", "seeker"):
+        assert sum(g[f"{team}_return"] for g in games) / 10 == pytest.approx(result["teams"][team][0])
+    for name, (mean, _) in result["behaviour"].items():
+        assert sum(g[name] for g in games) / 10 == pytest.approx(mean), name
+    assert "games" not in crossplay("hide_and_seek_v1", {"hider": "scripted", "seeker": "random"}, episodes=2,
+                                    seed=3, env_kwargs=kwargs)
+
+    from baselines.evaluate import main as evaluate_main
+
+    table = tmp_path / "out" / "games.csv"
+    evaluate_main(["--env-id", "hide_and_seek_v1", "--env-kwargs", kwargs, "--hiders", "scripted", "--seekers",
+                   "random", "--episodes", "10", "--seed", "3", "--batch", "4", "--games-csv", str(table),
+                   "--json", str(tmp_path / "res.json")])
+    assert f"wrote 10 games to {table}" in capsys.readouterr().out
+    import csv
+    import json
+
+    rows = list(csv.DictReader(table.open()))
+    assert [int(r["win"]) for r in rows] == [g["win"] for g in games]
+    assert [float(r["all_doors_blocked_prep"]) for r in rows] == [g["all_doors_blocked_prep"] for g in games]
+    assert "games" not in json.loads((tmp_path / "res.json").read_text())  # the JSON keeps the summary only
+    with pytest.raises(SystemExit):  # one policy's evaluation has no games table
+        evaluate_main(["--env-id", "spread_v0", "--episodes", "2", "--games-csv", str(table), str(tmp_path)])
+    assert "--games-csv is for team games" in capsys.readouterr().err
+
+
 def test_players_must_name_every_team():
     with pytest.raises(ValueError, match="missing \\['seeker'\\]"):
         crossplay("hide_and_seek_v1", {"hider": "random"}, episodes=2)
