@@ -30,6 +30,7 @@ import torch
 
 from baselines.common.envs import parse_env_kwargs
 from baselines.common.rollout import agent_teams
+from baselines.common.selfplay import uniform_actions
 
 REFERENCE_PLAYERS = ("scripted", "random")
 Player = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -56,18 +57,9 @@ def mean_interval(values: list[float] | np.ndarray, z: float = 1.96) -> tuple[fl
 
 def random_player(env, generator: torch.Generator) -> Player:
     """Uniform random valid actions for every agent (a floor: any learner should beat it)."""
-    spec = env.action_spec
-    shape = (env.num_envs, env.num_agents)
 
     def act(obs: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
-        if spec.kind == "discrete":
-            return torch.randint(0, spec.n, shape, generator=generator, device=env.device)
-        if spec.kind == "multi_discrete":
-            nvec = torch.tensor(spec.nvec, device=env.device)
-            u = torch.rand(*shape, len(spec.nvec), generator=generator, device=env.device)
-            return (u * nvec).long().clamp_max(nvec - 1)
-        u = torch.rand(*shape, *spec.shape, generator=generator, device=env.device)
-        return spec.low + (spec.high - spec.low) * u
+        return uniform_actions(env, generator)
 
     return act
 

@@ -69,7 +69,7 @@ from baselines.common.ppo import adam_per_group, set_learning_rates, update
 from baselines.common.precision import autocast, resolve_precision
 from baselines.common.rollout import EpisodeStats, agent_teams
 from baselines.common.run import Run, plan_updates, resolve_device, start_run
-from baselines.common.selfplay import OpponentPool, learn_mask
+from baselines.common.selfplay import OpponentPool, learn_mask, parse_references
 
 LR_SCHEDULES = ("constant", "linear")
 
@@ -157,6 +157,9 @@ class Args(CommonArgs):
     """with --opponent-pool: probability per update that one team plays a snapshot (and only the other learns)"""
     snapshot_every: int = 10
     """with --opponent-pool: snapshot the policy every this many updates"""
+    reference_opponents: str = ""
+    """team games: fixed players that join the opponent pool and never age out, comma-separated: scripted (the
+    env's scripted team), random (uniform valid actions); drawn like a snapshot, with --opponent-prob"""
 
     def __post_init__(self):
         if self.lr_schedule is not None and self.lr_schedule not in LR_SCHEDULES:
@@ -167,9 +170,10 @@ class Args(CommonArgs):
         if not self.critic_obs and self.policy == "entity":
             raise ValueError("--no-critic-obs is for the MLP critic (--policy mlp); the entity critic reads the "
                              "state's entities and the agent's own observation")
-        if self.recurrent and self.opponent_pool:
-            raise ValueError("--recurrent with --opponent-pool is not supported: a snapshot opponent would need "
-                             "its own memory")
+        parse_references(self.reference_opponents)
+        if self.recurrent and (self.opponent_pool or self.reference_opponents):
+            raise ValueError("--recurrent with --opponent-pool or --reference-opponents is not supported: a frozen "
+                             "opponent would need its own memory")
 
 
 def ActorCritic(env, args: Args) -> MultiAgentPolicy:  # noqa: N802 - the old class name, kept for callers
@@ -246,8 +250,15 @@ def train(args: Args, algo: str = "mappo", make_optimizers: Callable = adam_per_
     device = next(policy.parameters()).device
     warn_if_misaligned(env, args.num_steps)
     truncation_is_terminal = resolve_time_limit(args.time_limit, env)
+    references = parse_references(args.reference_opponents)
+    if references and policy.num_teams < 2:
+        raise ValueError(f"--reference-opponents is for team games; {args.env_id} has one team")
+    if "scripted" in references and not hasattr(getattr(env, "scenario", None), "heuristic_action"):
+        raise ValueError(f"--reference-opponents scripted: {args.env_id} has no scripted policy")
+    if "random" in references and not hasattr(env, "action_spec"):
+        raise ValueError(f"--reference-opponents random: {args.env_id} has no batched action_spec to draw from")
     pool = run.register("opponent_pool", OpponentPool(args.opponent_pool, args.opponent_prob, args.snapshot_every,
-                                                      policy.num_teams, args.seed + 1))
+                                                      policy.num_teams, args.seed + 1, references))
     num_updates, batch_steps = plan_updates(args)
     stats, done_this_call = EpisodeStats(agent_teams(list(env.agents))), 0
     with run.guard():
@@ -274,6 +285,9 @@ def train(args: Args, algo: str = "mappo", make_optimizers: Callable = adam_per_
             run.global_step += batch_steps
             done_this_call += 1
             selfplay = {"selfplay/frozen_team": -1 if matchup is None else matchup[0]} if pool.enabled else {}
+            if references:  # 0: self-play or a snapshot, 1 + i: the i-th reference opponent
+                reference = pool.reference_of(matchup)
+                selfplay["selfplay/reference"] = 0 if reference is None else 1 + references.index(reference)
             learned = time.perf_counter()
             timing = {"time/env": stats.env_seconds, "time/acting": collected - tick - stats.env_seconds,
                       "time/learning": learned - collected}

@@ -128,6 +128,7 @@ def collect(env, agent, num_steps: int, obs: torch.Tensor, state: torch.Tensor, 
     store: dict[str, torch.Tensor] = {}  # (T, ...) per field, written step by step (critic_in: T + 1 steps)
     finals = []  # (step, worlds that reset in it, their critic inputs at s'_t)
     act_fn = maybe_compiled(act, compile)
+    replace_actions = getattr(agent, "replace_actions", None)
     for t in range(num_steps):
         if memory is None:
             actor_in, critic_in, action, logprob = act_fn(agent, obs, state)
@@ -138,6 +139,8 @@ def collect(env, agent, num_steps: int, obs: torch.Tensor, state: torch.Tensor, 
             dist, hidden = agent.recurrent_step(actor_in, *memory)
             action = dist.sample()
             logprob = dist.log_prob(action)
+        if replace_actions is not None:  # a reference opponent's team (selfplay.ReferenceOpponent); masked in losses
+            action = replace_actions(action, env)
         tick = time.perf_counter()
         with env_precision(action.device):  # the learner's --precision never reaches the env's arithmetic
             obs, reward, terminated, truncated, info = env.step(action)

@@ -1,14 +1,24 @@
-"""Opponent sampling for team self-play (``--opponent-pool K --opponent-prob p --snapshot-every N``).
+"""Opponent sampling for team self-play (``--opponent-pool K --opponent-prob p --snapshot-every N``,
+``--reference-opponents scripted,random``).
 
 Pure self-play trains each team only against the other team's current policy, and the two can
 chase each other round a cycle of strategies. Playing some games against past opponents
 (Bansal et al. 2018, "Emergent Complexity via Multi-Agent Competition"; OpenAI Five) keeps a
 team able to beat older strategies too. Kept simple: every N updates the whole policy is
 snapshotted (the last K kept); at each update, with probability p, one team chosen uniformly
-plays that update with one of the snapshots drawn uniformly, and the other team learns. The
+plays that update with one of the pool's opponents drawn uniformly, and the other team learns. The
 frozen team's samples get ``learn = False`` and leave every loss (``ppo.py``); in the "team"
 layout its networks are not even stepped. The draw happens per update, not per world, so every
 world of an update (and every Ray worker) plays the same matchup.
+
+Reference opponents join the pool as members that never age out: ``scripted`` (the env's
+scripted team, ``env.scripted_actions()``) and ``random`` (uniform valid actions), the fixed
+players cross-play scores against. A team that only ever met its own opponent's latest strategy
+can lose to a simpler one it never saw: in one hide-and-seek run, seekers that had learned to
+climb the ramp to look for hiders in the room lost 13.7% of their games to random hiders, 39.7%
+of those in which they did not climb. A reference opponent acts with the learner's arithmetic
+(so compiled acting is unchanged) and then overwrites its team's actions from the env, eagerly,
+before the step.
 """
 
 from __future__ import annotations
@@ -19,42 +29,71 @@ from typing import Any
 import torch
 from torch import nn
 
+REFERENCE_OPPONENTS = ("scripted", "random")
+
+
+def parse_references(text: str) -> tuple[str, ...]:
+    """``"scripted,random"`` -> ("scripted", "random"); "" -> (); an unknown or repeated name is an error."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in REFERENCE_OPPONENTS]
+    if unknown or len(set(names)) != len(names):
+        raise ValueError(f"--reference-opponents takes a comma-separated subset of {list(REFERENCE_OPPONENTS)}, "
+                         f"got {text!r}")
+    return names
+
 
 class OpponentPool:
-    """The last ``size`` snapshots of the policy (CPU state dicts) and the draw of each update's matchup."""
+    """The last ``size`` snapshots of the policy (CPU state dicts), the reference opponents and the draw of
+    each update's matchup."""
 
-    def __init__(self, size: int, prob: float, every: int, num_teams: int, seed: int):
+    def __init__(self, size: int, prob: float, every: int, num_teams: int, seed: int,
+                 references: tuple[str, ...] = ()):
         if size < 0 or not 0.0 <= prob <= 1.0 or every < 1:
             raise ValueError(f"--opponent-pool must be >= 0, --opponent-prob in [0, 1] and --snapshot-every >= 1, "
                              f"got {size}, {prob}, {every}")
+        unknown = [name for name in references if name not in REFERENCE_OPPONENTS]
+        if unknown:
+            raise ValueError(f"unknown reference opponents {unknown}: the choices are {list(REFERENCE_OPPONENTS)}")
         self.size, self.prob, self.every, self.num_teams = size, prob, every, num_teams
+        self.references = tuple(references)
         self.snapshots: list[dict[str, torch.Tensor]] = []
         self.generator = torch.Generator().manual_seed(seed)
 
     @property
     def enabled(self) -> bool:
-        return self.size > 0 and self.prob > 0 and self.num_teams > 1
+        return (self.size > 0 or bool(self.references)) and self.prob > 0 and self.num_teams > 1
 
     def maybe_snapshot(self, policy: nn.Module, update: int) -> None:
         """Keep a copy of ``policy`` every ``every`` updates (update 0 included)."""
-        if self.enabled and update % self.every == 0:
+        if self.enabled and self.size > 0 and update % self.every == 0:
             self.snapshots.append({k: v.detach().cpu().clone() for k, v in policy.state_dict().items()})
             del self.snapshots[:-self.size]
 
     def draw(self) -> tuple[int, int] | None:
-        """(frozen team index, snapshot index) for this update, or None for plain self-play."""
-        if not self.enabled or not self.snapshots:
+        """(frozen team index, opponent index) for this update, or None for plain self-play. Opponent indices
+        count the snapshots first (oldest kept first), then the reference opponents."""
+        members = len(self.snapshots) + len(self.references)
+        if not self.enabled or members == 0:
             return None
         if float(torch.rand((), generator=self.generator)) >= self.prob:
             return None
         team = int(torch.randint(self.num_teams, (), generator=self.generator))
-        return team, int(torch.randint(len(self.snapshots), (), generator=self.generator))
+        return team, int(torch.randint(members, (), generator=self.generator))
+
+    def reference_of(self, matchup: tuple[int, int] | None) -> str | None:
+        """The reference opponent's name if ``matchup`` draws one, else None (self-play or a snapshot)."""
+        if matchup is None or matchup[1] < len(self.snapshots):
+            return None
+        return self.references[matchup[1] - len(self.snapshots)]
 
     def acting_policy(self, policy: nn.Module, matchup: tuple[int, int] | None) -> nn.Module:
         """The module that collects this update's rollout: ``policy`` itself, or it with a frozen team."""
         if matchup is None:
             return policy
         team, index = matchup
+        reference = self.reference_of(matchup)
+        if reference is not None:
+            return ReferenceOpponent(policy, reference, team)
         return FrozenOpponent(policy, self.snapshots[index], team)
 
     def state_dict(self) -> dict[str, Any]:
@@ -95,6 +134,55 @@ class FrozenOpponent(nn.Module):
         if log_std is not None:
             log_std = torch.where(frozen, frozen_log_std, log_std)
         return self.learner.make_distribution(out, log_std)
+
+
+class ReferenceOpponent(nn.Module):
+    """``learner`` for every agent, then team ``team``'s actions replaced by a reference player's.
+
+    The learner's distribution samples every agent's action (so that acting, compiled or not, is the same
+    arithmetic as in self-play); ``replace_actions``, called by the collector between acting and the env step,
+    overwrites the frozen team's columns with the env's scripted actions or uniform random valid ones. The frozen
+    team's samples, whose log-probabilities are the learner's and not the actions', are masked out of every loss.
+    """
+
+    def __init__(self, learner: nn.Module, kind: str, team: int):
+        super().__init__()
+        if kind not in REFERENCE_OPPONENTS:
+            raise ValueError(f"unknown reference opponent {kind!r}: the choices are {list(REFERENCE_OPPONENTS)}")
+        self.learner, self.kind = learner, kind
+        self.register_buffer("frozen", learner.team_of == team, persistent=False)
+
+    def actor_input(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.learner.actor_input(obs)
+
+    def critic_input(self, obs: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        return self.learner.critic_input(obs, state)
+
+    def value(self, critic_in: torch.Tensor, agent_idx: torch.Tensor | None = None):
+        return self.learner.value(critic_in, agent_idx)
+
+    def distribution(self, actor_in: torch.Tensor, agent_idx: torch.Tensor | None = None):
+        return self.learner.distribution(actor_in, agent_idx)
+
+    def replace_actions(self, action: torch.Tensor, env) -> torch.Tensor:
+        """(B, A, ...) ``action`` with the frozen team's columns from the reference player."""
+        theirs = env.scripted_actions() if self.kind == "scripted" else uniform_actions(env)
+        frozen = self.frozen.to(action.device).view(1, -1, *([1] * (action.dim() - 2)))
+        return torch.where(frozen, theirs.to(device=action.device, dtype=action.dtype), action)
+
+
+def uniform_actions(env, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Uniform random valid actions (B, A, ...) for every agent of a batched env, from its ``action_spec``."""
+    spec = env.action_spec
+    shape = (env.num_envs, env.num_agents)
+    if spec.kind == "discrete":
+        return torch.randint(0, spec.n, shape, generator=generator, device=env.device)
+    if spec.kind == "multi_discrete":
+        nvec = torch.tensor(spec.nvec, device=env.device)
+        u = torch.rand(*shape, len(spec.nvec), generator=generator, device=env.device)
+        return (u * nvec).long().clamp_max(nvec - 1)
+    u = torch.rand(*shape, *spec.shape, generator=generator, device=env.device)
+    return spec.low + (spec.high - spec.low) * u
 
 
 def learn_mask(frozen_team: int | None, team_of: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:

@@ -12,7 +12,7 @@ from gymnasium import spaces
 from baselines import mappo
 from baselines.common import ppo
 from baselines.common.policy import MultiAgentPolicy
-from baselines.common.selfplay import FrozenOpponent, OpponentPool
+from baselines.common.selfplay import FrozenOpponent, OpponentPool, ReferenceOpponent, parse_references
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -239,3 +239,104 @@ def test_a_stage_seen_for_the_first_time_saves_a_small_policy_file_that_plays(tm
     obs, info = env.reset(seed=0)
     policy = build_policy_from_checkpoint(payload, env)
     assert tuple(policy.act(obs, info["state"], deterministic=True).shape) == (2, 4, 5)
+
+
+def test_reference_opponents_join_the_pool_after_the_snapshots_and_never_age_out():
+    policy = _policy()
+    pool = OpponentPool(size=1, prob=1.0, every=1, num_teams=2, seed=0, references=("scripted", "random"))
+    assert pool.enabled and pool.draw() is not None  # references alone are opponents from the first update
+    for update in range(3):
+        pool.maybe_snapshot(policy, update)
+    assert len(pool.snapshots) == 1
+    draws = [pool.draw() for _ in range(60)]
+    assert {index for _, index in draws} == {0, 1, 2} and {team for team, _ in draws} == {0, 1}
+    assert [pool.reference_of((0, i)) for i in range(3)] == [None, "scripted", "random"]
+    assert pool.reference_of(None) is None
+    assert isinstance(pool.acting_policy(policy, (1, 0)), FrozenOpponent)
+    assert isinstance(pool.acting_policy(policy, (1, 2)), ReferenceOpponent)
+    assert OpponentPool(size=0, prob=0.5, every=1, num_teams=2, seed=0, references=("random",)).enabled
+    with pytest.raises(ValueError, match="unknown reference opponents"):
+        OpponentPool(size=0, prob=0.5, every=1, num_teams=2, seed=0, references=("greedy",))
+    assert parse_references(" scripted , random") == ("scripted", "random") and parse_references("") == ()
+    for bad in ("scripted,scripted", "scripted,bot"):
+        with pytest.raises(ValueError, match="--reference-opponents takes"):
+            parse_references(bad)
+
+
+@pytest.mark.parametrize("kind", ["scripted", "random"])
+def test_a_reference_opponent_plays_its_team_and_the_env_steps_with_those_actions(kind):
+    from baselines.common.rollout import EpisodeStats, agent_teams, collect
+    from marl_envs import make_batched
+
+    env = make_batched("hide_and_seek_v1", num_envs=3, seed=4, max_cycles=12)
+    obs, info = env.reset(seed=4)
+    policy = mappo.ActorCritic(env, mappo.Args(env_id="hide_and_seek_v1", hidden_size=16))
+    nvec = env.action_spec.nvec
+    with torch.no_grad():  # a learner that (almost surely) picks value 0 of every factor: its samples are known
+        for actor in policy.actors:
+            head = [m for m in actor.modules() if isinstance(m, torch.nn.Linear)][-1]
+            head.weight.zero_()
+            head.bias.fill_(-20.0)
+            head.bias[torch.tensor([0, *nvec[:-1]]).cumsum(0)] = 20.0
+    seekers = [i for i, name in enumerate(env.agents) if name.startswith("seeker")]
+    agent = ReferenceOpponent(policy, kind, team=int(policy.team_of[seekers[0]]))
+    played, scripted = [], []
+    step = env.step
+
+    def recording_step(action):  # what the env is asked to play, and what its scripted team would play there
+        scripted.append(env.scripted_actions())
+        played.append(action.clone())
+        return step(action)
+
+    env.step = recording_step
+    torch.manual_seed(0)
+    rollout, *_ = collect(env, agent, 12, obs, info["state"], EpisodeStats(agent_teams(list(env.agents))),
+                          lambda x: policy.value(x))
+    played, scripted = torch.stack(played), torch.stack(scripted)
+    assert torch.equal(rollout.actions, played)  # the rollout holds the actions that were played
+    hiders = [i for i in range(env.num_agents) if i not in seekers]
+    # the hiders' actions are the learner's samples: their log-probabilities are the stored ones
+    dist = policy.distribution(rollout.actor_in[:, :, hiders])
+    assert torch.allclose(dist.log_prob(played[:, :, hiders]), rollout.logprobs[:, :, hiders], atol=1e-6)
+    assert bool(((played >= 0) & (played < torch.tensor(nvec))).all())
+    assert not bool(played[:, :, hiders].any())  # the learner's own choice
+    if kind == "scripted":
+        assert torch.equal(played[:, :, seekers], scripted[:, :, seekers])
+    else:  # uniform: every value of every factor shows up in 12 steps x 3 worlds x 2 seekers
+        for factor, n in enumerate(nvec):
+            assert set(played[:, :, seekers, factor].flatten().tolist()) == set(range(n))
+
+
+def test_training_against_reference_opponents_leaves_the_frozen_teams_weights_alone(tmp_path, monkeypatch):
+    args = mappo.Args(env_id="hide_and_seek_v1", env_kwargs='{"max_cycles": 10, "map": "open"}', num_envs=2,
+                      num_steps=10, total_timesteps=2 * 10 * 3, update_epochs=1, progress=False, tensorboard=False,
+                      device="cpu", run_dir=str(tmp_path / "run"), param_sharing="team", opponent_prob=1.0,
+                      reference_opponents="scripted,random")
+    seen = []
+    original = mappo.update
+
+    def spying_update(policy, optimizers, batch, args):
+        before = copy.deepcopy(policy.state_dict())
+        out = original(policy, optimizers, batch, args)
+        seen.append((before, copy.deepcopy(policy.state_dict()), batch["learn"].clone(), batch["agent"].clone()))
+        return out
+
+    monkeypatch.setattr(mappo, "update", spying_update)
+    run = mappo.train(args)
+    rows = run.history
+    assert run.update == 3 and all(row["selfplay/frozen_team"] in (0, 1) for row in rows)
+    assert all(row["selfplay/reference"] in (1, 2) for row in rows)
+    for row, (before, after, learn, agent) in zip(rows, seen, strict=True):
+        frozen = row["selfplay/frozen_team"]
+        prefix = f"actors.{frozen}."
+        assert all(torch.equal(before[k], after[k]) for k in before if k.startswith(prefix))
+        assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith(f"actors.{1 - frozen}."))
+        assert not bool(learn[run.agent.team_of[agent] == frozen].any())
+    with pytest.raises(ValueError, match="for team games"):
+        mappo.train(mappo.Args(env_id="spread_v0", num_envs=2, num_steps=25, total_timesteps=50, progress=False,
+                               tensorboard=False, device="cpu", run_dir=str(tmp_path / "spread"),
+                               reference_opponents="random"))
+    with pytest.raises(ValueError, match="--recurrent with --opponent-pool or --reference-opponents"):
+        mappo.Args(recurrent=True, reference_opponents="random")
+    with pytest.raises(ValueError, match="--reference-opponents takes"):
+        mappo.Args(reference_opponents="scripted,bot")
