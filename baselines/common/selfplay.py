@@ -104,52 +104,13 @@ class OpponentPool:
         self.generator.set_state(state["generator"])
 
 
-class FrozenOpponent(nn.Module):
-    """``learner`` for every agent except those of team ``team``, who act with the snapshot's actor.
+class _FrozenTeam(nn.Module):
+    """The learner for collecting, with team ``team`` marked frozen; values come from the learner's critic (the
+    frozen team's are masked out of the losses)."""
 
-    Only for collecting: values come from the learner's critic (the frozen team's are masked out).
-    """
-
-    def __init__(self, learner: nn.Module, snapshot: dict[str, torch.Tensor], team: int):
+    def __init__(self, learner: nn.Module, team: int):
         super().__init__()
         self.learner = learner
-        self.opponent = copy.deepcopy(learner)
-        self.opponent.load_state_dict(snapshot)
-        self.register_buffer("frozen", learner.team_of == team, persistent=False)
-
-    def actor_input(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.learner.actor_input(obs)
-
-    def critic_input(self, obs: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
-        return self.learner.critic_input(obs, state)
-
-    def value(self, critic_in: torch.Tensor, agent_idx: torch.Tensor | None = None):
-        return self.learner.value(critic_in, agent_idx)
-
-    def distribution(self, actor_in: torch.Tensor, agent_idx: torch.Tensor | None = None):
-        out, log_std = self.learner.heads(actor_in, agent_idx)
-        frozen_out, frozen_log_std = self.opponent.heads(actor_in, agent_idx)
-        frozen = (self.frozen if agent_idx is None else self.frozen[agent_idx]).unsqueeze(-1)
-        out = torch.where(frozen, frozen_out, out)
-        if log_std is not None:
-            log_std = torch.where(frozen, frozen_log_std, log_std)
-        return self.learner.make_distribution(out, log_std)
-
-
-class ReferenceOpponent(nn.Module):
-    """``learner`` for every agent, then team ``team``'s actions replaced by a reference player's.
-
-    The learner's distribution samples every agent's action (so that acting, compiled or not, is the same
-    arithmetic as in self-play); ``replace_actions``, called by the collector between acting and the env step,
-    overwrites the frozen team's columns with the env's scripted actions or uniform random valid ones. The frozen
-    team's samples, whose log-probabilities are the learner's and not the actions', are masked out of every loss.
-    """
-
-    def __init__(self, learner: nn.Module, kind: str, team: int):
-        super().__init__()
-        if kind not in REFERENCE_OPPONENTS:
-            raise ValueError(f"unknown reference opponent {kind!r}: the choices are {list(REFERENCE_OPPONENTS)}")
-        self.learner, self.kind = learner, kind
         self.register_buffer("frozen", learner.team_of == team, persistent=False)
 
     def actor_input(self, obs: torch.Tensor) -> torch.Tensor:
@@ -163,6 +124,40 @@ class ReferenceOpponent(nn.Module):
 
     def distribution(self, actor_in: torch.Tensor, agent_idx: torch.Tensor | None = None):
         return self.learner.distribution(actor_in, agent_idx)
+
+
+class FrozenOpponent(_FrozenTeam):
+    """``learner`` for every agent except those of team ``team``, who act with the snapshot's actor."""
+
+    def __init__(self, learner: nn.Module, snapshot: dict[str, torch.Tensor], team: int):
+        super().__init__(learner, team)
+        self.opponent = copy.deepcopy(learner)
+        self.opponent.load_state_dict(snapshot)
+
+    def distribution(self, actor_in: torch.Tensor, agent_idx: torch.Tensor | None = None):
+        out, log_std = self.learner.heads(actor_in, agent_idx)
+        frozen_out, frozen_log_std = self.opponent.heads(actor_in, agent_idx)
+        frozen = (self.frozen if agent_idx is None else self.frozen[agent_idx]).unsqueeze(-1)
+        out = torch.where(frozen, frozen_out, out)
+        if log_std is not None:
+            log_std = torch.where(frozen, frozen_log_std, log_std)
+        return self.learner.make_distribution(out, log_std)
+
+
+class ReferenceOpponent(_FrozenTeam):
+    """``learner`` for every agent, then team ``team``'s actions replaced by a reference player's.
+
+    The learner's distribution samples every agent's action (so that acting, compiled or not, is the same
+    arithmetic as in self-play); ``replace_actions``, called by the collector between acting and the env step,
+    overwrites the frozen team's columns with the env's scripted actions or uniform random valid ones. The frozen
+    team's samples, whose log-probabilities are the learner's and not the actions', are masked out of every loss.
+    """
+
+    def __init__(self, learner: nn.Module, kind: str, team: int):
+        if kind not in REFERENCE_OPPONENTS:
+            raise ValueError(f"unknown reference opponent {kind!r}: the choices are {list(REFERENCE_OPPONENTS)}")
+        super().__init__(learner, team)
+        self.kind = kind
 
     def replace_actions(self, action: torch.Tensor, env) -> torch.Tensor:
         """(B, A, ...) ``action`` with the frozen team's columns from the reference player."""
