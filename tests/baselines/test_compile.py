@@ -177,3 +177,35 @@ def test_an_entity_recurrent_update_compiled_moves_the_parameters_as_the_eager_o
         torch.testing.assert_close(pf, pe, rtol=1e-4, atol=1e-5)
         moved |= not torch.equal(pe, p0)
     assert moved, "the update changed nothing: the comparison would hold trivially"
+
+
+def test_compiled_acting_traces_once_per_kind_of_opponent_not_per_snapshot():
+    """Compiled acting is guarded on the agent's type, not on its weights: a new snapshot of the opponent pool
+    reuses the graph (a recompile per snapshot would cost seconds each and hit dynamo's recompile limit)."""
+    from torch._dynamo.testing import CompileCounter
+
+    from baselines.common.selfplay import FrozenOpponent, ReferenceOpponent
+
+    env = marl_envs.make_batched("hide_and_seek_v1", num_envs=3, seed=0)
+    obs, info = env.reset(seed=0)
+    policy = policy_from_args(env, mappo.Args(env_id="hide_and_seek_v1", hidden_size=16))
+    snapshots = []
+    for shift in (0.1, 0.2, 0.3):
+        for p in policy.parameters():
+            p.data.add_(shift)
+        snapshots.append({k: v.clone() for k, v in policy.state_dict().items()})
+    counter = CompileCounter()
+    torch._dynamo.reset()
+    compiled_act = torch.compile(act, backend=counter)
+    compiled_act(policy, obs, info["state"])
+    kinds = 1
+    for team in (0, 1):
+        for snapshot in snapshots:
+            compiled_act(FrozenOpponent(policy, snapshot, team), obs, info["state"])
+    kinds += 1
+    for kind in ("scripted", "random"):
+        for team in (0, 1):
+            compiled_act(ReferenceOpponent(policy, kind, team), obs, info["state"])
+    kinds += 1
+    assert counter.frame_count == kinds
+    torch._dynamo.reset()
