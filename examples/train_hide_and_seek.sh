@@ -12,7 +12,7 @@
 # What it writes under RUN: metrics.csv (behaviour/* columns: what agents do with boxes and ramps,
 # behaviour/stage: 0 chasing, 1 shelter, 2 ramp use, 3 ramp defense), stages/<i>_<stage>.pt (a small
 # policy file saved the first time each stage shows, and a GIF of one game it plays against itself),
-# crossplay/*.json and behaviour.png.
+# crossplay/*.json (and *.csv: one line per game) and behaviour.png.
 set -euo pipefail
 
 ENV_ID=${ENV_ID:-hide_and_seek_v1}
@@ -45,7 +45,8 @@ for pair in "$RUN $RUN" "$RUN scripted" "scripted $RUN" "$RUN random" "random $R
   set -- $pair
   name="$(basename "$1")_vs_$(basename "$2")"
   python -m baselines.evaluate --env-id "$ENV_ID" --env-kwargs "$KWARGS" --hiders "$1" --seekers "$2" \
-      --episodes "$EPISODES" --device "$DEVICE" --json "$RUN/crossplay/$name.json" > "$RUN/crossplay/$name.txt"
+      --episodes "$EPISODES" --device "$DEVICE" --json "$RUN/crossplay/$name.json" \
+      --games-csv "$RUN/crossplay/$name.csv" > "$RUN/crossplay/$name.txt"
   head -4 "$RUN/crossplay/$name.txt"
 done
 
