@@ -8,13 +8,17 @@ them, or a folder of run directories such as ``runs/``::
     python -m baselines.plot runs/ --out all.png                        # every run under runs/, grouped
     python -m baselines.plot runs/mappo_transport_s* --metric success_rate --csv transport.csv
     python -m baselines.plot runs/trpo_spread_s* --x time --smooth 1    # wall-clock seconds, raw updates
+    python -m baselines.plot runs/hns_pool --where selfplay/frozen_team=-1   # only the updates of a kind
 
 Seeds log at different steps (and for different lengths), so each seed's curve is interpolated onto a common
 grid that stops at the shortest run: beyond it the mean would silently average fewer seeds. ``--smooth N`` is
 a trailing mean over N updates (no look-ahead, so a curve never shows progress before it happened); NaN rows
 (updates in which no episode ended) are skipped. ``--csv`` writes the plotted curves (label, x, mean, std)
 for tables or other tools. A folder such as ``runs/`` also merges experiments that differ in other settings
-(2M and 20M steps of mappo · spread_v0, say): a seed seen twice in a group is warned about.
+(2M and 20M steps of mappo · spread_v0, say): a seed seen twice in a group is warned about. ``--where
+COLUMN=VALUE`` keeps only the updates whose COLUMN has that value: a self-play run with an opponent pool logs
+the games of every update, those against old snapshots included, and ``--where selfplay/frozen_team=-1`` plots
+only the updates in which both teams played the current policy.
 
 The algorithm is read from config.json ("algo"), else from the checkpoint (the same field that ``--resume`` and
 ``baselines.evaluate`` trust), else from a default run directory name (ENV__ALGO__SEED__TIME).
@@ -94,31 +98,49 @@ def _checkpoint_algo(run_dir: str) -> str | None:
         return None
 
 
-def read_curve(run_dir: str, x: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """(x, metric) of a run's finite rows, x increasing.
+def read_curve(run_dir: str, x: str, metric: str, where: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """(x, metric) of a run's finite rows, x increasing; ``where``: "COLUMN=VALUE" conditions a row must meet.
 
     A resumed run continues from its last checkpoint, so metrics.csv can hold rows logged after that
-    checkpoint twice; the rows that a later row goes back over are dropped (the resumed run replaced them).
+    checkpoint twice; the rows that a later row goes back over are dropped (the resumed run replaced them),
+    before ``where`` selects among the rows that remain.
     """
+    conditions = [parse_where(spec) for spec in where]
     with open(os.path.join(run_dir, METRICS), newline="") as fh:
         reader = csv.DictReader(fh)
         columns = reader.fieldnames or []
-        for name in (X_COLUMNS[x], metric):
+        for name in (X_COLUMNS[x], metric, *(column for column, _ in conditions)):
             if name not in columns:
                 raise SystemExit(f"{run_dir}/{METRICS} has no column {name!r}; its columns: {', '.join(columns)}")
-        rows: list[tuple[float, float]] = []
+        rows: list[tuple[float, float, bool]] = []
         for row in reader:
             xv, yv = _float(row[X_COLUMNS[x]]), _float(row[metric])
             if not math.isfinite(xv):
                 continue
             while rows and rows[-1][0] >= xv:
                 rows.pop()
-            rows.append((xv, yv))
-    finite = [(xv, yv) for xv, yv in rows if math.isfinite(yv)]
+            rows.append((xv, yv, all(_matches(row[column], value) for column, value in conditions)))
+    finite = [(xv, yv) for xv, yv, kept in rows if kept and math.isfinite(yv)]
     if not finite:
-        raise SystemExit(f"{run_dir}/{METRICS}: column {metric!r} has no finite value")
+        which = f" where {' and '.join(where)}" if where else ""
+        raise SystemExit(f"{run_dir}/{METRICS}: column {metric!r} has no finite value{which}")
     xs, ys = np.array(finite).T
     return xs, ys
+
+
+def parse_where(spec: str) -> tuple[str, str]:
+    column, sep, value = spec.partition("=")
+    if not sep or not column or not value:
+        raise SystemExit(f"--where expects COLUMN=VALUE, got {spec!r}")
+    return column, value
+
+
+def _matches(text: str | None, value: str) -> bool:
+    """The cell equals ``value``: as numbers where both are numbers (-1 matches -1.0), else as text."""
+    a, b = _float(text), _float(value)
+    if math.isfinite(a) and math.isfinite(b):
+        return a == b
+    return (text or "") == value
 
 
 def _float(text: str | None) -> float:
@@ -161,7 +183,7 @@ def parse_hline(spec: str) -> tuple[str, float]:
 
 def plot_runs(run_dirs: Sequence[str], out: str, x: str = "steps", metric: str | Sequence[str] = "episodic_return",
               smooth: int = 5, csv_path: str | None = None, hlines: Iterable[str | tuple[str, float]] = (),
-              title: str | None = None) -> dict[str, dict]:
+              title: str | None = None, where: Sequence[str] = ()) -> dict[str, dict]:
     """Plot the runs' mean curves to ``out`` (PNG); return {label: {x, mean, std, seeds, runs}}.
 
     Several metrics (a list) give one panel each, side by side in rows of three (behaviour figures
@@ -188,7 +210,7 @@ def plot_runs(run_dirs: Sequence[str], out: str, x: str = "steps", metric: str |
         if len(set(map(str, seeds))) < len(seeds):
             print(f"warning: {label} has a seed more than once (different experiments?): "
                   f"{', '.join(run for _, run in members)}", file=sys.stderr)
-    results = {m: _mean_curves(groups, x, m, smooth) for m in metrics}
+    results = {m: _mean_curves(groups, x, m, smooth, where) for m in metrics}
 
     cols = min(3, len(metrics))
     rows = -(-len(metrics) // cols)
@@ -219,10 +241,11 @@ def plot_runs(run_dirs: Sequence[str], out: str, x: str = "steps", metric: str |
     return results[metrics[0]] if len(metrics) == 1 else results
 
 
-def _mean_curves(groups: dict[str, list[tuple[object, str]]], x: str, metric: str, smooth: int) -> dict[str, dict]:
+def _mean_curves(groups: dict[str, list[tuple[object, str]]], x: str, metric: str, smooth: int,
+                 where: Sequence[str] = ()) -> dict[str, dict]:
     result = {}
     for label, members in groups.items():
-        curves = [read_curve(run, x, metric) for _, run in members]
+        curves = [read_curve(run, x, metric, where) for _, run in members]
         grid, mean, std = mean_curve([(xs, trailing_mean(ys, smooth)) for xs, ys in curves], label)
         result[label] = {"x": grid, "mean": mean, "std": std, "seeds": len(members), "runs": [r for _, r in members]}
     return result
@@ -265,10 +288,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--csv", default=None, help="also write the curves as CSV (label, x, mean, std)")
     parser.add_argument("--hline", action="append", default=[], metavar="LABEL=VALUE", help="reference line")
     parser.add_argument("--title", default=None, help="plot title")
+    parser.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE",
+                        help="keep only the updates whose COLUMN has this value (repeatable: all must hold)")
     args = parser.parse_args(argv)
     result = plot_runs(args.run_dirs, args.out, x=args.x, metric=args.metric[0] if len(args.metric) == 1
                        else args.metric, smooth=args.smooth,
-                       csv_path=args.csv, hlines=args.hline, title=args.title)
+                       csv_path=args.csv, hlines=args.hline, title=args.title, where=args.where)
     if len(args.metric) > 1:
         result = result[args.metric[0]]
     groups = ", ".join(f"{label} ({_seeds(c['seeds'])})" for label, c in result.items())

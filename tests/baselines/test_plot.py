@@ -131,6 +131,27 @@ def test_resumed_run_keeps_the_rows_that_replaced_older_ones(tmp_path):
     assert steps.tolist() == [100, 200, 300, 400] and values.tolist() == [1, 2, 3, 4]
 
 
+def test_where_keeps_the_updates_of_one_kind_after_a_resume_replaced_rows(tmp_path, capsys):
+    header = [*HEADER, "selfplay/frozen_team"]
+    rows = [[100, 1, 1.0, 25, 1, -1], [200, 2, 50.0, 25, 1, 0], [300, 3, 3.0, 25, 1, -1],
+            [400, 4, 99.0, 25, 1, -1],  # logged after the checkpoint at 300, replaced by the resumed run below
+            [400, 4.5, 60.0, 25, 1, 1.0], [500, 5, 5.0, 25, 1, "-1.0"]]
+    run = str(write_run(tmp_path / "run", "hide_and_seek_v1", 1, rows, header=header))
+    steps, values = read_curve(run, "steps", "episodic_return", ["selfplay/frozen_team=-1"])
+    assert steps.tolist() == [100, 300, 500] and values.tolist() == [1, 3, 5]  # -1.0 is -1; 99 was replaced
+    steps, _ = read_curve(run, "steps", "episodic_return", ["selfplay/frozen_team=1", "episodic_length=25"])
+    assert steps.tolist() == [400]
+    main([run, "--where", "selfplay/frozen_team=0", "--smooth", "1", "--out", str(tmp_path / "w.png"),
+          "--csv", str(tmp_path / "w.csv")])
+    assert [r["mean"] for r in csv.DictReader((tmp_path / "w.csv").open())] == ["50"]
+    with pytest.raises(SystemExit, match="no finite value where selfplay/frozen_team=7"):
+        read_curve(run, "steps", "episodic_return", ["selfplay/frozen_team=7"])
+    with pytest.raises(SystemExit, match="has no column 'selfplay/reference'"):
+        read_curve(run, "steps", "episodic_return", ["selfplay/reference=0"])
+    with pytest.raises(SystemExit, match="--where expects COLUMN=VALUE"):
+        read_curve(run, "steps", "episodic_return", ["selfplay/frozen_team"])
+
+
 def test_missing_metric_names_the_run_and_its_columns(runs, tmp_path):
     with pytest.raises(SystemExit, match=r"mappo_transport_s1/metrics.csv has no column 'success_rate'.*"
                                          r"global_step, wall_time, episodic_return"):
