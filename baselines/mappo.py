@@ -190,14 +190,15 @@ def warn_if_misaligned(env, num_steps: int) -> None:
                       f"preparation phase, every reward 0). Use --num-steps {cycles} (or a multiple).", stacklevel=3)
 
 
-def with_stage(env, row: dict[str, float]) -> dict[str, float]:
+def with_stage(env, row: dict[str, float], self_play: bool = True) -> dict[str, float]:
     """``row`` plus ``behaviour/stage``, the index in ``env.stages`` of the stage its behaviour means show
-    (envs with stages; NaN when no episode finished in the update)."""
+    (envs with stages; NaN when no episode finished in the update, or when a team played a frozen opponent:
+    the means then show that matchup, not the policy against itself, and no stage policy is saved from them)."""
     stages = getattr(env, "stages", ())
     if not stages:
         return row
     means = {key.split("/", 1)[1]: value for key, value in row.items() if key.startswith("behaviour/")}
-    if not means or any(math.isnan(v) for v in means.values()):
+    if not self_play or not means or any(math.isnan(v) for v in means.values()):
         return {**row, "behaviour/stage": float("nan")}
     return {**row, "behaviour/stage": float(stages.index(env.stage(means)))}
 
@@ -292,7 +293,7 @@ def train(args: Args, algo: str = "mappo", make_optimizers: Callable = adam_per_
             timing = {"time/env": stats.env_seconds, "time/acting": collected - tick - stats.env_seconds,
                       "time/learning": learned - collected}
             stats.env_seconds = 0.0
-            row = with_stage(env, stats.pop())
+            row = with_stage(env, stats.pop(), self_play=matchup is None)
             save_stage_policy(run, env, row)
             run.log({**row, **timing, "SPS": batch_steps / (learned - tick),
                      "learning_rate": run.optimizers[0].param_groups[0]["lr"], **losses, **selfplay})

@@ -50,10 +50,14 @@ for pair in "$RUN $RUN" "$RUN scripted" "scripted $RUN" "$RUN random" "random $R
   head -4 "$RUN/crossplay/$name.txt"
 done
 
-python -m baselines.plot "$RUN" --out "$RUN/behaviour.png" --smooth 3 --metric episodic_return \
+# A run with an opponent pool (--opponent-pool, --reference-opponents) logs the games of every update, those a team
+# played against a frozen opponent too: its curves show the updates in which both teams played the current policy.
+WHERE=()
+if head -1 "$RUN/metrics.csv" | grep -q "selfplay/frozen_team"; then WHERE=(--where selfplay/frozen_team=-1); fi
+python -m baselines.plot "$RUN" "${WHERE[@]}" --out "$RUN/behaviour.png" --smooth 3 --metric episodic_return \
     behaviour/all_doors_blocked_prep behaviour/box_locked_hiders_prep behaviour/hidden_fraction behaviour/seekers_elevated \
     behaviour/seekers_crossed behaviour/ramp_secured_prep behaviour/max_box_move_prep behaviour/stage
-python -m baselines.plot "$RUN" --out "$RUN/behaviour_time.png" --x time --smooth 3 --metric episodic_return \
+python -m baselines.plot "$RUN" "${WHERE[@]}" --out "$RUN/behaviour_time.png" --x time --smooth 3 --metric episodic_return \
     behaviour/all_doors_blocked_prep behaviour/seekers_crossed behaviour/ramp_secured_prep behaviour/stage
 # One game of each stage's policy against itself, as a GIF beside its policy file (stages/<i>_<stage>.gif).
 for stage in "$RUN"/stages/*.pt; do

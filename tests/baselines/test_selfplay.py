@@ -206,6 +206,9 @@ def test_trains_hide_and_seek_with_an_opponent_pool_in_both_layouts(tmp_path):
             run = mappo.train(args)
         frozen = [row["selfplay/frozen_team"] for row in run.history]
         assert run.update == 4 and set(frozen) <= {-1, 0, 1} and frozen[0] == -1
+        # the stage of play is read from self-play updates only: a frozen opponent's games are another matchup
+        stages = [row["behaviour/stage"] for row in run.history]
+        assert all(math.isnan(s) == (f != -1) for s, f in zip(stages, frozen, strict=True)), (stages, frozen)
 
 
 def test_the_trainer_logs_the_stage_index_from_the_behaviour_means():
