@@ -30,9 +30,9 @@ import torch
 
 from baselines.common.envs import parse_env_kwargs
 from baselines.common.rollout import agent_teams
+from baselines.common.selfplay import REFERENCE_OPPONENTS as REFERENCE_PLAYERS
 from baselines.common.selfplay import uniform_actions
 
-REFERENCE_PLAYERS = ("scripted", "random")
 Player = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
