@@ -140,7 +140,9 @@ class ParallelEnv(PZParallelEnv):
             values = [_discrete(actions[a], a, spec.n) for a in self.agents]
             return torch.tensor(values, dtype=torch.long).view(1, -1).to(self._env.device)
         rows = [_array_action(actions[a], a, spec) for a in self.agents]
-        return torch.from_numpy(np.stack(rows)[None]).to(self._env.device)
+        # unsqueeze, not numpy's [None]: that axis has stride 0, and torch's vectorised CPU kernels can take
+        # another path for it (an ulp apart on AVX-512), so one world would drift from the batched env's.
+        return torch.from_numpy(np.stack(rows)).unsqueeze(0).to(self._env.device)
 
 
 def _space_args(space) -> dict:
