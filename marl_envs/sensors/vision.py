@@ -5,7 +5,7 @@ centre lies within the agent's view cone (135 degrees wide there) and the segmen
 their centres crosses no wall or box. The two tests are separate functions because callers
 need them apart: the cone alone is a cheap mask, and line of sight takes per-pair exceptions:
 a box does not hide itself (``ignore``), an agent standing on a ramp sees over everything
-(``see_over``).
+(``see_over``), or, with heights, over what is near it (``raised_line_of_sight``).
 
 The cone test compares a dot product with the distance times ``cos(half_angle)`` instead of
 wrapping angle differences, so it has no discontinuity at +-pi. Line of sight is the
@@ -22,7 +22,7 @@ from torch import Tensor
 
 from marl_envs.physics import accel
 from marl_envs.sensors.obstacles import Obstacles
-from marl_envs.sensors.segments import pairwise_blocked
+from marl_envs.sensors.segments import pairwise_blocked, segment_blocked
 
 
 def in_cone(viewer_pos: Tensor, heading: Tensor, target_pos: Tensor, half_angle: float) -> Tensor:
@@ -85,3 +85,53 @@ def visible(
     return in_cone(viewer_pos, heading, target_pos, half_angle) & line_of_sight(
         viewer_pos, target_pos, obstacles, ignore, see_over
     )
+
+
+def raised_line_of_sight(
+    viewer_pos: Tensor,
+    target_pos: Tensor,
+    obstacles: Obstacles,
+    viewer_up: Tensor,
+    target_up: Tensor,
+    reach: float,
+    ignore: Tensor | None = None,
+) -> Tensor:
+    """Line of sight with heights, where a raised end (an agent on a ramp, box or wall) sees over near obstacles.
+
+    Flat 2D sight ("a raised agent sees over everything") lets a ramp anywhere in the arena look into any room,
+    so locking the ramp away from the room would defend nothing. OpenAI's hide-and-seek casts its sight rays
+    in 3D, where it would. Here every wall and box is H tall, an eye sits at its agent's centre, r above what
+    the agent stands on: a grounded eye at r, a raised one at H + r. The straight line from the raised eye
+    down to a grounded one is above H for the first r / H of its length, counted from the raised end, and
+    below H after: it passes over obstacles there and not beyond. ``reach`` is that fraction, r / H. A
+    raised viewer therefore sees over the wall it leans over, not over a box that covers a hider from the
+    far side of a room, and a grounded viewer sees a raised target over obstacles next to the target.
+    Two raised ends see over every obstacle (none is taller than H), two grounded ones over none (the plain
+    ``line_of_sight``). ``reach`` = 1 gives flat sight: a raised end sees over everything.
+
+    Args:
+        viewer_pos: (B, A, 2). target_pos: (B, T, 2). obstacles: M rectangles per world.
+        viewer_up: (B, A) bool, raised viewers. target_up: (B, T) bool, raised targets.
+        reach: in (0, 1], the fraction r / H above.
+        ignore: optional bool (A, T, M) or (B, A, T, M), as in ``line_of_sight``.
+
+    Returns:
+        (B, A, T) bool.
+    """
+    if not 0.0 < reach <= 1.0:
+        raise ValueError(f"reach must be in (0, 1], got {reach!r}")
+    b, a, t, m = viewer_pos.shape[0], viewer_pos.shape[1], target_pos.shape[1], obstacles.num_obstacles
+    vu, tu = viewer_up[:, :, None], target_up[:, None, :]  # (B, A, 1), (B, 1, T)
+    both = vu & tu
+    # The stretch of each sight line below H: from `reach` of the way on (raised viewer), up to `reach` short of
+    # the end (raised target), all of it (neither raised); empty for two raised ends.
+    lo = torch.where(vu & ~tu, reach, 0.0)
+    hi = torch.where(tu & ~vu, 1.0 - reach, 1.0)
+    hi = torch.where(both, lo, hi)
+    v = viewer_pos[:, :, None]
+    d = target_pos[:, None] - v  # (B, A, T, 2)
+    start = (v + lo.unsqueeze(-1) * d).reshape(b, a * t, 2)
+    end = (v + hi.unsqueeze(-1) * d).reshape(b, a * t, 2)
+    if ignore is not None:
+        ignore = ignore.reshape(*ignore.shape[:-3], a * t, m)
+    return ~segment_blocked(start, end, obstacles, ignore).view(b, a, t)

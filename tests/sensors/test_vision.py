@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from marl_envs.physics import Walls
-from marl_envs.sensors import Obstacles, in_cone, line_of_sight, segment_blocked, visible
+from marl_envs.sensors import Obstacles, in_cone, line_of_sight, raised_line_of_sight, segment_blocked, visible
 from tests.sensors.test_raycast import random_scene
 
 HALF_135 = math.radians(135 / 2)
@@ -82,3 +82,45 @@ def test_visible_is_cone_and_line_of_sight():
     assert cone.any() and (~cone).any() and sight.any() and (~sight).any()
     pairs = segment_blocked(viewer.repeat_interleave(7, 1), targets.repeat(1, 4, 1), obstacles, ignore.reshape(28, 5))
     assert torch.equal(sight, ~pairs.view(6, 4, 7) | see_over)
+
+
+def test_a_raised_end_sees_over_the_obstacles_near_it_only():
+    """The wall x = 0 (|y| <= 1), reach 0.5: a raised viewer sees over it when the wall lies in the first half of
+    the sight line, a grounded viewer sees a raised target over it when it lies in the last half."""
+    obstacles, _ = room_with_a_wall()
+    viewers = torch.tensor([[[-0.4, 0.0], [-2.5, 0.0]]])
+    # the wall's faces at 0.15-0.19 and 0.32-0.41 of viewer 0's lines, 0.54-0.57 and 0.77-0.80 of viewer 1's
+    targets = torch.tensor([[[2.0, 0.0], [0.7, 0.0]]])
+    up, ground = torch.ones(1, 2, dtype=torch.bool), torch.zeros(1, 2, dtype=torch.bool)
+    assert raised_line_of_sight(viewers, targets, obstacles, up, ground, 0.5)[0].tolist() == [[True, True],
+                                                                                            [False, False]]
+    assert raised_line_of_sight(viewers, targets, obstacles, ground, up, 0.5)[0].tolist() == [[False, False],
+                                                                                            [True, True]]
+    assert not raised_line_of_sight(viewers, targets, obstacles, ground, ground, 0.5).any()  # flat sight: the wall
+    assert raised_line_of_sight(viewers, targets, obstacles, up, up, 0.1).all()  # both raised: over everything
+    # a shorter reach ends before the wall on viewer 0's second line
+    assert raised_line_of_sight(viewers, targets, obstacles, up, ground, 0.3)[0, 0].tolist() == [True, False]
+
+
+def test_raised_line_of_sight_with_reach_one_is_flat_sight_over_everything():
+    obstacles, viewer, g = random_scene(5, b=6, a=4, m=5)
+    targets = torch.rand(6, 7, 2, generator=g) * 6 - 3
+    ignore = torch.rand(4, 7, 5, generator=g) > 0.8
+    viewer_up, target_up = torch.rand(6, 4, generator=g) > 0.6, torch.rand(6, 7, generator=g) > 0.6
+    see_over = viewer_up[:, :, None] | target_up[:, None]
+    flat = line_of_sight(viewer, targets, obstacles, ignore, see_over)
+    assert torch.equal(raised_line_of_sight(viewer, targets, obstacles, viewer_up, target_up, 1.0, ignore), flat)
+    grounded = torch.zeros_like(viewer_up), torch.zeros_like(target_up)
+    plain = line_of_sight(viewer, targets, obstacles, ignore)
+    assert torch.equal(raised_line_of_sight(viewer, targets, obstacles, *grounded, 0.5, ignore), plain)
+    assert (~plain).any() and (flat & ~plain).any()
+    half = raised_line_of_sight(viewer, targets, obstacles, viewer_up, target_up, 0.5, ignore)
+    assert torch.equal(half & flat, half) and torch.equal(half | plain, half)  # between the two rules
+
+
+@pytest.mark.parametrize("reach", [0.0, -0.5, 1.5])
+def test_raised_line_of_sight_refuses_a_reach_outside_zero_one(reach):
+    obstacles, viewer = room_with_a_wall()
+    with pytest.raises(ValueError, match="reach"):
+        raised_line_of_sight(viewer, viewer, obstacles, torch.ones(1, 1, dtype=torch.bool),
+                             torch.zeros(1, 1, dtype=torch.bool), reach)

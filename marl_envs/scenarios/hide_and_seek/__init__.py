@@ -69,7 +69,9 @@ Flat float vector per agent; blocks in order (named slices in `env.obs_spec`):
 | lidar | R | distance / range of ray r, at heading + 2 pi r / R, to walls, boxes and ramps |
 
 Visible = within the 135 degree vision cone (`vision_angle`) and in line of sight (walls and
-boxes occlude, unless the viewer or the target is elevated). Unseen entities' blocks are 0. An
+boxes occlude, unless the viewer or the target is elevated; with `see_over_reach` r < 1 an elevated
+end sees over the walls and boxes within the fraction r of the sight line next to it only, the
+shadow of 3D sight lines from a ramp top). Unseen entities' blocks are 0. An
 agent is tested at its centre (the paper's rule), or with `sight_rim_points` N at its centre and N
 points on its rim: then a hider half behind a box is seen, and the same rule decides the rewards.
 
@@ -132,6 +134,7 @@ See `HideAndSeekConfig`: `num_hiders` (2), `num_seekers` (2), `map` ("quadrant")
 `num_boxes`, `min_boxes`, `num_elongated_boxes`, `num_ramps`, `max_cycles` (map defaults),
 `box_size` (0.64), `prep_fraction` (0.4), `reward_mode` ("joint_zero_sum"), `boundary_penalty` (10),
 `lidar_rays` (30), `lidar_range` (4), `vision_angle` (135), `sight_rim_points` (0: the centre),
+`see_over_reach` (1: an elevated agent sees over everything),
 `boxes_at_doors` (0: a training curriculum that starts a share of quadrant games with the boxes in front of the
 doors), `grab_reach` (0.3), `half_size` (2; 3 in
 random_rooms), `door_width` (0.5), `substeps` (2), `track_behaviour` (True).

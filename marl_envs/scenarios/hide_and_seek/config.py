@@ -73,6 +73,15 @@ class HideAndSeekConfig(ScenarioConfig):
     of two hiders crouched behind it from most of the room, so self-play settles in the corner instead of blocking
     the doors (the team self-play page of the docs); under a rim rule a partly covered hider is seen, so hiding
     takes cover for the whole body. Default 0 keeps v1 as it was."""
+    see_over_reach: float = 1.0
+    """How far over walls and boxes an agent on a ramp (elevated) sees, and is seen: obstacles within this
+    fraction of a sight line from its elevated end do not block it, the rest do (``raised_line_of_sight``:
+    walls and boxes H tall, eyes r above the ground or the ramp top, reach r / H). 1 (default): an elevated
+    agent sees over everything, from anywhere, as v1 always did; then locking the ramp far from the room
+    defends nothing, since a seeker on it sees into the room from there. 0.5 (eyes half a wall's height up):
+    a seeker must bring the ramp to the wall it looks over, and a box right in front of a hider hides it
+    from a ramp across the room, as in OpenAI's 3D sight rays. The drawn vision cone of an elevated agent
+    stays unbounded."""
     boxes_at_doors: float = 0.0
     """Probability that a quadrant world starts with a box in front of each door of the room, inside it (up to
     0.6 m from the gap, long side along the wall): a start-state curriculum for training the shelter
@@ -139,6 +148,7 @@ class HideAndSeekConfig(ScenarioConfig):
             "door_width": 0.4 <= self.door_width <= self.half_size / 2,
             "box_size": 0.3 <= self.box_size <= 0.66,
             "boxes_at_doors": 0.0 <= self.boxes_at_doors <= 1.0,
+            "see_over_reach": 0.0 < self.see_over_reach <= 1.0,
         }
         if not isinstance(self.track_behaviour, bool):
             raise ValueError(f"HideAndSeekConfig.track_behaviour must be a bool, got {self.track_behaviour!r}")

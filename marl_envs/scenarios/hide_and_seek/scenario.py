@@ -31,7 +31,7 @@ from marl_envs.scenarios.hide_and_seek.rewards import rewards
 from marl_envs.scenarios.specs import ActionSpec
 from marl_envs.sensors.lidar import lidar
 from marl_envs.sensors.raycast import Obstacles
-from marl_envs.sensors.vision import visible
+from marl_envs.sensors.vision import raised_line_of_sight, visible
 
 AGENT_RADIUS = 0.15
 SIGHT_RIM = 0.9
@@ -270,8 +270,9 @@ class HideAndSeek(Scenario):
         self.behaviour_tracker.update(self)
 
     def _refresh_visibility(self) -> None:
-        """Vision cones with line of sight: walls and boxes occlude, unless viewer or target is elevated. An agent
-        is seen when its centre is, or with ``config.sight_rim_points`` its centre or any of its rim points."""
+        """Vision cones with line of sight: walls and boxes occlude, unless viewer or target is elevated (then,
+        with ``config.see_over_reach`` < 1, only those near the elevated end do not). An agent is seen when its
+        centre is, or with ``config.sight_rim_points`` its centre or any of its rim points."""
         a, b = self.config.num_agents, self.num_envs
         s = self.world.state
         occluders = self._occluders()
@@ -288,6 +289,11 @@ class HideAndSeek(Scenario):
         see_over = up.unsqueeze(2) | target_up.unsqueeze(1)
         seen = visible(s.pos[:, :a], s.angle[:, :a], targets, occluders, self.half_angle, ignore=ignore,
                        see_over=see_over)
+        if self.config.see_over_reach < 1.0:  # a raised end sees over near obstacles only
+            one_up = see_over & ~(up.unsqueeze(2) & target_up.unsqueeze(1))
+            clear = raised_line_of_sight(s.pos[:, :a], targets, occluders, up, target_up, self.config.see_over_reach,
+                                         ignore=ignore)
+            seen = seen & (clear | ~one_up)
         seen_points = seen[:, :, :n]
         self.see_agents = seen_points if per_agent == 1 else seen_points.reshape(b, a, a, per_agent).any(dim=3)
         self.see_objects = seen[:, :, n:] & self.present.unsqueeze(1)

@@ -293,6 +293,61 @@ def test_the_rim_rule_scores_a_partly_covered_hider_as_seen(native):
     assert reward[0].tolist() == [-1.0, 1.0]  # the hider is seen, so the seekers score
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_with_a_short_see_over_reach_an_elevated_seeker_sees_over_near_walls_and_boxes_only(native):
+    """Reach 0.5: walls and boxes in the first half of the sight line from the elevated seeker do not hide."""
+    from marl_envs.physics import accel
+
+    def seen(reach, seeker, hider, box=None):
+        env = scene(walls=WALL, see_over_reach=reach)
+        body(env, 1, seeker, 0.0)
+        body(env, 0, hider)
+        if box is not None:
+            body(env, env.num_agents + 1, box)  # the square box, 0.64 m
+        env.scenario.elevated[0, 1] = True
+        return sees(env)
+
+    with contextlib.nullcontext() if native else accel.disabled():
+        assert [seen(1.0, (-0.3, 0.0), (1.5, 0.6)), seen(0.5, (-0.3, 0.0), (1.5, 0.6))] == [True, True]  # at the wall
+        assert [seen(1.0, (-1.5, 0.0), (0.5, 0.3)), seen(0.5, (-1.5, 0.0), (0.5, 0.3))] == [True, False]  # far
+        # a box right in front of the hider, the seeker across the room from it (no wall in between)
+        assert [seen(1.0, (0.2, 0.0), (1.7, 0.0), (1.2, 0.0)), seen(0.5, (0.2, 0.0), (1.7, 0.0), (1.2, 0.0))] == [
+            True, False]
+        assert seen(0.5, (0.2, 0.0), (1.7, 0.9), (1.2, 0.0))  # out from behind the box
+
+
+def test_with_a_short_see_over_reach_a_hider_on_a_ramp_is_seen_over_the_wall_next_to_it():
+    env = scene(walls=WALL, see_over_reach=0.5)
+    body(env, 1, (-1.5, 0.0), 0.0)
+    body(env, 0, (0.3, 0.0))
+    assert not sees(env)
+    env.scenario.elevated[0, 0] = True  # the hider, raised next to the wall: seen over it from the ground
+    assert sees(env)
+    body(env, 0, (1.8, 0.0))  # raised far from the wall: the wall is in the seeker's half of the line
+    assert not sees(env)
+
+
+@pytest.mark.parametrize(("reach", "rewards"), [(1.0, [-1.0, 1.0]), (0.5, [1.0, -1.0])])
+def test_the_see_over_reach_decides_the_rewards(reach, rewards):
+    """A seeker standing on a ramp 1.5 m from the wall, the hider 0.5 m behind it: seen over the wall from
+    anywhere (reach 1), hidden under reach 0.5."""
+    env = scene(walls=WALL, see_over_reach=reach)
+    ramp = env.scenario.world.spec.num_bodies - 1
+    body(env, ramp, (-1.5, 0.0), 0.0)
+    body(env, 1, (-1.5, 0.0), 0.0)
+    body(env, 0, (0.5, 0.3))
+    env.scenario.elevated[0, 1] = True
+    _, reward, *_ = env.step(act(env))
+    assert bool(env.scenario.elevated[0, 1])  # still on the ramp after the step
+    assert reward[0].tolist() == rewards
+
+
+@pytest.mark.parametrize("reach", [0.0, -0.1, 1.01, True])
+def test_see_over_reach_out_of_range_is_refused(reach):
+    with pytest.raises(ValueError, match="see_over_reach"):
+        make_batched("hide_and_seek_v1", num_envs=1, see_over_reach=reach)
+
+
 @pytest.mark.parametrize("rim_points", [1, 3, 17, True])
 def test_sight_rim_points_out_of_range_is_refused(rim_points):
     with pytest.raises(ValueError, match="sight_rim_points"):
@@ -347,8 +402,9 @@ def test_leaving_the_play_area_costs_ten_per_step():
     assert rew[0].tolist() == [1.0, -1.0]
 
 
-def test_a_seeker_that_climbed_a_ramp_sees_over_the_wall():
-    env = scene(walls=WALL)
+@pytest.mark.parametrize("reach", [1.0, 0.5])
+def test_a_seeker_that_climbed_a_ramp_sees_over_the_wall(reach):
+    env = scene(walls=WALL, see_over_reach=reach)  # the ramp is at the wall: within any reach
     sc = env.scenario
     ramp = sc.world.spec.num_bodies - 1
     body(env, 1, (-1.2, 0.0), 0.0)
