@@ -10,7 +10,7 @@ from marl_envs.sensors.lidar import lidar, ray_directions
 from marl_envs.sensors.obstacles import Obstacles
 from marl_envs.sensors.raycast import ray_cast
 from marl_envs.sensors.segments import pairwise_blocked, segment_blocked
-from marl_envs.sensors.vision import in_cone, line_of_sight, raised_line_of_sight, visible
+from marl_envs.sensors.vision import in_cone, line_of_sight, raised_line_of_sight, sight_clip, visible
 
 __all__ = [
     "Obstacles",
@@ -22,5 +22,6 @@ __all__ = [
     "ray_cast",
     "ray_directions",
     "segment_blocked",
+    "sight_clip",
     "visible",
 ]

@@ -5,7 +5,7 @@ centre lies within the agent's view cone (135 degrees wide there) and the segmen
 their centres crosses no wall or box. The two tests are separate functions because callers
 need them apart: the cone alone is a cheap mask, and line of sight takes per-pair exceptions:
 a box does not hide itself (``ignore``), an agent standing on a ramp sees over everything
-(``see_over``), or, with heights, over what is near it (``raised_line_of_sight``).
+(``see_over``), or, with heights, over what is near it (``sight_clip``).
 
 The cone test compares a dot product with the distance times ``cos(half_angle)`` instead of
 wrapping angle differences, so it has no discontinuity at +-pi. Line of sight is the
@@ -44,12 +44,42 @@ def in_cone(viewer_pos: Tensor, heading: Tensor, target_pos: Tensor, half_angle:
     return along >= torch.linalg.vector_norm(rel, dim=-1) * math.cos(half_angle)
 
 
+def sight_clip(viewer_up: Tensor, target_up: Tensor, reach: float) -> tuple[Tensor, Tensor]:
+    """Sight lines with heights: the fractions of each (viewer, target) line that pass over every obstacle.
+
+    Flat 2D sight ("an agent on a ramp sees over everything") lets a ramp anywhere in the arena look into any
+    room, so locking the ramp away from the room would defend nothing. OpenAI's hide-and-seek casts its sight
+    rays in 3D, where it would. Here every wall and box is H tall, an eye sits at its agent's centre, r above
+    what the agent stands on: a grounded eye at r, a raised one at H + r. The straight line from a raised eye
+    down to a grounded one is above H for the first r / H of its length, counted from the raised end: ``reach``.
+    An obstacle there does not occlude; past it, it does. So a raised viewer sees over the wall it leans over,
+    not over a box that covers a hider from the far side of a room, and a grounded viewer sees a raised
+    target over obstacles next to the target. Two raised ends see over everything (nothing is taller than H),
+    two grounded ones over nothing. ``reach`` = 1 is flat sight.
+
+    Args:
+        viewer_up: (B, A) bool, raised viewers. target_up: (B, T) bool, raised targets.
+        reach: in (0, 1], the fraction r / H above.
+
+    Returns:
+        cut, tail: (B, A, T) fractions of each line left out of the occlusion test at the viewer's end and at the
+        target's (``line_of_sight``'s ``clip``); both raised: all of it.
+    """
+    if isinstance(reach, bool) or not 0.0 < reach <= 1.0:
+        raise ValueError(f"reach must be in (0, 1], got {reach!r}")
+    vu, tu = viewer_up[:, :, None], target_up[:, None, :]
+    cut = torch.where(vu, torch.where(tu, 1.0, reach), 0.0)
+    tail = torch.where(tu & ~vu, reach, 0.0)
+    return cut, tail
+
+
 def line_of_sight(
     viewer_pos: Tensor,
     target_pos: Tensor,
     obstacles: Obstacles,
     ignore: Tensor | None = None,
     see_over: Tensor | None = None,
+    clip: tuple[Tensor, Tensor] | None = None,
 ) -> Tensor:
     """Is the segment from each viewer to each target free of obstacles?
 
@@ -61,30 +91,32 @@ def line_of_sight(
             (e.g. the target's own box).
         see_over: optional (B, A, T) bool, pairs for which occlusion is skipped entirely (an
             agent elevated on a ramp sees over everything).
+        clip: optional (cut, tail), each (B, A, T): only the part of each segment from ``cut`` of the way
+            along to ``tail`` short of its end is tested (``sight_clip``: heights).
 
     Returns:
         (B, A, T) bool. Touching an obstacle does not occlude (``segment_blocked``).
     """
-    seen = ~pairwise_blocked(viewer_pos, target_pos, obstacles, ignore)
+    if clip is None:
+        seen = ~pairwise_blocked(viewer_pos, target_pos, obstacles, ignore)
+    else:
+        seen = ~_clipped_blocked(viewer_pos, target_pos, obstacles, clip, ignore)
     return seen if see_over is None else seen | see_over
 
 
-def visible(
-    viewer_pos: Tensor,
-    heading: Tensor,
-    target_pos: Tensor,
-    obstacles: Obstacles,
-    half_angle: float,
-    ignore: Tensor | None = None,
-    see_over: Tensor | None = None,
-) -> Tensor:
-    """``in_cone & line_of_sight``: (B, A, T) bool (arguments as there)."""
-    native = accel.kernel("visible", viewer_pos)
-    if native is not None:  # both tests as one fused CPU kernel (``marl_envs.native.sight``)
-        return native(viewer_pos, heading, target_pos, obstacles, half_angle, ignore, see_over)
-    return in_cone(viewer_pos, heading, target_pos, half_angle) & line_of_sight(
-        viewer_pos, target_pos, obstacles, ignore, see_over
-    )
+def _clipped_blocked(viewer_pos: Tensor, target_pos: Tensor, obstacles: Obstacles, clip: tuple[Tensor, Tensor],
+                     ignore: Tensor | None) -> Tensor:
+    """(B, A, T) ``segment_blocked`` of every pair's segment with ``clip`` (cut, tail) left out at its ends."""
+    b, a, t, m = viewer_pos.shape[0], viewer_pos.shape[1], target_pos.shape[1], obstacles.num_obstacles
+    cut, tail = (f.expand(b, a, t).unsqueeze(-1) for f in clip)
+    v, q = viewer_pos[:, :, None], target_pos[:, None]
+    d = q - v  # (B, A, T, 2)
+    start = v + cut * d
+    end = torch.where(cut + tail >= 1.0, start, q - tail * d)  # nothing left: one point, which nothing blocks
+    start, end = start.reshape(b, a * t, 2), end.reshape(b, a * t, 2)
+    if ignore is not None:
+        ignore = ignore.reshape(*ignore.shape[:-3], a * t, m)
+    return segment_blocked(start, end, obstacles, ignore).view(b, a, t)
 
 
 def raised_line_of_sight(
@@ -96,42 +128,26 @@ def raised_line_of_sight(
     reach: float,
     ignore: Tensor | None = None,
 ) -> Tensor:
-    """Line of sight with heights, where a raised end (an agent on a ramp, box or wall) sees over near obstacles.
+    """``line_of_sight`` with heights: raised ends (agents on a ramp, box or wall) see over the obstacles within
+    ``reach`` of the line's length from them (``sight_clip``). (B, A, T) bool."""
+    return line_of_sight(viewer_pos, target_pos, obstacles, ignore, clip=sight_clip(viewer_up, target_up, reach))
 
-    Flat 2D sight ("a raised agent sees over everything") lets a ramp anywhere in the arena look into any room,
-    so locking the ramp away from the room would defend nothing. OpenAI's hide-and-seek casts its sight rays
-    in 3D, where it would. Here every wall and box is H tall, an eye sits at its agent's centre, r above what
-    the agent stands on: a grounded eye at r, a raised one at H + r. The straight line from the raised eye
-    down to a grounded one is above H for the first r / H of its length, counted from the raised end, and
-    below H after: it passes over obstacles there and not beyond. ``reach`` is that fraction, r / H. A
-    raised viewer therefore sees over the wall it leans over, not over a box that covers a hider from the
-    far side of a room, and a grounded viewer sees a raised target over obstacles next to the target.
-    Two raised ends see over every obstacle (none is taller than H), two grounded ones over none (the plain
-    ``line_of_sight``). ``reach`` = 1 gives flat sight: a raised end sees over everything.
 
-    Args:
-        viewer_pos: (B, A, 2). target_pos: (B, T, 2). obstacles: M rectangles per world.
-        viewer_up: (B, A) bool, raised viewers. target_up: (B, T) bool, raised targets.
-        reach: in (0, 1], the fraction r / H above.
-        ignore: optional bool (A, T, M) or (B, A, T, M), as in ``line_of_sight``.
+def visible(
+    viewer_pos: Tensor,
+    heading: Tensor,
+    target_pos: Tensor,
+    obstacles: Obstacles,
+    half_angle: float,
+    ignore: Tensor | None = None,
+    see_over: Tensor | None = None,
+    clip: tuple[Tensor, Tensor] | None = None,
+) -> Tensor:
+    """``in_cone & line_of_sight``: (B, A, T) bool (arguments as there)."""
+    native = accel.kernel("visible", viewer_pos)
+    if native is not None:  # both tests as one fused CPU kernel (``marl_envs.native.sight``)
+        return native(viewer_pos, heading, target_pos, obstacles, half_angle, ignore, see_over, clip)
+    return in_cone(viewer_pos, heading, target_pos, half_angle) & line_of_sight(
+        viewer_pos, target_pos, obstacles, ignore, see_over, clip
+    )
 
-    Returns:
-        (B, A, T) bool.
-    """
-    if not 0.0 < reach <= 1.0:
-        raise ValueError(f"reach must be in (0, 1], got {reach!r}")
-    b, a, t, m = viewer_pos.shape[0], viewer_pos.shape[1], target_pos.shape[1], obstacles.num_obstacles
-    vu, tu = viewer_up[:, :, None], target_up[:, None, :]  # (B, A, 1), (B, 1, T)
-    both = vu & tu
-    # The stretch of each sight line below H: from `reach` of the way on (raised viewer), up to `reach` short of
-    # the end (raised target), all of it (neither raised); empty for two raised ends.
-    lo = torch.where(vu & ~tu, reach, 0.0)
-    hi = torch.where(tu & ~vu, 1.0 - reach, 1.0)
-    hi = torch.where(both, lo, hi)
-    v = viewer_pos[:, :, None]
-    d = target_pos[:, None] - v  # (B, A, T, 2)
-    start = (v + lo.unsqueeze(-1) * d).reshape(b, a * t, 2)
-    end = (v + hi.unsqueeze(-1) * d).reshape(b, a * t, 2)
-    if ignore is not None:
-        ignore = ignore.reshape(*ignore.shape[:-3], a * t, m)
-    return ~segment_blocked(start, end, obstacles, ignore).view(b, a, t)

@@ -15,7 +15,7 @@ import torch
 
 from marl_envs import make_batched
 from marl_envs.physics import accel
-from marl_envs.sensors import Obstacles, lidar, visible
+from marl_envs.sensors import Obstacles, lidar, sight_clip, visible
 
 pytest.importorskip("numba")
 
@@ -58,7 +58,8 @@ def test_visible_kernel_matches_the_reference(per_world_ignore, half_angle):
     shape = (b, a, t, m) if per_world_ignore else (a, t, m)
     ignore = torch.rand(shape, generator=g) < 0.3
     see_over = torch.rand(b, a, t, generator=g) < 0.1
-    for kwargs in ({}, {"ignore": ignore, "see_over": see_over}):
+    clip = sight_clip(torch.rand(b, a, generator=g) < 0.4, torch.rand(b, t, generator=g) < 0.4, 0.5)
+    for kwargs in ({}, {"ignore": ignore, "see_over": see_over}, {"ignore": ignore, "clip": clip}):
         native = visible(viewer, heading, target, obstacles, half_angle, **kwargs)
         with accel.disabled():
             reference = visible(viewer, heading, target, obstacles, half_angle, **kwargs)

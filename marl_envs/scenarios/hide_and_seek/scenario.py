@@ -31,7 +31,7 @@ from marl_envs.scenarios.hide_and_seek.rewards import rewards
 from marl_envs.scenarios.specs import ActionSpec
 from marl_envs.sensors.lidar import lidar
 from marl_envs.sensors.raycast import Obstacles
-from marl_envs.sensors.vision import raised_line_of_sight, visible
+from marl_envs.sensors.vision import sight_clip, visible
 
 AGENT_RADIUS = 0.15
 SIGHT_RIM = 0.9
@@ -286,14 +286,13 @@ class HideAndSeek(Scenario):
         targets = torch.cat((points, s.pos[:, a:]), dim=1)  # agents' points, boxes, ramps
         ignore = self._ignore_mask(self._wall_obstacles.num_obstacles, n)
         target_up = torch.cat((points_up, torch.zeros_like(self.present)), dim=1)
-        see_over = up.unsqueeze(2) | target_up.unsqueeze(1)
-        seen = visible(s.pos[:, :a], s.angle[:, :a], targets, occluders, self.half_angle, ignore=ignore,
-                       see_over=see_over)
+        see_over, clip = None, None
         if self.config.see_over_reach < 1.0:  # a raised end sees over near obstacles only
-            one_up = see_over & ~(up.unsqueeze(2) & target_up.unsqueeze(1))
-            clear = raised_line_of_sight(s.pos[:, :a], targets, occluders, up, target_up, self.config.see_over_reach,
-                                         ignore=ignore)
-            seen = seen & (clear | ~one_up)
+            clip = sight_clip(up, target_up, self.config.see_over_reach)
+        else:
+            see_over = up.unsqueeze(2) | target_up.unsqueeze(1)
+        seen = visible(s.pos[:, :a], s.angle[:, :a], targets, occluders, self.half_angle, ignore=ignore,
+                       see_over=see_over, clip=clip)
         seen_points = seen[:, :, :n]
         self.see_agents = seen_points if per_agent == 1 else seen_points.reshape(b, a, a, per_agent).any(dim=3)
         self.see_objects = seen[:, :, n:] & self.present.unsqueeze(1)
