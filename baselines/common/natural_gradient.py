@@ -29,6 +29,10 @@ import torch
 from torch.distributions import Categorical, Distribution, Independent, Normal, kl_divergence
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
+KL_ROUNDING = 1e-5
+"""Relative slack on the trust region's bound: the undamped full step lands on KL = δ exactly where the KL is
+quadratic, and float32 rounds that to either side of δ."""
+
 
 @dataclass
 class TrustRegionArgs:
@@ -154,10 +158,10 @@ def backtracking_line_search(params: Params, full_step: torch.Tensor,
                              max_kl: float, shrinking_factor: float = 0.8, max_iter: int = 10) -> LineSearchResult:
     """TRPO's step acceptance: try θ_old + β^k · full_step for k = 0, 1, ..., keep the first that works.
 
-    A step is accepted when the mean KL(π_old ‖ π_θ) ≤ ``max_kl`` (the trust region δ) and
-    the surrogate improved over ``old_objective`` (TRPO sec. 6: the quadratic model of the
-    KL is only local, so the constraint is checked on the real KL). If no candidate passes,
-    θ is restored to θ_old exactly.
+    A step is accepted when the mean KL(π_old ‖ π_θ) ≤ ``max_kl`` (the trust region δ, up to float
+    rounding: ``KL_ROUNDING``) and the surrogate improved over ``old_objective`` (TRPO sec. 6: the
+    quadratic model of the KL is only local, so the constraint is checked on the real KL). If no
+    candidate passes, θ is restored to θ_old exactly.
 
     Args:
         params: the policy's parameters, currently at θ_old.
@@ -174,7 +178,7 @@ def backtracking_line_search(params: Params, full_step: torch.Tensor,
         set_flat_params(params, old + fraction * full_step)
         objective, kl = evaluate()
         objective, kl = float(objective), float(kl)
-        if math.isfinite(objective) and kl <= max_kl and objective > old_objective:
+        if math.isfinite(objective) and kl <= max_kl * (1.0 + KL_ROUNDING) and objective > old_objective:
             return LineSearchResult(True, fraction, objective, kl)
         fraction *= shrinking_factor
     set_flat_params(params, old)

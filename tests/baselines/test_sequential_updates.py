@@ -11,6 +11,7 @@ from torch.distributions import kl_divergence
 
 from baselines import happo, hatrpo, mappo, trpo
 from baselines.common import sequential
+from baselines.common.natural_gradient import KL_ROUNDING
 from baselines.common.policy import MultiAgentPolicy
 from baselines.common.ppo import adam_per_group, loss_masks
 from baselines.common.ppo import update as ppo_update
@@ -125,11 +126,11 @@ def test_each_hatrpo_step_stays_in_its_trust_region_or_is_restored():
             kl = float(kl_divergence(old, policy.actors[i].distribution(batch["actor_in"][rows])).mean())
         same = all(torch.equal(p, q) for p, q in zip(before.actors[i].parameters(), policy.actors[i].parameters(),
                                                       strict=True))
-        assert same or 0 < kl <= delta * (1 + 1e-5), (i, kl)
+        assert same or 0 < kl <= delta * (1 + KL_ROUNDING), (i, kl)
         accepted += not same
     assert accepted == 2 and all(torch.equal(p, q) for p, q in zip(before.actors[2].parameters(),
                                                                     policy.actors[2].parameters(), strict=True))
-    assert metrics["line_search_success"] == pytest.approx(2 / 3) and 0 < metrics["kl"] <= delta
+    assert metrics["line_search_success"] == pytest.approx(2 / 3) and 0 < metrics["kl"] <= delta * (1 + KL_ROUNDING)
     assert 0 < metrics["step_fraction"] <= 2 / 3  # two accepted fractions in (0, 1], the rejected agent's 0
 
 
@@ -152,7 +153,7 @@ def test_the_hatrpo_entropy_bonus_is_part_of_the_objective_the_line_search_check
             entropy.append([float(trained.actors[i].distribution(batch["actor_in"][batch["agent"] == i])
                                   .entropy().mean()) for i in range(3)])
         assert metrics["line_search_success"] == (1.0 if c else 0.0)
-        assert metrics["kl"] <= 0.01
+        assert metrics["kl"] <= 0.01 * (1 + KL_ROUNDING)
     assert all(after > before + 0.01 for before, after in zip(*entropy, strict=True)), entropy
 
 
