@@ -69,9 +69,9 @@ Flat float vector per agent; blocks in order (named slices in `env.obs_spec`):
 | lidar | R | distance / range of ray r, at heading + 2 pi r / R, to walls, boxes and ramps |
 
 Visible = within the 135 degree vision cone (`vision_angle`) and in line of sight (walls and
-boxes occlude, unless the viewer or the target is elevated; with `see_over_reach` r < 1 an elevated
-end sees over the walls and boxes within the fraction r of the sight line next to it only, the
-shadow of 3D sight lines from a ramp top). Unseen entities' blocks are 0. An
+boxes occlude, unless the viewer or the target is elevated; with `see_over_reach` < 1 an elevated
+end sees over the walls and boxes within that fraction of the sight line next to it only, as a 3D
+sight line from a ramp top would). Unseen entities' blocks are 0. An
 agent is tested at its centre (the paper's rule), or with `sight_rim_points` N at its centre and N
 points on its rim: then a hider half behind a box is seen, and the same rule decides the rewards.
 

@@ -75,7 +75,7 @@ class HideAndSeekConfig(ScenarioConfig):
     takes cover for the whole body. Default 0 keeps v1 as it was."""
     see_over_reach: float = 1.0
     """How far over walls and boxes an agent on a ramp (elevated) sees, and is seen: obstacles within this
-    fraction of a sight line from its elevated end do not block it, the rest do (``raised_line_of_sight``:
+    fraction of a sight line from its elevated end do not block it, the rest do (``sensors.sight_clip``:
     walls and boxes H tall, eyes r above the ground or the ramp top, reach r / H). 1 (default): an elevated
     agent sees over everything, from anywhere, as v1 always did; then locking the ramp far from the room
     defends nothing, since a seeker on it sees into the room from there. 0.5 (eyes half a wall's height up):
