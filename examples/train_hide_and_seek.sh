@@ -5,6 +5,8 @@
 #   bash examples/train_hide_and_seek.sh                                   # 150 minutes, 2 CPU threads
 #   MINUTES=10 DEVICE=cuda NUM_ENVS=16384 bash examples/train_hide_and_seek.sh   # a GPU
 #   RUN=runs/hns_entity EXTRA="--policy entity" bash examples/train_hide_and_seek.sh
+#   RUN=runs/hns_shelter EXTRA='--seed 1 --env-kwargs {"see_over_reach":0.5,"sight_rim_points":8,"num_elongated_boxes":0,"box_size":0.5,"boxes_at_doors":0.5}' \
+#       bash examples/train_hide_and_seek.sh   # the door shelter (docs: team self-play)
 #
 # Everything else is the CLI's preset for the env (printed at start, stored in config.json). When the
 # budget is spent the trainer gets a Ctrl-C: the update in progress finishes and a checkpoint is saved.
