@@ -150,4 +150,3 @@ def visible(
     return in_cone(viewer_pos, heading, target_pos, half_angle) & line_of_sight(
         viewer_pos, target_pos, obstacles, ignore, see_over, clip
     )
-
