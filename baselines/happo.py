@@ -16,9 +16,10 @@ agents before it. The resulting sequential scheme, in every update:
 Â_t: GAE(γ, λ) of MAPPO's centralised critic V_φ(s, o_i, i) (``gae.py``, HARL's "FP" state), per agent,
 standardised per team. The masks of MAPPO's update (active, acted, learn) hold per agent: outside them an
 agent's row leaves its loss and counts r = 1 in M. Each agent has its own actor (``--param-sharing agent``,
-the default: the point of the method, HARL's default for heterogeneous tasks); ``--param-sharing all`` makes
-one block of every agent, M = 1, and the update is MAPPO's (with minibatches of whole (t, b) samples);
-``team`` updates one actor per team, teams in sequence. With one agent HAPPO is PPO, update for update.
+the default: the point of the method, HARL's default for heterogeneous tasks); with ``--param-sharing all``
+(``team``) the agents share one actor (per team) and still take their turns one after another, each turn
+epochs of minibatches of its own rows on the shared actor with one Adam (HARL's share_param), so the
+shared actor takes A turns per update. With one agent HAPPO is PPO, update for update.
 
 Everything else (rollouts, run directory, logging, checkpoints, resume, presets, evaluation, the Ray
 backend) is MAPPO's loop (``mappo.train``); the factor, the order and the critic phase are shared with
@@ -55,8 +56,8 @@ from baselines.common.sequential import (
 @dataclass
 class Args(mappo.Args):
     param_sharing: str = "agent"
-    """agent: one actor per agent, one critic (HAPPO); all: one actor for every agent (the update is then
-    MAPPO's); team: one actor and one critic per team"""
+    """agent: one actor per agent, one critic (HAPPO); all: one actor for every agent, which the agents update
+    in turn (HARL's share_param); team: one actor and one critic per team, likewise"""
 
 
 def optimizers(policy, args) -> tuple[torch.optim.Optimizer, ...]:
@@ -66,11 +67,11 @@ def optimizers(policy, args) -> tuple[torch.optim.Optimizer, ...]:
 
 
 def clipped_step(actor_optimizers: list[torch.optim.Optimizer]):
-    """Block g's turn: PPO epochs on its agents' rows with the advantages weighted by M (module docstring)."""
+    """Agent i's turn: PPO epochs on its rows with the advantages weighted by M (module docstring)."""
 
-    def step(g: int, seq: SequentialBatch, critic_optimizers: list[torch.optim.Optimizer] | None) -> None:
-        policy, args = seq.policy, seq.args
-        actor, members = policy.actors[g], policy.groups[g]
+    def step(i: int, seq: SequentialBatch, critic_optimizers: list[torch.optim.Optimizer] | None) -> None:
+        args, g = seq.args, seq.actor_of[i]
+        actor, members = seq.actor(i), seq.turns[i]
         for epoch, minibatches in enumerate(seq.epochs):
             for i, idx in enumerate(minibatches):
                 rows = rows_of(idx, members, seq.num_agents)

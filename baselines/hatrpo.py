@@ -25,8 +25,9 @@ Defaults: HARL's trust region (its default δ 0.01, as TRPO's here; its tuned MP
 steps, damping 0.1 and 10 tries, with TRPO's acceptance (KL̄ ≤ δ and L improved; HARL backtracks by 0.8 and
 also asks for half the predicted improvement, here β 0.5 as OpenAI Baselines); the critic as MAPPO's (5 epochs
 of 8 minibatches, 3e-3). ``--learning-rate`` and ``--clip-coef`` only act on the critic (the value clip);
-``--param-sharing all`` takes one trust-region step for all agents together (the joint TRPO step of a shared
-policy, M = 1). Rollouts, logging, checkpoints, resume, presets, evaluation and the Ray backend are MAPPO's
+with ``--param-sharing all`` the agents share one actor and still take their turns one after another, each
+one trust-region step of δ on its own rows (HARL's share_param), so the shared actor moves A times per
+update. Rollouts, logging, checkpoints, resume, presets, evaluation and the Ray backend are MAPPO's
 (``mappo.train``).
 
 Papers: https://arxiv.org/abs/2109.11251 (ICLR 2022), https://arxiv.org/abs/2304.09870 (HARL, JMLR 2024);
@@ -69,7 +70,8 @@ class Args(happo.Args, TrustRegionArgs):
 
 
 class AgentSurrogate:
-    """(L(θ), KL̄(θ)) of one block on its rows, against its policy frozen at construction (cf. ``trpo.Surrogate``)."""
+    """(L(θ), KL̄(θ)) of one agent's turn on its rows, against its policy frozen at construction
+    (cf. ``trpo.Surrogate``)."""
 
     def __init__(self, actor, mb: dict[str, torch.Tensor], factor: torch.Tensor, ent_coef: float = 0.0):
         self.actor, self.mb, self.factor, self.ent_coef = actor, mb, factor, ent_coef
@@ -93,11 +95,11 @@ class AgentSurrogate:
         return float(masked_mean(self.old.entropy(), self.mb["policy_mask"]))
 
 
-def trust_region_turn(g: int, seq: SequentialBatch, critic_optimizers=None) -> None:
-    """Block g's turn: one natural-gradient step inside its trust region, on all its rows (module docstring). The
+def trust_region_turn(i: int, seq: SequentialBatch, critic_optimizers=None) -> None:
+    """Agent i's turn: one natural-gradient step inside its trust region, on all its rows (module docstring). The
     step is not minibatched, so the critics learn afterwards (``critic_optimizers`` is not used)."""
-    args, actor = seq.args, seq.policy.actors[g]
-    rows = rows_of(seq.all_positions, seq.policy.groups[g], seq.num_agents)
+    args, actor = seq.args, seq.actor(i)
+    rows = rows_of(seq.all_positions, seq.turns[i], seq.num_agents)
     surrogate = AgentSurrogate(actor, seq.take(rows), seq.factor.of_rows(rows), args.ent_coef)
     result = trust_region_step(surrogate, list(actor.parameters()), args.target_kl, args.cg_damping,
                                args.cg_max_steps, args.cg_residual_tol, args.line_search_shrinking_factor,

@@ -2,24 +2,28 @@
 
 Rows of a flattened rollout are positions p = (t, b) times agents i (row = p·A + i). Each update:
 
-    i_1, ..., i_n  a random order of the actors' parameter blocks (``MultiAgentPolicy.groups``: one per agent
-                   in the "agent" layout), drawn from a generator seeded by --seed and saved in checkpoints
+    i_1, ..., i_n  a random order of the agents, drawn from a generator seeded by --seed and saved in checkpoints;
+                   agent i's turn trains the actor of its parameter group (``MultiAgentPolicy.groups``): its own in
+                   the "agent" layout; in the "all" and "team" layouts the agents take their turns one after
+                   another on the actor they share, each on its own rows (HARL's share_param)
     M_{i_m}(p)  = Π_{j updated before i_m, team(j) = team(i_m)} r_j(p),
                   r_j(p) = π_j^new(a_j | o_j) / π_j^old(a_j | o_j)        (HAPPO/HATRPO's compounding factor)
-    block i_m   maximises its surrogate with advantages A_i(p) weighted by M_{i_m}(p), in its own trust region
+    agent i_m   maximises its surrogate with advantages A_i(p) weighted by M_{i_m}(p), in its own trust region
                 (``happo.py``: clipped ratio; ``hatrpo.py``: natural-gradient step), then folds its new
-                ratios into M for the blocks after it
+                ratios (its actor's, right after its turn) into M for the agents after it
     critic      MAPPO's clipped value loss by Adam epochs (``ppo.value_loss``) over the same minibatches; it
-                reads nothing the actors change, so where the first block's turn is minibatched (HAPPO) each
-                critic minibatch shares that block's backward pass (the same steps in the same order as
+                reads nothing the actors change, so where the first agent's turn is minibatched (HAPPO) each
+                critic minibatch shares that turn's backward pass (the same steps in the same order as
                 fitting it after every actor, at one autograd pass per minibatch less)
 
 Masks are per agent (``ppo.loss_masks``): a row outside agent j's policy mask (j inactive, its action
 without effect, or its team frozen) contributes r_j = 1 to M (the action was not drawn from π_j, so it
-says nothing about π_j's change), and leaves block j's own loss. The factor compounds within a team
+says nothing about π_j's change), and leaves agent j's own loss. The factor compounds within a team
 only: the monotonic-improvement argument is about one team's joint policy, and an opponent's ratio
-says nothing about it. With one block ("all" layout) M = 1 and HAPPO is MAPPO's update (on minibatches of
-whole positions).
+says nothing about it. With a shared actor the later turns also move the policies of the agents before them,
+which M does not see: the improvement argument holds for separate actors, and sharing is an option for
+agents that are alike (HARL's share_param), where it gives every turn's steps to one network that all agents
+use. With one agent, HAPPO is PPO's update and HATRPO TRPO's.
 
 Advantages are per agent, from MAPPO's critic on the agent-specific state (HARL's "FP" state), standardised
 per team over the policy mask as in ``ppo.prepare``, which also packs the rows and updates the value
@@ -43,13 +47,13 @@ ORDER_SEED_OFFSET = 2
 
 
 class AgentOrder:
-    """A seeded stream of agent orders: one random permutation of the blocks per update (checkpointed)."""
+    """A seeded stream of agent orders: one random permutation of the agents per update (checkpointed)."""
 
     def __init__(self, seed: int):
         self.generator = torch.Generator().manual_seed(seed)
 
-    def draw(self, num_blocks: int) -> list[int]:
-        return torch.randperm(num_blocks, generator=self.generator).tolist()
+    def draw(self, num_agents: int) -> list[int]:
+        return torch.randperm(num_agents, generator=self.generator).tolist()
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.get_state()}
@@ -59,7 +63,7 @@ class AgentOrder:
 
 
 class CompoundingFactor:
-    """M(p) per team over P positions, kept as Σ log r_j of the blocks updated so far (detached)."""
+    """M(p) per team over P positions, kept as Σ log r_j of the agents updated so far (detached)."""
 
     def __init__(self, num_positions: int, team_of: torch.Tensor):
         self.team_of, self.num_agents = team_of, team_of.shape[0]
@@ -70,7 +74,7 @@ class CompoundingFactor:
         return self.log_factor[rows // self.num_agents, self.team_of[rows % self.num_agents]].exp()
 
     def fold(self, rows: torch.Tensor, log_ratio: torch.Tensor, policy_mask: torch.Tensor) -> None:
-        """Multiply the ratios r = exp(log_ratio) of an updated block's ``rows`` into M (r = 1 outside the mask)."""
+        """Multiply the ratios r = exp(log_ratio) of an updated agent's ``rows`` into M (r = 1 outside the mask)."""
         log_ratio = torch.where(policy_mask, log_ratio.detach(), torch.zeros_like(log_ratio))
         self.log_factor.index_put_((rows // self.num_agents, self.team_of[rows % self.num_agents]), log_ratio,
                                    accumulate=True)
@@ -105,7 +109,10 @@ class SequentialBatch:
         self.factor = CompoundingFactor(self.num_positions, policy.team_of)
         self.all_positions = torch.arange(self.num_positions, device=device)
         agent = batch["agent"]
-        self.learning = _with_samples(policy.groups, rows.column("policy_mask"), agent)
+        # One turn per agent, on the actor of its parameter group (module docstring).
+        self.turns = [[i] for i in range(self.num_agents)]
+        self.actor_of: list[int] = policy.group_of.tolist()
+        self.learning = _with_samples(self.turns, rows.column("policy_mask"), agent)
         self.critics_learning = _with_samples(policy.critic_groups, rows.column("value_mask"), agent)
         self.critic_done: set[tuple[int, int]] = set()  # (epoch, minibatch) the critics have been stepped on
         self.log: dict[str, list[float]] = defaultdict(list)
@@ -132,12 +139,16 @@ class SequentialBatch:
             optimizers[c].step()
         self.critic_done.add((epoch, i))
 
-    def fold(self, g: int) -> None:
-        """After block g's step: its new log-ratios on every row of its agents enter M."""
-        rows = rows_of(self.all_positions, self.policy.groups[g], self.num_agents)
+    def actor(self, i: int) -> nn.Module:
+        """The actor that agent i's turn trains."""
+        return self.policy.actors[self.actor_of[i]]
+
+    def fold(self, i: int) -> None:
+        """After agent i's turn: its actor's new log-ratios on every row of agent i enter M."""
+        rows = rows_of(self.all_positions, self.turns[i], self.num_agents)
         mb = self.take(rows)
         with torch.no_grad():
-            log_ratio = self.policy.actors[g].distribution(mb["actor_in"]).log_prob(mb["actions"]) - mb["logprobs"]
+            log_ratio = self.actor(i).distribution(mb["actor_in"]).log_prob(mb["actions"]) - mb["logprobs"]
         self.factor.fold(rows, log_ratio, mb["policy_mask"])
 
 
@@ -148,8 +159,9 @@ def _with_samples(groups: list[list[int]], mask: torch.Tensor, agent: torch.Tens
 
 
 ActorStep = Callable[[int, SequentialBatch, list[torch.optim.Optimizer] | None], None]
-"""``step(g, seq, critic_optimizers)``: block g's turn; a minibatched step given the critics' optimisers adds
-``seq.critic_loss`` to each of its minibatches' losses and calls ``seq.critic_step`` after the backward pass."""
+"""``step(i, seq, critic_optimizers)``: agent i's turn on ``seq.actor(i)``; a minibatched step given the critics'
+optimisers adds ``seq.critic_loss`` to each of its minibatches' losses and calls ``seq.critic_step`` after the
+backward pass."""
 
 
 def ordered(update: Callable) -> Callable:
@@ -189,16 +201,16 @@ def fit_critics(seq: SequentialBatch, optimizers: list[torch.optim.Optimizer]) -
 
 def sequential_update(policy, optimizers, batch: dict[str, torch.Tensor], args, order: AgentOrder,
                       actor_step: ActorStep) -> dict[str, float]:
-    """One HAPPO/HATRPO update: ``actor_step`` for each learning block g in a random order, each folding its
-    ratios into M for the next; the critics learn in the first block's passes where it takes them, and on
+    """One HAPPO/HATRPO update: ``actor_step`` for each learning agent i in a random order, each folding its
+    ratios into M for the next; the critics learn in the first turn's passes where it takes them, and on
     whatever minibatches are left afterwards. Returns the means of the logged diagnostics."""
     seq = SequentialBatch(policy, batch, args)
     critic_opts = by_role(optimizers, "critic")
     first = True
-    for g in order.draw(policy.num_groups):  # drawn whole, so the stream does not depend on who learns
-        if g in seq.learning:
-            actor_step(g, seq, critic_opts if first else None)
-            seq.fold(g)
+    for i in order.draw(policy.num_agents):  # drawn whole, so the stream does not depend on who learns
+        if i in seq.learning:
+            actor_step(i, seq, critic_opts if first else None)
+            seq.fold(i)
             first = False
     fit_critics(seq, critic_opts)
     keys = [*DIAGNOSTICS, *seq.log]

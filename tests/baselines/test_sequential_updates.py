@@ -68,32 +68,35 @@ def test_the_factor_compounds_within_a_team_only():
     assert torch.allclose(factor.of_rows(torch.tensor([1, 2])), torch.tensor([3.0, 1.0]))
 
 
-def test_every_agent_sees_the_ratios_of_those_before_it_in_a_real_update():
+@pytest.mark.parametrize("layout", ["agent", "all"])
+def test_every_agent_sees_the_ratios_of_those_before_it_in_a_real_update(layout):
     """Each agent's turn moves its actor at random; the factor it was given must be the product, over the agents
-    updated before it, of their final ratios (r = 1 where they were inactive)."""
-    policy = _policy(4)
+    updated before it, of their ratios right after their turns (r = 1 where they were inactive). With one shared
+    actor ("all") every turn moves that actor, on its own agent's rows."""
+    policy = _policy(4, layout)
     batch = _batch(policy, positions=12, seed=0, inactive=0.25)
     args = happo.Args(update_epochs=1, num_minibatches=1)
-    seen, order = {}, []
+    seen, after, order = {}, {}, []
+    pmask, _ = loss_masks(batch)
 
-    def perturb(g, seq, critic_optimizers):
-        rows = sequential.rows_of(seq.all_positions, policy.groups[g], seq.num_agents)
-        seen[g] = seq.factor.of_rows(rows).clone()
-        order.append(g)
+    def perturb(i, seq, critic_optimizers):
+        rows = sequential.rows_of(seq.all_positions, [i], seq.num_agents)
+        assert seq.actor(i) is policy.actors[0 if layout == "all" else i]
+        seen[i] = seq.factor.of_rows(rows).clone()
+        order.append(i)
         with torch.no_grad():
-            for p in policy.actors[g].parameters():
+            for p in seq.actor(i).parameters():
                 p.add_(0.3 * torch.randn_like(p))
+        after[i] = torch.where(pmask[rows], _log_ratio(seq.actor(i), batch, rows).exp(), torch.ones(12))
 
     gen_state = sequential.AgentOrder(7)
     sequential.sequential_update(policy, happo.optimizers(policy, args), batch, args, gen_state, perturb)
     assert sorted(order) == [0, 1, 2, 3] and order == sequential.AgentOrder(7).draw(4)
-    pmask, _ = loss_masks(batch)
-    for m, g in enumerate(order):
+    for m, i in enumerate(order):
         expected = torch.ones(12)
         for j in order[:m]:
-            rows = torch.arange(12) * 4 + j
-            expected *= torch.where(pmask[rows], _log_ratio(policy.actors[j], batch, rows).exp(), torch.ones(12))
-        assert torch.allclose(seen[g], expected, rtol=1e-5), (m, g)
+            expected *= after[j]
+        assert torch.allclose(seen[i], expected, rtol=1e-5), (m, i)
     assert not torch.allclose(seen[order[-1]], torch.ones(12))  # the test has teeth: ratios moved
 
 
@@ -132,6 +135,29 @@ def test_each_hatrpo_step_stays_in_its_trust_region_or_is_restored():
                                                                     policy.actors[2].parameters(), strict=True))
     assert metrics["line_search_success"] == pytest.approx(2 / 3) and 0 < metrics["kl"] <= delta * (1 + KL_ROUNDING)
     assert 0 < metrics["step_fraction"] <= 2 / 3  # two accepted fractions in (0, 1], the rejected agent's 0
+
+
+def test_with_a_shared_actor_each_hatrpo_turn_stays_in_its_agents_trust_region():
+    """--param-sharing all: every agent's turn is one trust-region step of the shared actor, its KL measured over
+    that agent's rows right after the turn."""
+    delta = 0.005
+    policy = _policy(3, "all")
+    batch = _batch(policy, positions=64, seed=2, inactive=0.1)
+    args = hatrpo.Args(target_kl=delta, norm_adv=False)
+    pmask, _ = loss_masks(batch)
+    kls = {}
+
+    def measured(i, seq, critic_optimizers):
+        rows = (batch["agent"] == i) & pmask
+        with torch.no_grad():
+            old = seq.actor(i).distribution(batch["actor_in"][rows])
+        hatrpo.trust_region_turn(i, seq, critic_optimizers)
+        with torch.no_grad():
+            kls[i] = float(kl_divergence(old, seq.actor(i).distribution(batch["actor_in"][rows])).mean())
+
+    sequential.sequential_update(policy, hatrpo.optimizers(policy, args), batch, args, sequential.AgentOrder(0),
+                                 measured)
+    assert sorted(kls) == [0, 1, 2] and all(0 < kl <= delta * (1 + KL_ROUNDING) for kl in kls.values()), kls
 
 
 def test_the_hatrpo_entropy_bonus_is_part_of_the_objective_the_line_search_checks():
@@ -191,19 +217,31 @@ def test_with_one_agent_hatrpo_is_the_trpo_update():
             assert torch.equal(p, q), k
 
 
-def test_shared_parameters_make_one_block_and_the_mappo_update():
-    """--param-sharing all: one block, M = 1 throughout: HAPPO's update is MAPPO's on the same parameters (with
-    full-batch epochs; minibatches differ in composition: HAPPO's hold whole (t, b) samples)."""
-    args = dict(update_epochs=2, num_minibatches=1)
-    ours, theirs = _policy(3, "all"), _policy(3, "all")
-    theirs.load_state_dict(ours.state_dict())
-    batch = _batch(ours, positions=20, seed=5)
-    torch.manual_seed(0)
-    happo.update(ours, happo.optimizers(ours, happo.Args(**args)), batch, happo.Args(**args), sequential.AgentOrder(0))
-    torch.manual_seed(0)
-    ppo_update(theirs, adam_per_group(theirs, mappo.Args(**args)), copy.deepcopy(batch), mappo.Args(**args))
-    for p, q in zip(ours.state_dict().values(), theirs.state_dict().values(), strict=True):
-        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+def test_a_shared_actor_takes_one_turn_per_agent_with_one_optimiser():
+    """--param-sharing all (HARL's share_param): the agents take their turns in the drawn order on the one actor,
+    each turn reading its own agent's rows only, all stepped by one Adam; every turn moves the actor."""
+    args = happo.Args(update_epochs=2, num_minibatches=2)
+    policy = _policy(3, "all")
+    optimizers = happo.optimizers(policy, args)
+    assert len(sequential.by_role(optimizers, "actor")) == 1
+    batch = _batch(policy, positions=20, seed=5)
+    step = happo.clipped_step(sequential.by_role(optimizers, "actor"))
+    turns, read, moved = [], {}, []
+
+    def record(i, seq, critic_optimizers):
+        turns.append(i)
+        take = seq.take
+        seq.take = lambda rows, scratch=False: read.setdefault(i, []).append(rows) or take(rows, scratch)
+        before = copy.deepcopy(seq.actor(i).state_dict())
+        step(i, seq, critic_optimizers)
+        seq.take = take
+        moved.append(any(not torch.equal(before[k], v) for k, v in seq.actor(i).state_dict().items()))
+
+    sequential.sequential_update(policy, optimizers, batch, args, sequential.AgentOrder(4), record)
+    assert turns == sequential.AgentOrder(4).draw(3) and all(moved)
+    for i in range(3):
+        rows = torch.cat(read[i])
+        assert len(read[i]) == 4 and bool((rows % 3 == i).all()), i  # 2 epochs x 2 minibatches of agent i's rows
 
 
 def test_learning_rates_follow_each_optimisers_role():
