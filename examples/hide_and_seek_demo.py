@@ -1,6 +1,7 @@
-"""Watch the scripted teams play hide_and_seek_v1, or save the episode as a video.
+"""Watch the scripted teams play hide_and_seek_v1 (or v2), or save the episode as a video.
 
     python examples/hide_and_seek_demo.py                       # a pygame window
+    python examples/hide_and_seek_demo.py --env-id hide_and_seek_v2   # v2's defaults: 0.5 m cubes, sight with heights
     python examples/hide_and_seek_demo.py --video hns.mp4       # or .gif; headless works
     python examples/hide_and_seek_demo.py --open-doors          # hiders do not block the doors
     python examples/hide_and_seek_demo.py --worlds 256 --episodes 2 --no-render   # win rates only
@@ -22,6 +23,7 @@ from marl_envs.scenarios.hide_and_seek.heuristic import heuristic_actions
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env-id", default="hide_and_seek_v1", choices=["hide_and_seek_v1", "hide_and_seek_v2"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--worlds", type=int, default=1, help="worlds played at once (world 0 is shown)")
     parser.add_argument("--episodes", type=int, default=1)
@@ -31,7 +33,7 @@ def main() -> None:
     parser.add_argument("--no-render", action="store_true")
     args = parser.parse_args()
     mode = None if args.no_render else ("rgb_array" if args.video else "human")
-    env = make_batched("hide_and_seek_v1", num_envs=args.worlds, seed=args.seed, map=args.map, render_mode=mode,
+    env = make_batched(args.env_id, num_envs=args.worlds, seed=args.seed, map=args.map, render_mode=mode,
                        autoreset=False)  # every episode's last frame is shown before the next reset
     writer = None
     if args.video:

@@ -1,27 +1,28 @@
 """Write the animated GIFs of README and the env pages to assets/: each env played by its scripted policy.
 
-    python examples/make_media.py                                   # assets/{spread,transport,hide_and_seek}_v0.gif
+    python examples/make_media.py                                   # assets/ENV_ID.gif of every env below
     python examples/make_media.py --env transport_v0 --seed 3       # one env, another episode
     python examples/make_media.py --checkpoint spread_v0=runs/spread_v0__mappo__1__1700000000
     python examples/make_media.py --size 256 --out-dir /tmp/media   # smaller frames, elsewhere
 
 Scripted policy: ``env.scenario.heuristic_action(env.scenario.sense())``, the same one the tests
 and ``marl_envs.play`` use (spread: greedy landmark claiming; transport: line up behind the
-package and push; hide_and_seek_v1 on the quadrant map: hiders lock the room's doors with the
-boxes, seekers chase what they see). ``--checkpoint ENV_ID=RUN_DIR`` (repeatable) renders a
-trained IPPO/MAPPO/TRPO/NPG policy on ENV_ID instead, through ``baselines.evaluate`` (greedy
-actions, the run's env arguments), and writes it to the same ``ENV_ID.gif``.
+package and push; hide_and_seek_v1 and hide_and_seek_v2 on the quadrant map: hiders lock the
+room's doors with the boxes, seekers chase what they see). ``--checkpoint ENV_ID=RUN_DIR``
+(repeatable) renders a trained IPPO/MAPPO/TRPO/NPG policy on ENV_ID instead, through
+``baselines.evaluate`` (greedy actions, the run's env arguments), and writes it to the same
+``ENV_ID.gif``.
 
 Frames follow ``baselines.evaluate``'s rule (one after each reset, one after each step,
 episodes back to back), then are downscaled so that the longer side is ``--size`` pixels and,
 when an env's episodes give more than ``--max-frames`` frames, only every k-th frame is kept
 (k as small as fits), and reduced to ``--colors`` colours. Each env's clip (``ENVS``):
 spread_v0 4 episodes of 25 steps (seeds 0-3), transport_v0 one episode (seed 2: the package
-reaches the goal after 102 of at most 200 steps), hide_and_seek_v1 one 80-step episode on the
-quadrant map (seed 0); ``--seed`` / ``--episodes`` override them. GIFs loop forever at
-``--fps`` frames per second and are written by ``baselines.common.video.VideoWriter`` (each
+reaches the goal after 102 of at most 200 steps), hide_and_seek_v1 and hide_and_seek_v2 one
+80-step episode each on the quadrant map (seed 0); ``--seed`` / ``--episodes`` override them.
+GIFs loop forever at ``--fps`` frames per second and are written by ``baselines.common.video.VideoWriter`` (each
 frame stores only its changed rectangle). The script prints each file's frames and size;
-with the defaults the three GIFs take 0.1-1.4 MB.
+with the defaults each GIF takes 0.1-1.4 MB.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ ENVS = {  # env id -> (episodes, seed, env arguments) of the clip
     "transport_v0": (1, 2, {}),  # the scripted team delivers the package in 102 steps
     "hetero_transport_v0": (1, 2, {}),  # the same task, pushers of their own mass, strength and action frame
     "hide_and_seek_v1": (1, 0, {"map": "quadrant"}),
+    "hide_and_seek_v2": (1, 0, {"map": "quadrant"}),  # v2's defaults: two 0.5 m cubes, sight with heights
 }
 
 

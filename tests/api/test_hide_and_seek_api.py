@@ -1,4 +1,8 @@
-"""hide_and_seek_v1 through every public API: PettingZoo's conformance utilities, pettingzoo.make, batched."""
+"""hide_and_seek_v1 through every public API: PettingZoo's conformance utilities, pettingzoo.make, batched.
+
+hide_and_seek_v2 runs v1's code with other defaults (``tests/scenarios/hide_and_seek/test_v2.py`` shows the same
+trajectories), so it gets PettingZoo's API and seed tests on its defaults here, not the whole set of configs.
+"""
 
 import functools
 import types
@@ -8,7 +12,7 @@ import pettingzoo
 import pytest
 import torch
 
-from marl_envs import hide_and_seek_v1, make_batched
+from marl_envs import hide_and_seek_v1, hide_and_seek_v2, make_batched
 from tests.api.pettingzoo_suite import (
     StepReturnsObservation,
     api_test,
@@ -66,6 +70,29 @@ def test_state_test(name):
 @pytest.mark.parametrize("name", CONFIG_IDS)
 def test_bombardment_test(name):
     bombardment_test(StepReturnsObservation(hide_and_seek_v1.env(**CONFIGS[name])), cycles=20)
+
+
+def test_v2_passes_the_api_and_seed_tests():
+    api_test(hide_and_seek_v2.env(), num_cycles=30)
+    parallel_api_test(hide_and_seek_v2.parallel_env(), num_cycles=30)
+    seed_test(hide_and_seek_v2.env, num_cycles=20)
+    parallel_seed_test(hide_and_seek_v2.parallel_env, num_cycles=20)
+    state_test(hide_and_seek_v2.env(), hide_and_seek_v2.parallel_env(), num_cycles=10)
+    bombardment_test(StepReturnsObservation(hide_and_seek_v2.env()), cycles=20)
+
+
+def test_v2_through_pettingzoo_make_has_v1s_spaces_and_v2s_defaults():
+    env = pettingzoo.make("parallel", "marl_envs/hide-and-seek-v2")
+    v1 = hide_and_seek_v1.parallel_env()
+    assert env.metadata["name"] == "hide_and_seek_v2" and env.possible_agents == v1.possible_agents
+    for agent in env.possible_agents:
+        assert env.observation_space(agent) == v1.observation_space(agent)
+        assert env.action_space(agent) == v1.action_space(agent)
+    assert env.state_space == v1.state_space
+    c = env.unwrapped.batched.config
+    assert (c.box_size, c.num_elongated_boxes, c.see_over_reach, c.sight_rim_points) == (0.5, 0, 0.5, 8)
+    obs, _ = env.reset(seed=0)
+    assert obs["hider_0"].shape == env.observation_space("hider_0").shape
 
 
 def test_pettingzoo_make_and_spaces():

@@ -5,12 +5,13 @@ import dataclasses
 import pytest
 
 from baselines import benchmark, happo, hatrpo, ippo, mappo, npg, trpo
+from baselines.common.envs import parse_env_kwargs
 from baselines.common.presets import PRESETS, parse_cli, preset_for, with_preset
 
 ARGS = {"mappo": mappo.Args, "ippo": ippo.Args, "trpo": trpo.Args, "npg": npg.Args, "happo": happo.Args,
         "hatrpo": hatrpo.Args}
-OURS = ("spread_v0", "transport_v0", "hide_and_seek_v1", "hetero_transport_v0")
-HETEROGENEOUS = ("spread_v0", "transport_v0", "hetero_transport_v0", "hide_and_seek_v1")
+OURS = ("spread_v0", "transport_v0", "hide_and_seek_v1", "hide_and_seek_v2", "hetero_transport_v0")
+HETEROGENEOUS = ("spread_v0", "transport_v0", "hetero_transport_v0", "hide_and_seek_v1", "hide_and_seek_v2")
 
 
 def test_every_env_and_algorithm_has_a_preset_of_real_arguments():
@@ -42,6 +43,25 @@ def test_the_cli_applies_the_preset_and_explicit_flags_win(capsys):
     assert external == mappo.Args(env_id="mpe2.simple_spread_v3:parallel_env")  # no preset: the defaults
     assert parse_cli(trpo.Args, "trpo", "", ["--env-id", "Pendulum-v1"]).num_steps == 1024
     assert parse_cli(npg.Args, "npg", "", ["--env-id", "Pendulum-v1"]).learning_rate == 0.3
+
+
+def test_hide_and_seek_v2_presets_are_v1s_with_the_door_start_curriculum(capsys):
+    """v2 trains on v1's presets; MAPPO, IPPO, HAPPO and HATRPO add boxes_at_doors 0.5, which evaluation drops."""
+    from marl_envs import evaluation_kwargs, make_batched
+
+    for algo in ARGS:
+        v1, v2 = preset_for(algo, "hide_and_seek_v1"), preset_for(algo, "hide_and_seek_v2")
+        curriculum = algo in ("mappo", "ippo", "happo", "hatrpo")
+        assert v2 == ({**v1, "env_kwargs": '{"boxes_at_doors": 0.5}'} if curriculum else v1), algo
+    args = parse_cli(mappo.Args, "mappo", "", ["--env-id", "hide_and_seek_v2"])
+    assert "preset for hide_and_seek_v2" in capsys.readouterr().out
+    kwargs = parse_env_kwargs(args.env_kwargs)
+    assert kwargs == {"boxes_at_doors": 0.5} and (args.num_envs, args.gamma) == (1024, 0.998)
+    assert make_batched(args.env_id, num_envs=2, **kwargs).config.boxes_at_doors == 0.5
+    assert evaluation_kwargs(args.env_id, kwargs) == ({}, ["boxes_at_doors"])
+    # env_kwargs is one JSON string: an explicit --env-kwargs replaces the preset's whole.
+    own = parse_cli(mappo.Args, "mappo", "", ["--env-id", "hide_and_seek_v2", "--env-kwargs", '{"num_hiders": 1}'])
+    assert parse_env_kwargs(own.env_kwargs) == {"num_hiders": 1}
 
 
 def test_resume_ignores_presets():

@@ -1,6 +1,6 @@
 """# Hide and seek
 
-| Import | `from marl_envs import hide_and_seek_v1` |
+| Import | `from marl_envs import hide_and_seek_v2` (or `hide_and_seek_v1`: the same game, v1's defaults) |
 |---|---|
 | Actions | MultiDiscrete([11, 11, 11, 2, 2]) per agent |
 | Agents | `hider_0 …`, then `seeker_0 …` (2 v 2 by default, 1-3 each) |
@@ -18,13 +18,37 @@ wall, and seeing over walls from the top. Hiders can answer by locking the ramp 
 Every mechanic that made these strategies emerge in the paper is here; the world is a 4 m x
 4 m square (6 m x 6 m in random_rooms) fenced by walls, simulated for thousands of worlds at once.
 
+## Versions v1 and v2
+`hide_and_seek_v2` is `hide_and_seek_v1`'s game and code with four defaults changed (`HideAndSeekV2Config`):
+
+| argument | v1 | v2 |
+|---|---|---|
+| `box_size` | 0.64 | 0.5 (mae-envs' cubes) |
+| `num_elongated_boxes` | every even-indexed box | 0 on the quadrant map (the paper's two cubes); the other maps as v1 |
+| `see_over_reach` | 1: an agent on a ramp sees over every wall and box | 0.5: sight lines with heights |
+| `sight_rim_points` | 0: an agent is seen by its centre | 8: by its centre or any of 8 points of its rim |
+
+Why: under v1's sight an agent on a ramp sees over every wall and box from wherever the ramp stands, so the ramp
+is a vision tower that no shelter holds against; OpenAI's env casts its sight rays in 3D, where a seeker must bring
+the ramp to the wall it looks over, and `see_over_reach` 0.5 is that rule in 2D. Under v1's centre rule a box in
+front of a corner of the room hides the centres of two hiders crouched behind it, so self-play settles in the
+corner instead of blocking the doors; with rim points a partly covered hider is seen. One 116-minute self-play run
+on 2 CPU cores with exactly these values (as v1 arguments) and the door-start curriculum (`boxes_at_doors` 0.5,
+training only) learned the shelter of the paper's quadrant game: every door blocked by a hider-locked box at the
+end of the preparation in 63.2% of 1000 greedy games (the team self-play page of the docs). v2 with its defaults
+plays exactly that game (the same trajectories for the same seed and actions,
+`tests/scenarios/hide_and_seek/test_v2.py`), and v2's MAPPO, IPPO, HAPPO and HATRPO presets add the curriculum.
+Every other argument, `boxes_at_doors` (0) included, has v1's default; the rest of this page holds for both
+versions.
+
 ## Maps (``map``)
 - `quadrant` (default): a room in the top-right quadrant with 1-2 random doors; 2 boxes
   (one elongated, one square) and the hiders start in the room, the seekers and 1 ramp
   outside. 80 steps. With `num_elongated_boxes=0` both boxes are square, as in the paper's
   quadrant game; `box_size` sets the side of a square box (0.64 m; mae-envs' cubes are 0.5 m).
   Trained hiders shelter in a corner of the room behind the boxes rather than behind blocked
-  doors with either kind of box (the team self-play page of the docs has the runs).
+  doors with either kind of box under v1's sight rules; with v2's defaults (two 0.5 m cubes) one
+  run learned to block the doors (the team self-play page of the docs has the runs).
 - `random_rooms`: random walls (recursive division) with a door in each, so every room is
   reachable; 3-9 boxes per world (even-indexed ones elongated), 2 ramps. 240 steps.
 - `open`: no interior walls; 2 boxes, 1 ramp. 80 steps.
@@ -125,16 +149,18 @@ recent episodes (`behaviour.STAGES` is the order, its index the number to log):
 `ramp_secured_prep` >= 0.3, else "ramp use" if `seekers_crossed` >= 0.2; otherwise "chasing".
 The scripted door-blocking hiders (`heuristic.py`) reach `all_doors_blocked_prep` of about
 0.48 and hidden fraction 0.83 against the scripted seekers (1000 games each of seeds 0 and 1),
-open-door ones 0 and 0.4. The figures are computed when first
+open-door ones 0 and 0.4. On v2's defaults they place the 0.5 m cubes less well: about 0.11 and
+0.59 (open-door ones 0 and 0.26). The figures are computed when first
 read; keeping them costs a few dozen small ops per step, which shows at B=4096 on CPU:
 `track_behaviour=False` turns them off (then there is no `info["behaviour"]`).
 
 ## Arguments
-See `HideAndSeekConfig`: `num_hiders` (2), `num_seekers` (2), `map` ("quadrant"),
-`num_boxes`, `min_boxes`, `num_elongated_boxes`, `num_ramps`, `max_cycles` (map defaults),
-`box_size` (0.64), `prep_fraction` (0.4), `reward_mode` ("joint_zero_sum"), `boundary_penalty` (10),
-`lidar_rays` (30), `lidar_range` (4), `vision_angle` (135), `sight_rim_points` (0: the centre),
-`see_over_reach` (1: an elevated agent sees over everything),
+See `HideAndSeekConfig` (v2: `HideAndSeekV2Config`), v1's defaults and v2's where they differ: `num_hiders` (2),
+`num_seekers` (2), `map` ("quadrant"),
+`num_boxes`, `min_boxes`, `num_elongated_boxes` (v2: 0 on the quadrant map), `num_ramps`, `max_cycles` (map
+defaults), `box_size` (0.64; v2 0.5), `prep_fraction` (0.4), `reward_mode` ("joint_zero_sum"), `boundary_penalty`
+(10), `lidar_rays` (30), `lidar_range` (4), `vision_angle` (135), `sight_rim_points` (0: the centre; v2 8),
+`see_over_reach` (1: an elevated agent sees over everything; v2 0.5),
 `boxes_at_doors` (0: a training curriculum that starts a share of quadrant games with the boxes in front of the
 doors), `grab_reach` (0.3), `half_size` (2; 3 in
 random_rooms), `door_width` (0.5), `substeps` (2), `track_behaviour` (True).
@@ -145,16 +171,18 @@ random_rooms), `door_width` (0.5), `substeps` (2), `track_behaviour` (True).
 unmasked, then the fraction of preparation and of the episode left.
 
 ## Version history
+- v2: v1's game with the defaults of the door shelter: `box_size` 0.5, no elongated box on the quadrant map,
+  `see_over_reach` 0.5 and `sight_rim_points` 8 (see "Versions v1 and v2"). v1 stays as it is.
 - v1: walls hold every body that is not elevated and the fence holds every body (position projection
   after each substep); boxes and ramps no longer pass through each other (separating-axis contacts);
   a ramp carries agents over interior walls only; `info["acted"]` and `info["behaviour"]`.
 - v0: initial release (retired: agents pushing hard could cross walls and the fence, boxes overlapped).
 """
 
-from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig
+from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig, HideAndSeekV2Config
 from marl_envs.scenarios.hide_and_seek.kernels import register_kernels
-from marl_envs.scenarios.hide_and_seek.scenario import HideAndSeek
+from marl_envs.scenarios.hide_and_seek.scenario import HideAndSeek, HideAndSeekV2
 
 register_kernels()  # the scenario's own CPU kernels, offered to physics.accel (loaded at first use)
 
-__all__ = ["HideAndSeek", "HideAndSeekConfig"]
+__all__ = ["HideAndSeek", "HideAndSeekConfig", "HideAndSeekV2", "HideAndSeekV2Config"]

@@ -1,4 +1,5 @@
-"""Every knob of hide_and_seek_v1, typed and validated, with the map-dependent defaults.
+"""Every knob of hide_and_seek_v1 (``HideAndSeekConfig``) and hide_and_seek_v2 (``HideAndSeekV2Config``: four
+other defaults), typed and validated, with the map-dependent defaults.
 
 Defaults follow Baker et al. (2019) where the paper fixes them (2 v 2, 40% preparation,
 30 lidar rays, a 135 degree vision cone, 80-step quadrant and 240-step full episodes,
@@ -168,3 +169,32 @@ class HideAndSeekConfig(ScenarioConfig):
     def prep_steps(self) -> int:
         """Steps of the preparation phase (rounded down)."""
         return int(self.prep_fraction * self.max_cycles)
+
+
+@dataclass(frozen=True)
+class HideAndSeekV2Config(HideAndSeekConfig):
+    """Arguments of ``hide_and_seek_v2``: those of ``hide_and_seek_v1`` with four defaults changed.
+
+    - ``box_size`` 0.5 (v1 0.64): mae-envs' 0.5 m cubes.
+    - ``num_elongated_boxes`` 0 on the quadrant map (v1: every even-indexed box), the two cubes of the paper's
+      quadrant game; random_rooms and open keep v1's rule (every even-indexed box elongated).
+    - ``see_over_reach`` 0.5 (v1 1): sight lines with heights, so that a ramp is no vision tower.
+    - ``sight_rim_points`` 8 (v1 0): an agent is seen by its centre or any of 8 rim points, so a partly covered
+      hider is seen.
+
+    v2 with its defaults is exactly v1 with these four arguments (the same trajectories for the same seed and
+    actions).
+    """
+
+    box_size: float = 0.5
+    """Side of a square box in metres, 0.3-0.66; default 0.5 (mae-envs' cubes; v1 0.64)."""
+    see_over_reach: float = 0.5
+    """How far over walls and boxes an agent on a ramp sees (a fraction of the sight line from its elevated end);
+    default 0.5: a seeker must bring the ramp to the wall it looks over (v1 1: over everything, from anywhere)."""
+    sight_rim_points: int = 8
+    """0 (the centre) or 4-16 rim points an agent is seen by; default 8: a partly covered agent is seen (v1 0)."""
+
+    def __post_init__(self) -> None:
+        if self.num_elongated_boxes is None and self.map == "quadrant":
+            object.__setattr__(self, "num_elongated_boxes", 0)  # the paper's quadrant game: two cubes
+        super().__post_init__()

@@ -26,7 +26,7 @@ from marl_envs.scenarios.hide_and_seek import observations as obs
 from marl_envs.scenarios.hide_and_seek import overlays, starts
 from marl_envs.scenarios.hide_and_seek.behaviour import STAGES, make_tracker, room_doors
 from marl_envs.scenarios.hide_and_seek.behaviour import stage as stage_of
-from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig
+from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig, HideAndSeekV2Config
 from marl_envs.scenarios.hide_and_seek.rewards import rewards
 from marl_envs.scenarios.specs import ActionSpec
 from marl_envs.sensors.lidar import lidar
@@ -87,7 +87,7 @@ def _world_params(config: HideAndSeekConfig) -> WorldParams:
 
 
 class HideAndSeek(Scenario):
-    """hide_and_seek_v1 (see the package docstring)."""
+    """hide_and_seek_v1 (see the package docstring); ``HideAndSeekV2`` is v2."""
 
     config_cls = HideAndSeekConfig
     can_terminate = False
@@ -364,3 +364,9 @@ class HideAndSeek(Scenario):
     def render_extras(self, index: int) -> dict:
         """Vision cones, lidar rays, lock colours, grab links, ramp and elevation marks and a HUD line."""
         return overlays.render_extras(self, index)
+
+
+class HideAndSeekV2(HideAndSeek):
+    """hide_and_seek_v2: the same game and rules as v1, with v2's defaults (``HideAndSeekV2Config``)."""
+
+    config_cls = HideAndSeekV2Config
