@@ -6,7 +6,7 @@ Reads every run directory under ROOT (``examples/train_happo_hatrpo.sh`` names t
 ``config.json`` (algorithm, env, seed, parameter sharing), ``metrics.csv`` and ``eval.json`` (written by
 ``baselines.evaluate --json``). Per run:
 
-    train_return   mean episodic_return of the last 30 updates (the issue's "training return")
+    train_return   mean episodic_return of the last 30 updates (the training return of the docs' tables)
     train_success  mean success_rate of the last 30 updates (envs with a success flag)
     auc_return     mean episodic_return over every update: the area under the learning curve per update,
                    which rewards learning early (sample efficiency) as well as the end point
@@ -16,7 +16,7 @@ Reads every run directory under ROOT (``examples/train_happo_hatrpo.sh`` names t
                    rollout and learning together; the median ignores the first updates' warm-up
 
 Rows group the seeds of one (env, algorithm, parameter sharing); the last column compares s_per_update with
-MAPPO's on the same env (the issue's target: at most 1.5x on spread_v0).
+MAPPO's on the same env (the sequential scheme costs an actor pass per agent).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# MAPPO, HAPPO and HATRPO side by side (issue: trust-region learning for teams of different agents):
+# MAPPO, HAPPO and HATRPO side by side (trust-region learning for teams of different agents):
 #   {mappo, happo, hatrpo} x {spread_v0, transport_v0, hetero_transport_v0} x seeds, each at TIMESTEPS env steps
-# with the env's preset (baselines/common/presets.py): MAPPO shares one actor between the agents (its default),
-# HAPPO and HATRPO give each agent its own. Each run is then evaluated greedily (EPISODES episodes) and one
+# with the env's preset (baselines/common/presets.py): MAPPO shares one actor between the agents (its default);
+# HAPPO and HATRPO give each agent its own, except where the preset shares one actor that the agents update in
+# turn (HAPPO on spread_v0 and transport_v0, HATRPO on transport_v0: agents that are alike). Each run is then evaluated greedily (EPISODES episodes) and one
 # table is printed and written to $ROOT/table.{csv,md} (examples/compare_runs.py says what each column is).
 #
 #   examples/train_happo_hatrpo.sh                                   # the full comparison, 2 runs at a time
