@@ -149,8 +149,9 @@ recent episodes (`behaviour.STAGES` is the order, its index the number to log):
 `ramp_secured_prep` >= 0.3, else "ramp use" if `seekers_crossed` >= 0.2; otherwise "chasing".
 The scripted door-blocking hiders (`heuristic.py`) reach `all_doors_blocked_prep` of about
 0.48 and hidden fraction 0.83 against the scripted seekers (1000 games each of seeds 0 and 1),
-open-door ones 0 and 0.4. On v2's defaults they place the 0.5 m cubes less well: about 0.11 and
-0.59 (open-door ones 0 and 0.26). The figures are computed when first
+open-door ones 0 and 0.4. On v2's defaults, with cubes about as wide as a door, they place a cube within
+`heuristic.CUBE_GAP` (a 0.1 m gap) of the door's centre: about 0.46 and 0.69 (hiders win 66% of games; open-door
+ones 0 and 0.26). The figures are computed when first
 read; keeping them costs a few dozen small ops per step, which shows at B=4096 on CPU:
 `track_behaviour=False` turns them off (then there is no `info["behaviour"]`).
 

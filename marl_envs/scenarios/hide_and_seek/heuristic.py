@@ -29,6 +29,12 @@ WALL_GAP = 0.07
 """Gap left between a placed ramp's high end and the wall: within reach of the wall's top for a climber."""
 
 
+CUBE_GAP = 0.1
+"""The widest gap a door-blocking hider leaves beside a box about as wide as the door (v2's 0.5 m cubes), a third of
+an agent's width: such a box covers the clear opening only near the centre, so the tolerance comes from the gap an
+agent cannot pass. Boxes wider than the door (v1's) keep the tolerance of covering the whole gap."""
+
+
 def _move(agent_pos, agent_vel, target, gain=3.0, damping=0.6) -> torch.Tensor:
     """(B, A, 2) force levels driving agents to ``target`` (a PD law in units of max force)."""
     force = (gain * (target - agent_pos) - damping * agent_vel).clamp(-1.0, 1.0)
@@ -94,7 +100,9 @@ def _block(sc, target, face, grab, lock):
         holding = sc.grabs.target[:, i] == a + i
         err = goal - box_pos
         wall_dir = perp(normal)
-        slack = max(float(half[0]) - lay.door_width / 2 - 0.01, 0.02)  # how far off centre still covers the door
+        slack = float(half[0]) - lay.door_width / 2 - 0.01  # how far off centre still covers the door
+        if slack < 0.02:  # a box about as wide as the door: off centre by this much, it leaves CUBE_GAP open
+            slack = max(float(half[0]) - (lay.door_width / 2 - lay.walls.half_thickness) + CUBE_GAP, 0.02)
         placed = ((err * wall_dir).sum(-1).abs() < slack) & ((err * normal).sum(-1).abs() < 0.1) \
             & (wrap_angle(2 * (box_angle - along)).abs() < 0.4)
         # Approach: the middle of the box's long face nearer the hider (the carry pose below turns the

@@ -34,17 +34,19 @@ def test_hiders_that_leave_the_doors_open_lose():
 
 
 @pytest.mark.one_compute_path  # whole games: the rules are tested per path in test_rules
-def test_blocking_hiders_lock_their_boxes_in_the_doors():
-    # 128 worlds: the rate is about 0.55 (16 worlds passed a 0.6 bar by the luck of one seed's spawns).
-    env = make_batched("hide_and_seek_v1", num_envs=128, seed=3)
+@pytest.mark.parametrize(("env_id", "one", "every"), [("hide_and_seek_v1", 0.6, 0.45), ("hide_and_seek_v2", 0.5, 0.35)])
+def test_blocking_hiders_lock_their_boxes_in_the_doors(env_id, one, every):
+    """128 worlds of seed 3: v1 0.66 / 0.57 (16 worlds passed a 0.6 bar by the luck of one seed's spawns); v2's
+    cubes, about as wide as a door, 0.60 / 0.46 (0.23 / 0.15 with v1's tolerance of covering the whole gap)."""
+    env = make_batched(env_id, num_envs=128, seed=3)
     env.reset(seed=3)
     prep = env.scenario.config.prep_steps
     for _ in range(prep):
         env.step(heuristic_actions(env.scenario))
     locked = (env.scenario.lock_team[:, :2] == 0).sum(1)
     doors = env.scenario.layout.door_mask.sum(1)
-    assert (locked >= 1).float().mean() > 0.6  # most worlds: a box locked in a door
-    assert (locked >= doors.clamp(max=2)).float().mean() > 0.45  # about half: every door closed
+    assert (locked >= 1).float().mean() > one  # most worlds: a box locked in a door
+    assert (locked >= doors.clamp(max=2)).float().mean() > every  # about half: every door closed
 
 
 @pytest.mark.one_compute_path  # whole games: the rules are tested per path in test_rules
