@@ -40,9 +40,10 @@ def test_same_seed_same_parameters(module, tmp_path, one_torch_thread):
 
 
 @pytest.mark.parametrize("module", MODULES)
-def test_stop_and_resume_equals_uninterrupted(module, tmp_path, one_torch_thread):
-    full = module.train(_args(module, tmp_path, "full"))
-    half = module.train(_args(module, tmp_path, "half", stop_after_updates=2))
+@pytest.mark.parametrize("layout", ["agent", "all"])
+def test_stop_and_resume_equals_uninterrupted(module, layout, tmp_path, one_torch_thread):
+    full = module.train(_args(module, tmp_path, "full", param_sharing=layout))
+    half = module.train(_args(module, tmp_path, "half", stop_after_updates=2, param_sharing=layout))
     assert half.update == 2
     assert "agent_order" in load_checkpoint(str(tmp_path / "half"))["extras"]  # the order stream is saved
     resumed = module.train(_args(module, tmp_path, "ignored", resume=str(tmp_path / "half")))
