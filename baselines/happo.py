@@ -67,11 +67,11 @@ def optimizers(policy, args) -> tuple[torch.optim.Optimizer, ...]:
 
 
 def clipped_step(actor_optimizers: list[torch.optim.Optimizer]):
-    """Agent i's turn: PPO epochs on its rows with the advantages weighted by M (module docstring)."""
+    """An agent's turn: PPO epochs on its rows with the advantages weighted by M (module docstring)."""
 
-    def step(i: int, seq: SequentialBatch, critic_optimizers: list[torch.optim.Optimizer] | None) -> None:
-        args, g = seq.args, seq.actor_of[i]
-        actor, members = seq.actor(i), seq.turns[i]
+    def step(agent: int, seq: SequentialBatch, critic_optimizers: list[torch.optim.Optimizer] | None) -> None:
+        args, g = seq.args, seq.actor_of[agent]
+        actor, members = seq.actor(agent), seq.turns[agent]
         for epoch, minibatches in enumerate(seq.epochs):
             for i, idx in enumerate(minibatches):
                 rows = rows_of(idx, members, seq.num_agents)
