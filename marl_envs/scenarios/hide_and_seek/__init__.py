@@ -38,8 +38,8 @@ training only) learned the shelter of the paper's quadrant game: every door bloc
 end of the preparation in 63.2% of 1000 greedy games (the team self-play page of the docs). v2 with its defaults
 plays exactly that game (the same trajectories for the same seed and actions,
 `tests/scenarios/hide_and_seek/test_v2.py`), and v2's MAPPO, IPPO, HAPPO and HATRPO presets add the curriculum.
-Every other argument, `boxes_at_doors` (0) included, has v1's default; the rest of this page holds for both
-versions.
+Every other argument, `boxes_at_doors` and `ramp_at_wall` (0) included, has v1's default; the rest of this page
+holds for both versions.
 
 ## Maps (``map``)
 - `quadrant` (default): a room in the top-right quadrant with 1-2 random doors; 2 boxes
@@ -118,8 +118,13 @@ judged before the seekers can undo it; the others run to the end of the episode.
 hiders" means locked by the hiders' team; fractions are over the objects present. A game that
 started with boxes at the doors (`boxes_at_doors`, a training curriculum) reports NaN for every
 figure: the figures describe the game that starts anywhere, and the trainers' and cross-play's
-means leave such games out. `boxes_at_doors` is a training-only argument
-(`HideAndSeekConfig.TRAINING_ONLY`): evaluating a run plays without it.
+means leave such games out. A game that started with the ramp outside the room against its wall
+(`ramp_at_wall`, the curriculum of the ramp stages) reports NaN only for the figures that start fakes,
+since it did the seekers' carrying (`behaviour.RAMP_START_UNMEASURED`: `seekers_elevated`,
+`seekers_crossed`, `hidden_fraction`, `ramp_grabbed`, `max_ramp_move`); the rest are measured, the
+preparation's ramp figures included (`ramp_secured_prep`: the hiders must still lock or pull away
+the ramp, which is what that curriculum is for, so a training run's stage counts them). Both
+arguments are training-only (`HideAndSeekConfig.TRAINING_ONLY`): evaluating a run plays without them.
 - `max_box_move_prep`, `max_box_move`, `max_ramp_move_prep`, `max_ramp_move`: largest distance
   (m) of a box / ramp from its position at the episode's start; and `boxes_locked_prep`,
   `boxes_locked`, `ramps_locked_prep`, `ramps_locked`: how many are locked, by either team
@@ -163,7 +168,8 @@ defaults), `box_size` (0.64; v2 0.5), `prep_fraction` (0.4), `reward_mode` ("joi
 (10), `lidar_rays` (30), `lidar_range` (4), `vision_angle` (135), `sight_rim_points` (0: the centre; v2 8),
 `see_over_reach` (1: an elevated agent sees over everything; v2 0.5),
 `boxes_at_doors` (0: a training curriculum that starts a share of quadrant games with the boxes in front of the
-doors), `grab_reach` (0.3), `half_size` (2; 3 in
+doors), `ramp_at_wall` (0: a training curriculum that starts a share of quadrant games with the ramp outside the room,
+against a part of its wall without a door, ready to climb), `grab_reach` (0.3), `half_size` (2; 3 in
 random_rooms), `door_width` (0.5), `substeps` (2), `track_behaviour` (True).
 
 ## State

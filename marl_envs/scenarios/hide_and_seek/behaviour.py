@@ -31,6 +31,16 @@ RUNNING = ("hidden_fraction", "box_travel_prep", "ramp_travel_prep", "box_grabbe
 NAMES = PREP + NOW + RUNNING
 """Every key of ``HideAndSeek.behaviour()``."""
 
+RAMP_START_UNMEASURED = ("max_ramp_move", "ramp_grabbed", "hidden_fraction", "seekers_elevated", "seekers_crossed")
+"""The figures a game started with the ramp at the room's wall (``ramp_at_wall``) reports as NaN: the seekers' ramp
+use (elevated, crossed) and what follows from it (the hiders' hidden fraction), and the ramp's carrying (grabbed by
+anyone, largest displacement over the episode), which the start did for the seekers. The preparation's ramp figures
+stay: the hiders moved, locked or pulled in the ramp themselves (seekers cannot act then), which is what the
+curriculum is for; so do the box figures (the boxes start as usual). A game that also started with boxes at the
+doors reports NaN for every figure."""
+
+_RAMP_START_ROWS = [NAMES.index(name) for name in RAMP_START_UNMEASURED]
+
 STAGES = ("chasing", "shelter", "ramp use", "ramp defense")
 """The stages in the order they emerge; a stage's index is its number for logging."""
 SHELTER_DOORS = 0.5
@@ -286,8 +296,8 @@ class BehaviourTracker:
         """Name -> (B,) float for every name in ``NAMES``, as of now (computed when first read)."""
         return Figures(functools.partial(
             _figures, sc.world.state.pos, sc.present, sc.lock_team, sc.t, self.start, self.kind, self.travel,
-            self.grabbed, self.prep, self.hidden, self.flags, sc.door_start, self.num_agents, self.num_boxes,
-            self.prep_steps))
+            self.grabbed, self.prep, self.hidden, self.flags, sc.door_start, sc.ramp_start, self.num_agents,
+            self.num_boxes, self.prep_steps))
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {f"behaviour_{name}": getattr(self, name).clone() for name in _STATE}
@@ -345,8 +355,8 @@ def _objects(pos, present, lock_team, start, kind, a: int, k: int) -> tuple[torc
     return move, counts[0], counts[1] / per_kind, counts[2] / per_kind
 
 
-def _figures(pos, present, lock_team, t, start, kind, travel, grabbed, prep, hidden, flags, unmeasured, a: int,
-             k: int, prep_steps: int) -> dict[str, torch.Tensor]:
+def _figures(pos, present, lock_team, t, start, kind, travel, grabbed, prep, hidden, flags, door_start, ramp_start,
+             a: int, k: int, prep_steps: int) -> dict[str, torch.Tensor]:
     move, locked, _, by_seekers = _objects(pos, present, lock_team, start, kind, a, k)
     present = present.T.float()
     sums = kind @ torch.stack((travel * present, grabbed[1:] * present, present))  # (3, 2, B)
@@ -354,7 +364,10 @@ def _figures(pos, present, lock_team, t, start, kind, travel, grabbed, prep, hid
     seeking = (t - prep_steps).clamp_min(1)
     figures = torch.cat((prep, move, locked, by_seekers, (hidden / seeking).unsqueeze(0), per_kind.flatten(0, 1),
                          flags.float()))
-    figures = torch.where(unmeasured, math.nan, figures)  # curriculum starts: not the game the figures describe
+    # Curriculum starts: not the game the figures describe (the door start's in every figure, the ramp start's in
+    # those it fakes).
+    figures = torch.where(door_start, math.nan, figures)
+    figures[_RAMP_START_ROWS] = torch.where(ramp_start, math.nan, figures[_RAMP_START_ROWS])
     return dict(zip(NAMES, figures.unbind(0), strict=True))
 
 

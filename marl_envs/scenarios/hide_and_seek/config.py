@@ -29,7 +29,7 @@ MAP_DEFAULTS = {
 class HideAndSeekConfig(ScenarioConfig):
     """Arguments of ``hide_and_seek_v1``."""
 
-    TRAINING_ONLY = ("boxes_at_doors",)
+    TRAINING_ONLY = ("boxes_at_doors", "ramp_at_wall")
 
     max_cycles: int | None = None  # type: ignore[assignment]
     """Steps per episode; default 80 (quadrant, open) or 240 (random_rooms)."""
@@ -87,6 +87,14 @@ class HideAndSeekConfig(ScenarioConfig):
     """Probability that a quadrant world starts with a box in front of each door of the room, inside it (up to
     0.6 m from the gap, long side along the wall): a start-state curriculum for training the shelter
     (``door_starts``). Evaluate with the default 0, where every game starts anywhere."""
+    ramp_at_wall: float = 0.0
+    """Probability that a quadrant world starts with ramp 0 outside the room, square to a part of the room's wall
+    without a door, its high end against the wall (where the scripted seekers set it: an agent that drives up it
+    crosses the wall), at a place drawn along the walls: a start-state curriculum for training the ramp stages
+    (``ramp_starts``). The seekers learn what a ramp at the wall is worth without first finding the long sequence
+    that brings it there, and the hiders get a reason to lock or pull away the ramp during the preparation.
+    Combines with ``boxes_at_doors`` (a world may draw both). Needs ``num_ramps`` >= 1. Evaluate with the default 0,
+    where every game starts anywhere."""
     grab_reach: float = 0.3
     """How far (agent surface to object surface) an agent can grab or lock."""
     half_size: float | None = None
@@ -149,6 +157,7 @@ class HideAndSeekConfig(ScenarioConfig):
             "door_width": 0.4 <= self.door_width <= self.half_size / 2,
             "box_size": 0.3 <= self.box_size <= 0.66,
             "boxes_at_doors": 0.0 <= self.boxes_at_doors <= 1.0,
+            "ramp_at_wall": 0.0 <= self.ramp_at_wall <= 1.0,
             "see_over_reach": 0.0 < self.see_over_reach <= 1.0,
         }
         if not isinstance(self.track_behaviour, bool):
@@ -160,6 +169,12 @@ class HideAndSeekConfig(ScenarioConfig):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not ok:
                 raise ValueError(f"HideAndSeekConfig.{name}={value!r} is out of range")
+        if self.ramp_at_wall > 0 and self.map != "quadrant":
+            raise ValueError(f"HideAndSeekConfig.ramp_at_wall={self.ramp_at_wall!r} needs map='quadrant' (the room "
+                             f"whose wall the ramp starts against), got map={self.map!r}")
+        if self.ramp_at_wall > 0 and self.num_ramps < 1:
+            raise ValueError(f"HideAndSeekConfig.ramp_at_wall={self.ramp_at_wall!r} needs num_ramps >= 1 (a ramp to "
+                             f"start against the wall), got num_ramps={self.num_ramps!r}")
 
     @property
     def num_agents(self) -> int:

@@ -149,6 +149,9 @@ class HideAndSeek(Scenario):
         self.behaviour_tracker = make_tracker(self, AGENT_RADIUS)
         self.door_start = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
         """(B,) the world's game started with boxes at the doors (``boxes_at_doors``): its behaviour figures are NaN."""
+        self.ramp_start = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
+        """(B,) the world's game started with the ramp at the room's wall (``ramp_at_wall``): the behaviour figures
+        that start fakes (``behaviour.RAMP_START_UNMEASURED``) are NaN."""
 
     _RULE_STATE = ("t", "lock_team", "present", "elevated", "agent_force", "grab_intent", "lock_intent")
 
@@ -162,6 +165,7 @@ class HideAndSeek(Scenario):
                     "door_normal": lay.door_normal.clone(), "door_mask": lay.door_mask.clone()})
         out.update(self.behaviour_tracker.state_dict())
         out["door_start"] = self.door_start.clone()
+        out["ramp_start"] = self.ramp_start.clone()
         return out
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
@@ -177,8 +181,9 @@ class HideAndSeek(Scenario):
         self.world.set_walls(walls)
         self._wall_obstacles = Obstacles.from_walls(walls)
         self.behaviour_tracker.load_state_dict(state, self.device)
-        # Checkpoints from before boxes_at_doors: no world started at the doors.
+        # Checkpoints from before boxes_at_doors (ramp_at_wall): no world started at the doors (the wall).
         self.door_start = state.get("door_start", torch.zeros_like(self.t, dtype=torch.bool)).to(self.device)
+        self.ramp_start = state.get("ramp_start", torch.zeros_like(self.t, dtype=torch.bool)).to(self.device)
 
     def use_walls(self, walls: Walls) -> None:
         """Replace every world's walls (hand-built scenes, tests); the map's doors and room are kept."""
@@ -201,7 +206,7 @@ class HideAndSeek(Scenario):
         count = torch.randint(c.min_boxes, c.num_boxes + 1, (b, 1), generator=generator, device=dev)
         present = torch.cat((torch.arange(c.num_boxes, device=dev) < count,
                              torch.ones(b, c.num_ramps, dtype=torch.bool, device=dev)), dim=1)
-        state, door_start = starts.draw(self, fresh, present, generator)
+        state, door_start, ramp_start = starts.draw(self, fresh, present, generator)
         if mask is None:
             mask = torch.ones(b, dtype=torch.bool, device=dev)
         self.layout = self.layout.where(mask, fresh)
@@ -211,6 +216,7 @@ class HideAndSeek(Scenario):
         m1 = mask.view(-1, 1)
         self.t = torch.where(mask, 0, self.t)
         self.door_start = torch.where(mask, door_start, self.door_start)
+        self.ramp_start = torch.where(mask, ramp_start, self.ramp_start)
         self.present = torch.where(m1, present, self.present)
         self.lock_team = torch.where(m1, rules.NO_TEAM, self.lock_team)
         self.elevated = torch.where(m1, False, self.elevated)

@@ -1,8 +1,8 @@
-"""Where every body starts: the spawn regions of the maps and the door-start curriculum, drawn for B worlds at once.
+"""Where every body starts: the spawn regions of the maps and the start-state curricula, drawn for B worlds at once.
 
 Kept apart from the scenario's step because it is the one place that decides a game's first state (the quadrant
 room holds hiders and boxes, the rest starts outside; absent boxes are parked; ``boxes_at_doors`` moves boxes to
-the doors), and its rules are tested on reset scenes only.
+the doors, ``ramp_at_wall`` sets the ramp against the room's wall), and its rules are tested on reset scenes only.
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ import math
 import torch
 
 from marl_envs.physics import BodyState
-from marl_envs.scenarios.hide_and_seek import door_starts
+from marl_envs.scenarios.hide_and_seek import door_starts, ramp_starts
 from marl_envs.scenarios.hide_and_seek import layout as maps
 from marl_envs.scenarios.hide_and_seek.behaviour import room_doors
 from marl_envs.scenarios.spawn import SPAWN_GAP, sample_angles, sample_positions
 
 
-def draw(sc, layout: maps.Layout, present: torch.Tensor, generator: torch.Generator) -> tuple[BodyState, torch.Tensor]:
-    """A start state of every body in every world of ``sc`` on ``layout``, and (B,) which worlds start at the doors.
+def draw(sc, layout: maps.Layout, present: torch.Tensor,
+         generator: torch.Generator) -> tuple[BodyState, torch.Tensor, torch.Tensor]:
+    """A start state of every body in every world of ``sc`` on ``layout``, and (B,) which worlds start with the boxes
+    at the doors and (B,) which with the ramp at the wall.
 
     Args:
         sc: the ``HideAndSeek`` scenario (config, body spec, box sizes).
@@ -33,22 +35,31 @@ def draw(sc, layout: maps.Layout, present: torch.Tensor, generator: torch.Genera
     exclude = _excludes(sc, layout)
     exclude = None if exclude is None else exclude[:, order]
     usual = _regions(sc, layout, present)
-    regions, at_doors = usual, None
-    if c.boxes_at_doors > 0:  # draws nothing otherwise: default games keep their seeds' worlds
+    regions, at_doors, at_wall = usual, None, None
+    # Each curriculum draws nothing when it is 0: default games keep their seeds' worlds.
+    if c.boxes_at_doors > 0:
         regions, at_doors, door_angle, door_normal, slide = _door_regions(sc, layout, usual, present, generator)
+    if c.ramp_at_wall > 0:
+        regions, at_wall, ramp_place, ramp_angle = _ramp_regions(sc, layout, regions, generator)
     try:
         placed = sample_positions(generator, b, radii, regions[:, order], walls=layout.walls, tries=64,
                                   exclude=exclude, device=dev)
     except RuntimeError:
-        if at_doors is None:
+        if at_doors is None and at_wall is None:
             raise
-        # A box at a door can leave no room for the rest (a few worlds in a million): this reset's worlds
-        # start as usual instead of failing the run.
-        at_doors = None
+        # A box at a door (or the ramp at the wall) can leave no room for the rest (a few worlds in a million):
+        # this reset's worlds start as usual instead of failing the run.
+        at_doors = at_wall = None
         placed = sample_positions(generator, b, radii, usual[:, order], walls=layout.walls, tries=64,
                                   exclude=exclude, device=dev)
     pos = torch.empty_like(placed).index_copy_(1, order, placed)
     angle = sample_angles(generator, b, spec.num_bodies, dev)
+    ramp_start = torch.zeros(b, dtype=torch.bool, device=dev)
+    if at_wall is not None:  # in to the wall from the spawn spot (ramp_starts: nothing spawned can be in the way)
+        i = a + c.num_boxes
+        pos[:, i] = torch.where(at_wall.unsqueeze(1), ramp_place, pos[:, i])
+        angle[:, i] = torch.where(at_wall, ramp_angle, angle[:, i])
+        ramp_start = at_wall
     if at_doors is None:
         door_start = torch.zeros(b, dtype=torch.bool, device=dev)
     else:
@@ -58,7 +69,7 @@ def draw(sc, layout: maps.Layout, present: torch.Tensor, generator: torch.Genera
         angle[:, a:a + k] = torch.where(at_doors, door_angle, angle[:, a:a + k])
         door_start = at_doors.any(1)
     state = BodyState(pos=pos, vel=torch.zeros_like(pos), angle=angle, ang_vel=torch.zeros_like(angle))
-    return state, door_start
+    return state, door_start, ramp_start
 
 
 def _regions(sc, layout: maps.Layout, present: torch.Tensor) -> torch.Tensor:
@@ -87,6 +98,21 @@ def _door_regions(sc, layout: maps.Layout, regions: torch.Tensor, present: torch
     regions = regions.clone()
     regions[:, a:a + k] = torch.where(placed.unsqueeze(-1), spots, regions[:, a:a + k])
     return regions, placed, angle, normal, slide
+
+
+def _ramp_regions(sc, layout: maps.Layout, regions: torch.Tensor,
+                  generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """``regions`` with ramp 0 of the worlds drawn for ``ramp_at_wall`` spawning just outside its spot at the room's
+    wall; (B,) those worlds, the ramp's place against the wall (B, 2) and its heading (B,)."""
+    c, i = sc.config, sc.config.num_agents + sc.config.num_boxes
+    draws = torch.rand(sc.num_envs, 2, generator=generator, device=sc.device)  # drawn?, where along the walls
+    hx, hy = sc.ramp_half[0].tolist()  # one read from the device
+    fits, spawn, place, angle = ramp_starts.spots(layout, (hx, hy), SPAWN_GAP, draws[:, 1])
+    chosen = (draws[:, 0] < c.ramp_at_wall) & fits
+    regions = regions.clone()
+    spot = ramp_starts.start_regions(spawn, math.hypot(hx, hy))
+    regions[:, i] = torch.where(chosen.unsqueeze(1), spot, regions[:, i])
+    return regions, chosen, place, angle
 
 
 def _excludes(sc, layout: maps.Layout) -> torch.Tensor | None:

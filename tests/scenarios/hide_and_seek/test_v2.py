@@ -28,6 +28,7 @@ def test_v2_defaults_per_map_and_v1_defaults_unchanged():
     for m in v1:
         assert (v1[m].box_size, v1[m].see_over_reach, v1[m].sight_rim_points, v1[m].boxes_at_doors) == (0.64, 1.0, 0, 0)
         assert (v2[m].box_size, v2[m].see_over_reach, v2[m].sight_rim_points, v2[m].boxes_at_doors) == (0.5, 0.5, 8, 0)
+        assert v1[m].ramp_at_wall == v2[m].ramp_at_wall == 0
         # Every other argument resolves as in v1.
         assert dataclasses.asdict(v2[m]) == dataclasses.asdict(HideAndSeekConfig(map=m, **v1_kwargs(m)))
     assert (v1["quadrant"].num_elongated_boxes, v2["quadrant"].num_elongated_boxes) == (1, 0)  # the paper's 2 cubes
@@ -42,7 +43,7 @@ def test_v2_defaults_per_map_and_v1_defaults_unchanged():
         HideAndSeekV2Config(num_elongated_boxes=2)
     with pytest.raises(ValueError, match="map must be one of"):
         HideAndSeekV2Config(map="maze")
-    assert HideAndSeekV2Config.TRAINING_ONLY == HideAndSeekConfig.TRAINING_ONLY == ("boxes_at_doors",)
+    assert HideAndSeekV2Config.TRAINING_ONLY == HideAndSeekConfig.TRAINING_ONLY == ("boxes_at_doors", "ramp_at_wall")
 
 
 def _assert_same(a, b, what: str) -> None:

@@ -1,0 +1,105 @@
+"""Start states with the ramp set against the room's wall from outside: a start-state curriculum for training.
+
+Why. Once the hiders block the doors, the paper's next stage (the seekers carry the ramp to the room's wall, drive
+up it and over the wall; then the hiders lock the ramp during the preparation: ramp defense) is again a long
+sequence found by chance: grab the ramp, carry it to a wall part without a door, turn it square to the wall, let
+go, walk round to its foot and drive up. As ``boxes_at_doors`` does for the shelter (``door_starts``), starting a
+share of the training games from the state that sequence builds (reverse curriculum generation) lets the seekers
+learn what a ramp at the wall is worth, and gives the hiders a reason to lock or pull away the ramp during the
+preparation.
+
+What. In a world drawn for it (probability ``ramp_at_wall``), ramp 0 starts outside the room, square to one of the
+room's two walls, rising towards the room, its high end ``heuristic.WALL_GAP`` from the wall's centre line (2 cm
+from its face, where the scripted seekers set it: an agent that drives up it reaches the wall's top and crosses).
+Its place along the walls is drawn uniformly over the wall parts where its whole width lies against solid wall
+(``spots``): its long sides keep ``EDGE_GAP`` from the face of a door's jamb and of the other room wall at the
+room's corner, and it keeps the spawn rule's clearance from the fence. So it covers many spots, not only the
+scripted seekers' one. It spawns (``start_regions``) by the spawn rule a few centimetres further out, where its
+bounding circle clears the wall, so that the bodies spawned after it (the seekers, the other ramps) keep their
+bounding circles off it; then (``starts.draw``) it is moved straight in to its place, which a body spawned clear
+of both the wall and that circle cannot touch. Where no wall part is wide enough (not on the default map sizes:
+with ``door_width`` 0.5 and ``half_size`` 2 a door leaves one on its wall wherever it lies) the world starts as
+usual. Evaluate with the default 0: the behaviour figures and the cross-play tables measure games that start
+anywhere.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from marl_envs.scenarios.hide_and_seek.heuristic import WALL_GAP
+
+EDGE_GAP = 0.05
+"""Clearance (m) between the ramp's long sides and the face of a door's jamb or of the other room wall at the
+room's corner: the ramp lies against solid wall over its whole width, and leaves the door's opening free."""
+
+EPS = 1e-3
+"""Half width (m) of the spawn rectangle of the ramp's centre (``spawn.sample_positions`` needs a non-empty one)."""
+
+ROOM_WALLS = 2
+"""The room's walls: interior walls 0 (x = room xmin) and 1 (y = room ymin) of the quadrant map, both starting at
+the room's corner (``layout``'s wall slots 4 + 2d and 5 + 2d)."""
+
+
+def spots(layout, ramp_half: tuple[float, float], gap: float, u: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Where the ramp starts in each world, drawn uniformly along the wall parts that fit it.
+
+    Args:
+        layout: the quadrant maps (``layout.Layout``).
+        ramp_half: the ramp's half extents (x along its slope).
+        gap: the spawn rule's clearance (``spawn.SPAWN_GAP``).
+        u: (B,) uniforms in [0, 1) placing the ramp.
+
+    Returns:
+        fits (B,) bool, a wall part fits the ramp; spawn (B, 2) the centre it spawns at (its bounding circle
+        clear of the walls by ``gap``); place (B, 2) its centre against the wall; angle (B,) its heading (rising
+        towards the room).
+    """
+    hx, hy = ramp_half
+    walls, ht = layout.walls, layout.walls.half_thickness
+    radius = math.hypot(hx, hy)
+    lows, highs, starts, alongs, normals = [], [], [], [], []
+    for d in range(ROOM_WALLS):
+        start = walls.start[:, 4 + 2 * d]  # the room's corner
+        has_door = layout.door_mask[:, d]
+        far = torch.where(has_door.unsqueeze(-1), walls.end[:, 5 + 2 * d], walls.end[:, 4 + 2 * d])
+        length = torch.linalg.vector_norm(far - start, dim=-1)
+        along = (far - start) / length.unsqueeze(-1)
+        # Along the wall from the corner: clear of the other wall's face, and the spawn circle clear of the fence.
+        low = torch.full_like(length, ht + EDGE_GAP + hy)
+        high = length - (radius + ht + gap + 3 * EPS)
+        # Minus the door and its jambs' caps, grown by the ramp's half width and EDGE_GAP.
+        door = ((layout.doors[:, d] - start) * along).sum(-1)
+        band = layout.door_width / 2 + ht + EDGE_GAP + hy
+        door_low = torch.where(has_door, door - band, high)
+        door_high = torch.where(has_door, door + band, high)
+        lows += [low, torch.maximum(low, door_high)]
+        highs += [torch.minimum(high, door_low), high]
+        starts += [start, start]
+        alongs += [along, along]
+        normals += [layout.door_normal[:, d]] * 2  # into the room, door or not
+    low, high = torch.stack(lows, 1), torch.stack(highs, 1)  # (B, P) the wall parts
+    size = (high - low).clamp_min(0.0)
+    total = size.sum(1)
+    cum = size.cumsum(1)
+    target = u * total
+    part = (cum <= target.unsqueeze(1)).sum(1).clamp_max(size.shape[1] - 1)  # the part holding the target
+    pick = part.view(-1, 1)
+    before = (cum - size).gather(1, pick).squeeze(1)
+    s = (low.gather(1, pick).squeeze(1) + target - before).clamp(max=high.gather(1, pick).squeeze(1))
+    pick2 = pick.unsqueeze(-1).expand(-1, 1, 2)
+    start = torch.stack(starts, 1).gather(1, pick2).squeeze(1)
+    along = torch.stack(alongs, 1).gather(1, pick2).squeeze(1)
+    normal = torch.stack(normals, 1).gather(1, pick2).squeeze(1)
+    on_wall = start + along * s.unsqueeze(-1)
+    spawn = on_wall - normal * (radius + ht + gap + 2 * EPS)
+    place = on_wall - normal * (hx + WALL_GAP)
+    return total > 0, spawn, place, torch.atan2(normal[:, 1], normal[:, 0])
+
+
+def start_regions(spawn: torch.Tensor, radius: float) -> torch.Tensor:
+    """(B, 4) spawn rectangles (``spawn.sample_positions``'s regions hold the bounding circle) that put the ramp's
+    centre within ``EPS`` of ``spawn`` (B, 2)."""
+    return torch.cat((spawn - radius - EPS, spawn + radius + EPS), dim=1)
