@@ -24,6 +24,10 @@ from pathlib import Path
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
+from marl_envs.openmp import prefer_passive_waits  # noqa: E402
+
+prefer_passive_waits()  # before torch loads OpenMP, as importing marl_envs first would (marl_envs.openmp)
+
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
