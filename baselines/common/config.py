@@ -30,6 +30,10 @@ class CommonArgs:
     """save a checkpoint every this many updates (and always at the end or on Ctrl-C)"""
     resume: str | None = None
     """continue the run in this run directory from its latest checkpoint"""
+    init_from: str | None = None
+    """start a new run from the networks of another run (its directory or a checkpoint file): its weights and
+    value normalisers, with fresh optimisers, counters and this invocation's arguments (a warm start, as
+    rl-baselines3-zoo's --trained-agent); the networks must have the same shapes"""
     stop_after_updates: int | None = None
     """checkpoint and stop after this many updates in this invocation (for time-boxed jobs; resume later)"""
     torch_threads: int | None = None

@@ -189,6 +189,8 @@ def start_run(args: CommonArgs, algo: str, make_agent: Callable[[Any, Any], torc
     env = make_env(args.env_id, local_worlds, device, args.seed, **env_kwargs)
     obs, info = env.reset(seed=args.seed)
     agent = make_agent(env, args).to(device)
+    if payload is None and args.init_from:  # before the run directory exists: a mismatch leaves nothing behind
+        warm_start(agent, args.init_from, algo)
     optimizers = (make_optimizers or _adam_pair)(agent, args)
     if args.backend == "local":
         collector = LocalCollector(env, obs, info["state"], args.seed, device, compile=getattr(args, "compile", False))
@@ -218,6 +220,24 @@ def start_run(args: CommonArgs, algo: str, make_agent: Callable[[Any, Any], torc
     run.console = RunConsole(algo, run_dir, num_updates, batch_steps, args.total_timesteps, run.update,
                              run.global_step, args.progress, args.log_interval, run_dir_given or payload is not None)
     return run
+
+
+def warm_start(agent: torch.nn.Module, source: str, algo: str) -> None:
+    """Load the networks of ``source`` (a run directory or checkpoint) into a new run's ``agent`` (--init-from).
+
+    Why: a later stage of an open-ended task (hide-and-seek's ramp use after the door shelter) or another setting
+    of the env can start from a policy trained before, without continuing that run's optimiser, schedule and
+    counters as --resume does. Only the networks' state (weights and value normalisers) is taken; a checkpoint of
+    networks of other shapes (another env, policy or size) is a ValueError naming both, before any update."""
+    payload = load_checkpoint(source)
+    try:
+        agent.load_state_dict(payload["actor"])
+    except RuntimeError as err:
+        detail = str(err).strip().splitlines()
+        raise ValueError(f"--init-from {source!r}: its networks ({payload['algo']} on {payload['args'].get('env_id')}) "
+                         f"do not fit this run's: {' '.join(line.strip() for line in detail[:4])}") from None
+    print(f"[{algo}] networks initialised from {source} ({payload['algo']} on {payload['args'].get('env_id')}, "
+          f"update {payload['update']}, {payload['global_step']:,} env steps)", flush=True)
 
 
 def _restore_collector(collector, payload: dict) -> None:

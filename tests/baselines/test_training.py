@@ -54,6 +54,24 @@ def test_stop_and_resume_equals_uninterrupted(tmp_path):
     assert len(rows) == 1 + 6  # header + one row per update, across both invocations
 
 
+
+def test_init_from_starts_a_new_run_from_another_runs_networks(tmp_path):
+    """--init-from: the new run's networks are the source's (weights and value normalisers), its counters,
+    optimisers and directory its own; with learning rates of 0 its weights stay the source's."""
+    source = mappo.train(_args(mappo.Args, tmp_path, "source"))
+    frozen = dict(learning_rate=0.0, critic_learning_rate=0.0, total_timesteps=32 * 10)
+    warm = mappo.train(_args(mappo.Args, tmp_path, "warm", init_from=source.run_dir, **frozen))
+    cold = mappo.train(_args(mappo.Args, tmp_path, "cold", **frozen))
+    assert warm.update == 1 and warm.global_step == 320  # counts from 0, not from the source's 6 updates
+    assert torch.equal(_params(warm), _params(source))
+    assert not torch.equal(_params(cold), _params(source))
+    assert load_checkpoint(warm.run_dir)["args"]["init_from"] == source.run_dir  # config records where it started
+    with pytest.raises(ValueError, match="--init-from .* do not fit"):
+        mappo.train(_args(mappo.Args, tmp_path, "wide", init_from=source.run_dir, hidden_size=32))
+    assert not (tmp_path / "wide").exists()
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        mappo.train(_args(mappo.Args, tmp_path, "none", init_from=str(tmp_path)))
+
 def test_checkpoint_contents_and_errors(tmp_path):
     run = mappo.train(_args(mappo.Args, tmp_path, "ck", total_timesteps=32 * 10 * 2))
     payload = load_checkpoint(run.run_dir)
