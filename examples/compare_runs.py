@@ -63,7 +63,7 @@ def run_figures(run_dir: str) -> dict | None:
     durations = [(b - a) / float(r["SPS"]) for a, b, r in zip([0, *steps], steps, rows, strict=False)
                  if float(r["SPS"]) > 0]
     figures = {"algo": config["algo"], "env_id": config["env_id"], "seed": config["seed"],
-               "sharing": config.get("param_sharing", ""), "steps": steps[-1] if steps else 0,
+               "sharing": config.get("param_sharing", "") + ("" if config.get("agent_id", True) else ", no id"), "steps": steps[-1] if steps else 0,
                "train_return": _mean(_floats(tail, "episodic_return")),
                "train_success": _mean(_floats(tail, "success_rate")),
                "auc_return": _mean(_floats(rows, "episodic_return")),
@@ -92,7 +92,9 @@ def table(runs: list[dict]) -> list[dict]:
     groups: dict[tuple, list[dict]] = {}
     for run in runs:
         groups.setdefault((run["env_id"], run["algo"], run["sharing"]), []).append(run)
-    mappo_time = {env: _mean([r["s_per_update"] for r in group]) for (env, algo, _), group in groups.items()
+    # the reference is MAPPO with the agent id where it ran (its default), the id-less variant otherwise
+    mappo_time = {env: _mean([r["s_per_update"] for r in group])
+                  for (env, algo, sharing), group in sorted(groups.items(), key=lambda kv: "no id" not in kv[0][2])
                   if algo == "mappo"}
     out = []
     for (env, algo, sharing), group in sorted(groups.items()):
