@@ -62,8 +62,9 @@ def run_figures(run_dir: str) -> dict | None:
     steps = [int(r["global_step"]) for r in rows]
     durations = [(b - a) / float(r["SPS"]) for a, b, r in zip([0, *steps], steps, rows, strict=False)
                  if float(r["SPS"]) > 0]
+    sharing = config.get("param_sharing", "") + ("" if config.get("agent_id", True) else ", no id")
     figures = {"algo": config["algo"], "env_id": config["env_id"], "seed": config["seed"],
-               "sharing": config.get("param_sharing", "") + ("" if config.get("agent_id", True) else ", no id"), "steps": steps[-1] if steps else 0,
+               "sharing": sharing, "steps": steps[-1] if steps else 0,
                "train_return": _mean(_floats(tail, "episodic_return")),
                "train_success": _mean(_floats(tail, "success_rate")),
                "auc_return": _mean(_floats(rows, "episodic_return")),
