@@ -93,10 +93,10 @@ def table(runs: list[dict]) -> list[dict]:
     groups: dict[tuple, list[dict]] = {}
     for run in runs:
         groups.setdefault((run["env_id"], run["algo"], run["sharing"]), []).append(run)
-    # the reference is MAPPO with the agent id where it ran (its default), the id-less variant otherwise
-    mappo_time = {env: _mean([r["s_per_update"] for r in group])
-                  for (env, algo, sharing), group in sorted(groups.items(), key=lambda kv: "no id" not in kv[0][2])
-                  if algo == "mappo"}
+    mappo_time: dict[str, float] = {}  # MAPPO with the agent id (its default) where it ran, else the id-less one
+    for (env, algo, sharing), group in groups.items():
+        if algo == "mappo" and (env not in mappo_time or "no id" not in sharing):
+            mappo_time[env] = _mean([r["s_per_update"] for r in group])
     out = []
     for (env, algo, sharing), group in sorted(groups.items()):
         row = {"env": env, "algo": algo, "sharing": sharing, "seeds": len(group),
