@@ -123,8 +123,10 @@ means leave such games out. A game that started with the ramp outside the room a
 since it did the seekers' carrying (`behaviour.RAMP_START_UNMEASURED`: `seekers_elevated`,
 `seekers_crossed`, `hidden_fraction`, `ramp_grabbed`, `max_ramp_move`); the rest are measured, the
 preparation's ramp figures included (`ramp_secured_prep`: the hiders must still lock or pull away
-the ramp, which is what that curriculum is for, so a training run's stage counts them). Both
-arguments are training-only (`HideAndSeekConfig.TRAINING_ONLY`): evaluating a run plays without them.
+the ramp, which is what that curriculum is for, so a training run's stage counts them). A game
+that started with the ramp in front of a door (`ramp_near_door`, the curriculum of ramp defense)
+fakes nothing and measures every figure. All three arguments are training-only
+(`HideAndSeekConfig.TRAINING_ONLY`): evaluating a run plays without them.
 - `max_box_move_prep`, `max_box_move`, `max_ramp_move_prep`, `max_ramp_move`: largest distance
   (m) of a box / ramp from its position at the episode's start; and `boxes_locked_prep`,
   `boxes_locked`, `ramps_locked_prep`, `ramps_locked`: how many are locked, by either team
@@ -169,7 +171,9 @@ defaults), `box_size` (0.64; v2 0.5), `prep_fraction` (0.4), `reward_mode` ("joi
 `see_over_reach` (1: an elevated agent sees over everything; v2 0.5),
 `boxes_at_doors` (0: a training curriculum that starts a share of quadrant games with the boxes in front of the
 doors), `ramp_at_wall` (0: a training curriculum that starts a share of quadrant games with the ramp outside the room,
-against a part of its wall without a door, ready to climb), `grab_reach` (0.3), `half_size` (2; 3 in
+against a part of its wall without a door, ready to climb), `ramp_near_door` (0: a training curriculum that
+starts a share of quadrant games with the ramp outside the room in front of a door, where a hider reaches it;
+`ramp_at_wall + ramp_near_door` <= 1), `grab_reach` (0.3), `half_size` (2; 3 in
 random_rooms), `door_width` (0.5), `substeps` (2), `track_behaviour` (True).
 
 ## State

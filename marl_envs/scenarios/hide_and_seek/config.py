@@ -29,7 +29,7 @@ MAP_DEFAULTS = {
 class HideAndSeekConfig(ScenarioConfig):
     """Arguments of ``hide_and_seek_v1``."""
 
-    TRAINING_ONLY = ("boxes_at_doors", "ramp_at_wall")
+    TRAINING_ONLY = ("boxes_at_doors", "ramp_at_wall", "ramp_near_door")
 
     max_cycles: int | None = None  # type: ignore[assignment]
     """Steps per episode; default 80 (quadrant, open) or 240 (random_rooms)."""
@@ -95,6 +95,12 @@ class HideAndSeekConfig(ScenarioConfig):
     that brings it there, and the hiders get a reason to lock or pull away the ramp during the preparation.
     Combines with ``boxes_at_doors`` (a world may draw both). Needs ``num_ramps`` >= 1. Evaluate with the default 0,
     where every game starts anywhere."""
+    ramp_near_door: float = 0.0
+    """Probability that a quadrant world starts with ramp 0 outside the room just in front of one of its doors, at
+    any heading, where a hider standing in the door reaches it: a start-state curriculum for ramp defense
+    (``ramp_starts``). The hiders must still lock it or pull it into the room during the preparation, so every
+    behaviour figure is measured. Drawn after ``ramp_at_wall`` from the same uniform (a world gets at most one of
+    the two), so ``ramp_at_wall + ramp_near_door`` <= 1. Evaluate with the default 0."""
     grab_reach: float = 0.3
     """How far (agent surface to object surface) an agent can grab or lock."""
     half_size: float | None = None
@@ -158,6 +164,7 @@ class HideAndSeekConfig(ScenarioConfig):
             "box_size": 0.3 <= self.box_size <= 0.66,
             "boxes_at_doors": 0.0 <= self.boxes_at_doors <= 1.0,
             "ramp_at_wall": 0.0 <= self.ramp_at_wall <= 1.0,
+            "ramp_near_door": 0.0 <= self.ramp_near_door <= 1.0,
             "see_over_reach": 0.0 < self.see_over_reach <= 1.0,
         }
         if not isinstance(self.track_behaviour, bool):
@@ -172,6 +179,14 @@ class HideAndSeekConfig(ScenarioConfig):
         if self.ramp_at_wall > 0 and self.map != "quadrant":
             raise ValueError(f"HideAndSeekConfig.ramp_at_wall={self.ramp_at_wall!r} needs map='quadrant' (the room "
                              f"whose wall the ramp starts against), got map={self.map!r}")
+        if self.ramp_near_door > 0 and (self.map != "quadrant" or self.num_ramps < 1):
+            raise ValueError(f"HideAndSeekConfig.ramp_near_door={self.ramp_near_door!r} needs map='quadrant' and "
+                             f"num_ramps >= 1 (a ramp to start by the room's door), got map={self.map!r}, "
+                             f"num_ramps={self.num_ramps!r}")
+        if self.ramp_at_wall + self.ramp_near_door > 1.0:
+            raise ValueError(f"HideAndSeekConfig.ramp_at_wall + ramp_near_door = "
+                             f"{self.ramp_at_wall + self.ramp_near_door!r} is over 1 (one draw picks at most one "
+                             f"ramp start per world)")
         if self.ramp_at_wall > 0 and self.num_ramps < 1:
             raise ValueError(f"HideAndSeekConfig.ramp_at_wall={self.ramp_at_wall!r} needs num_ramps >= 1 (a ramp to "
                              f"start against the wall), got num_ramps={self.num_ramps!r}")

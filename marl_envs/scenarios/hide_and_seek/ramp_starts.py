@@ -21,6 +21,14 @@ of both the wall and that circle cannot touch. Where no wall part is wide enough
 with ``door_width`` 0.5 and ``half_size`` 2 a door leaves one on its wall wherever it lies) the world starts as
 usual. Evaluate with the default 0: the behaviour figures and the cross-play tables measure games that start
 anywhere.
+
+Ramp defense has the same difficulty one stage later: to lock the ramp or pull it into the room during the
+preparation a hider must leave the room, find the ramp, reach it and lock it, with nothing rewarding the first steps.
+``ramp_near_door`` (the second start here, ``near_door_regions``) shortens that sequence to its end: in a world
+drawn for it, ramp 0 starts outside the room just in front of one of its doors, at any heading, where a hider
+standing in the door reaches it. Nothing of the game is faked (the hiders must still lock it or pull it in, the
+seekers still carry it to a wall), so every behaviour figure is measured. One draw decides between the two starts:
+``ramp_at_wall`` first, then ``ramp_near_door``, so their probabilities add up to at most 1.
 """
 
 from __future__ import annotations
@@ -97,6 +105,41 @@ def spots(layout, ramp_half: tuple[float, float], gap: float, u: torch.Tensor) -
     spawn = on_wall - normal * (radius + ht + gap + 2 * EPS)
     place = on_wall - normal * (hx + WALL_GAP)
     return total > 0, spawn, place, torch.atan2(normal[:, 1], normal[:, 0])
+
+
+NEAR_ALONG = 0.5
+"""Half span (m) along the wall, around the door's centre, of where the ramp's centre starts by a door."""
+
+NEAR_DEPTH = 0.6
+"""Depth (m) of the band outside the door where the ramp's centre starts: its bounding circle starts between touching
+the wall's face and ``NEAR_DEPTH`` further out, so a hider in the door reaches it (``grab_reach`` 0.3 m past the
+wall from the door's middle, plus the ramp's own half length)."""
+
+
+def near_door_regions(layout, doors: torch.Tensor, radius: float, u: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Where the ramp spawns in a world that starts it by a door: in front of one door of the room, outside.
+
+    Args:
+        layout: the quadrant maps (``layout.Layout``).
+        doors: (B, D) bool, the doors in the room's walls (``behaviour.room_doors``).
+        radius: the ramp's bounding radius.
+        u: (B,) uniforms in [0, 1) choosing the door.
+
+    Returns:
+        has (B,) bool, the room has a door; regions (B, 4) the spawn rectangles (``spawn.sample_positions``: they
+        hold the bounding circle, which the spawn rule keeps clear of every wall; the room is already excluded for
+        bodies that start outside it).
+    """
+    count = doors.sum(1)
+    k = (u * count).long().clamp_max((count - 1).clamp_min(0))  # the k-th door of the room
+    rank = doors.long().cumsum(1) - 1
+    pick = (doors & (rank == k.unsqueeze(1))).long().argmax(1).view(-1, 1, 1).expand(-1, 1, 2)
+    door = layout.doors.gather(1, pick).squeeze(1)
+    normal = layout.door_normal.gather(1, pick).squeeze(1)  # into the room
+    along = torch.stack((-normal[:, 1], normal[:, 0]), dim=-1).abs()
+    centre = door - normal * (layout.walls.half_thickness + radius + NEAR_DEPTH / 2)
+    half = along * NEAR_ALONG + normal.abs() * (NEAR_DEPTH / 2) + radius
+    return count > 0, torch.cat((centre - half, centre + half), dim=1)
 
 
 def start_regions(spawn: torch.Tensor, radius: float) -> torch.Tensor:

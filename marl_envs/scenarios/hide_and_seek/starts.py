@@ -2,7 +2,8 @@
 
 Kept apart from the scenario's step because it is the one place that decides a game's first state (the quadrant
 room holds hiders and boxes, the rest starts outside; absent boxes are parked; ``boxes_at_doors`` moves boxes to
-the doors, ``ramp_at_wall`` sets the ramp against the room's wall), and its rules are tested on reset scenes only.
+the doors, ``ramp_at_wall`` sets the ramp against the room's wall, ``ramp_near_door`` in front of a door), and its
+rules are tested on reset scenes only.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def draw(sc, layout: maps.Layout, present: torch.Tensor,
     # Each curriculum draws nothing when it is 0: default games keep their seeds' worlds.
     if c.boxes_at_doors > 0:
         regions, at_doors, door_angle, door_normal, slide = _door_regions(sc, layout, usual, present, generator)
-    if c.ramp_at_wall > 0:
+    if c.ramp_at_wall > 0 or c.ramp_near_door > 0:
         regions, at_wall, ramp_place, ramp_angle = _ramp_regions(sc, layout, regions, generator)
     try:
         placed = sample_positions(generator, b, radii, regions[:, order], walls=layout.walls, tries=64,
@@ -103,15 +104,21 @@ def _door_regions(sc, layout: maps.Layout, regions: torch.Tensor, present: torch
 def _ramp_regions(sc, layout: maps.Layout, regions: torch.Tensor,
                   generator: torch.Generator) -> tuple[torch.Tensor, ...]:
     """``regions`` with ramp 0 of the worlds drawn for ``ramp_at_wall`` spawning just outside its spot at the room's
-    wall; (B,) those worlds, the ramp's place against the wall (B, 2) and its heading (B,)."""
+    wall, and of those drawn for ``ramp_near_door`` in front of a door; (B,) the worlds at the wall, the ramp's
+    place against the wall (B, 2) and its heading (B,)."""
     c, i = sc.config, sc.config.num_agents + sc.config.num_boxes
-    draws = torch.rand(sc.num_envs, 2, generator=generator, device=sc.device)  # drawn?, where along the walls
+    draws = torch.rand(sc.num_envs, 2, generator=generator, device=sc.device)  # which start, where along the walls
     hx, hy = sc.ramp_half[0].tolist()  # one read from the device
+    radius = math.hypot(hx, hy)
     fits, spawn, place, angle = ramp_starts.spots(layout, (hx, hy), SPAWN_GAP, draws[:, 1])
     chosen = (draws[:, 0] < c.ramp_at_wall) & fits
     regions = regions.clone()
-    spot = ramp_starts.start_regions(spawn, math.hypot(hx, hy))
+    spot = ramp_starts.start_regions(spawn, radius)
     regions[:, i] = torch.where(chosen.unsqueeze(1), spot, regions[:, i])
+    if c.ramp_near_door > 0:  # the same draw, past ramp_at_wall's share; the door from the second uniform
+        by_door = (draws[:, 0] >= c.ramp_at_wall) & (draws[:, 0] < c.ramp_at_wall + c.ramp_near_door)
+        has, near = ramp_starts.near_door_regions(layout, room_doors(layout), radius, draws[:, 1])
+        regions[:, i] = torch.where((by_door & has).unsqueeze(1), near, regions[:, i])
     return regions, chosen, place, angle
 
 

@@ -43,7 +43,8 @@ def test_v2_defaults_per_map_and_v1_defaults_unchanged():
         HideAndSeekV2Config(num_elongated_boxes=2)
     with pytest.raises(ValueError, match="map must be one of"):
         HideAndSeekV2Config(map="maze")
-    assert HideAndSeekV2Config.TRAINING_ONLY == HideAndSeekConfig.TRAINING_ONLY == ("boxes_at_doors", "ramp_at_wall")
+    assert HideAndSeekV2Config.TRAINING_ONLY == HideAndSeekConfig.TRAINING_ONLY == (
+        "boxes_at_doors", "ramp_at_wall", "ramp_near_door")
 
 
 def _assert_same(a, b, what: str) -> None:
