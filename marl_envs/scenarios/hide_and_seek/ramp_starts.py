@@ -25,9 +25,13 @@ anywhere.
 Ramp defense has the same difficulty one stage later: to lock the ramp or pull it into the room during the
 preparation a hider must leave the room, find the ramp, reach it and lock it, with nothing rewarding the first steps.
 ``ramp_near_door`` (the second start here, ``near_door_regions``) shortens that sequence to its end: in a world
-drawn for it, ramp 0 starts outside the room just in front of one of its doors, at any heading, where a hider
-standing in the door reaches it. Nothing of the game is faked (the hiders must still lock it or pull it in, the
-seekers still carry it to a wall), so every behaviour figure is measured. One draw decides between the two starts:
+drawn for it, ramp 0 starts outside the room just in front of one of its doors, at any heading, and hider 0
+starts in the same band beside it (outside the room, a step from the door). A hider that has learned to lock
+boxes meets the ramp within reach, and has the whole preparation to lock it (or pull it in) and get back in. A
+first run with the ramp alone by the door (the hiders starting in the room, as usual) moved it in no game: hiders
+that have learned to stay in the room and lock its doors never went out to it. Nothing of the game is faked (the
+hiders must still lock it or pull it in, the seekers still carry it to a wall), so every behaviour figure is
+measured. One draw decides between the two starts:
 ``ramp_at_wall`` first, then ``ramp_near_door``, so their probabilities add up to at most 1.
 """
 
@@ -117,7 +121,8 @@ wall from the door's middle, plus the ramp's own half length)."""
 
 
 def near_door_regions(layout, doors: torch.Tensor, radius: float, u: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Where the ramp spawns in a world that starts it by a door: in front of one door of the room, outside.
+    """Where the ramp (and hider 0) spawn in a world that starts the ramp by a door: in front of one door of the
+    room, outside.
 
     Args:
         layout: the quadrant maps (``layout.Layout``).
@@ -126,9 +131,11 @@ def near_door_regions(layout, doors: torch.Tensor, radius: float, u: torch.Tenso
         u: (B,) uniforms in [0, 1) choosing the door.
 
     Returns:
-        has (B,) bool, the room has a door; regions (B, 4) the spawn rectangles (``spawn.sample_positions``: they
-        hold the bounding circle, which the spawn rule keeps clear of every wall; the room is already excluded for
-        bodies that start outside it).
+        has (B,) bool, the room has a door; regions (B, 4) the ramp's spawn rectangles (``spawn.sample_positions``:
+        they hold the bounding circle, which the spawn rule keeps clear of every wall; the room is already excluded
+        for bodies that start outside it). Hider 0 spawns in the same rectangle, outside the room: nothing
+        excludes the room's own bodies from the rest of the arena, and the ramp, placed first (larger bodies
+        first), leaves it the rest of the band.
     """
     count = doors.sum(1)
     k = (u * count).long().clamp_max((count - 1).clamp_min(0))  # the k-th door of the room

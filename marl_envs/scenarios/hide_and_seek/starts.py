@@ -104,8 +104,8 @@ def _door_regions(sc, layout: maps.Layout, regions: torch.Tensor, present: torch
 def _ramp_regions(sc, layout: maps.Layout, regions: torch.Tensor,
                   generator: torch.Generator) -> tuple[torch.Tensor, ...]:
     """``regions`` with ramp 0 of the worlds drawn for ``ramp_at_wall`` spawning just outside its spot at the room's
-    wall, and of those drawn for ``ramp_near_door`` in front of a door; (B,) the worlds at the wall, the ramp's
-    place against the wall (B, 2) and its heading (B,)."""
+    wall, and of those drawn for ``ramp_near_door`` in front of a door with hider 0 beside it; (B,) the worlds at
+    the wall, the ramp's place against the wall (B, 2) and its heading (B,)."""
     c, i = sc.config, sc.config.num_agents + sc.config.num_boxes
     draws = torch.rand(sc.num_envs, 2, generator=generator, device=sc.device)  # which start, where along the walls
     hx, hy = sc.ramp_half[0].tolist()  # one read from the device
@@ -118,7 +118,9 @@ def _ramp_regions(sc, layout: maps.Layout, regions: torch.Tensor,
     if c.ramp_near_door > 0:  # the same draw, past ramp_at_wall's share; the door from the second uniform
         by_door = (draws[:, 0] >= c.ramp_at_wall) & (draws[:, 0] < c.ramp_at_wall + c.ramp_near_door)
         has, near = ramp_starts.near_door_regions(layout, room_doors(layout), radius, draws[:, 1])
-        regions[:, i] = torch.where((by_door & has).unsqueeze(1), near, regions[:, i])
+        here = (by_door & has).unsqueeze(1)
+        regions[:, i] = torch.where(here, near, regions[:, i])
+        regions[:, 0] = torch.where(here, near, regions[:, 0])  # hider 0 beside it, outside the room
     return regions, chosen, place, angle
 
 

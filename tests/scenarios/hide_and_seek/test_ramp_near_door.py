@@ -10,6 +10,7 @@ from marl_envs.physics.geometry import perp
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
 from marl_envs.scenarios.hide_and_seek.behaviour import NAMES, room_doors
 from marl_envs.scenarios.hide_and_seek.ramp_starts import NEAR_ALONG, NEAR_DEPTH
+from tests.scenarios.hide_and_seek.spawn_rule import assert_spawned_apart
 from tests.scenarios.hide_and_seek.test_ramp_starts import _assert_valid_start, _at_wall
 
 ENV_IDS = ["hide_and_seek_v1", "hide_and_seek_v2"]
@@ -52,33 +53,36 @@ def test_every_world_starts_with_the_ramp_in_front_of_a_door_outside_the_room(en
     assert 0.4 < (rank[two] == 1).float().mean().item() < 0.6
     angle = sc.world.state.angle[:, _ramp_index(sc)]
     assert angle.cos().abs().std() > 0.2
+    # Hider 0 starts beside it: outside the room, within a metre of the ramp; the other hider in the room.
+    room = sc.layout.room
+    pos = sc.world.state.pos
+    inside = ((pos > room[:, None, :2]) & (pos < room[:, None, 2:])).all(-1)
+    assert not inside[:, 0].any() and inside[:, 1].all()
+    assert (pos[:, 0] - pos[:, _ramp_index(sc)]).norm(dim=-1).max() < 1.5
     a = sc.config.num_agents
     usual = torch.cat((torch.ones(b, a, dtype=torch.bool), sc.present), dim=1)
     usual[:, _ramp_index(sc)] = False
+    usual[:, 0] = False
     _assert_valid_start(sc, usual)
+    # Hider 0 follows the spawn rule too: its disc clear of the walls and of every other body's.
+    everyone = torch.cat((torch.ones(b, a, dtype=torch.bool), sc.present), dim=1)
+    assert_spawned_apart(sc, everyone & ~torch.nn.functional.one_hot(torch.tensor(_ramp_index(sc)),
+                                                                     everyone.shape[1]).bool())
 
 
-def test_a_hider_in_the_door_reaches_and_locks_the_ramp_within_the_preparation():
-    """The point of the start: a hider put in the door's gap facing the ramp (an agent locks what it sees), driving at
-    it and pressing lock until it holds, locks it within 10 steps in nearly every world (well inside the 32 steps of
-    preparation)."""
+def test_the_hider_beside_the_ramp_locks_it_within_a_few_steps_of_the_preparation():
+    """The point of the start: hider 0, turned to face the ramp (an agent locks what it sees), driving at it and
+    pressing lock until it holds, locks it within 8 steps in nearly every world (the preparation has 32)."""
     b = 512
     env = make_batched("hide_and_seek_v2", num_envs=b, seed=9, ramp_near_door=1.0)
     env.reset(seed=9)
     sc = env.scenario
     i, k = _ramp_index(sc), sc.config.num_boxes
-    doors = room_doors(sc.layout)
-    first = doors & (doors.long().cumsum(1) - 1 == 0)
-    w = first.float().unsqueeze(-1)
-    near, rank = _near_door(sc)
-    door = torch.where((rank == 1).unsqueeze(-1), (sc.layout.doors * (doors & ~first).float().unsqueeze(-1)).sum(1),
-                       (sc.layout.doors * w).sum(1))
-    sc.world.state.pos[:, 0] = door
-    to_ramp = sc.world.state.pos[:, i] - door
+    to_ramp = sc.world.state.pos[:, i] - sc.world.state.pos[:, 0]
     sc.world.state.angle[:, 0] = torch.atan2(to_ramp[:, 1], to_ramp[:, 0])
     sc.refresh()
     locked_at = torch.full((b,), -1)
-    for t in range(1, 11):
+    for t in range(1, 9):
         to_ramp = sc.world.state.pos[:, i] - sc.world.state.pos[:, 0]
         move = 5 + (5 * to_ramp / to_ramp.norm(dim=-1, keepdim=True)).round().long()
         action = IDLE.expand(b, env.num_agents, 5).clone()
