@@ -172,7 +172,7 @@ defaults), `box_size` (0.64; v2 0.5), `prep_fraction` (0.4), `reward_mode` ("joi
 `boxes_at_doors` (0: a training curriculum that starts a share of quadrant games with the boxes in front of the
 doors), `ramp_at_wall` (0: a training curriculum that starts a share of quadrant games with the ramp outside the room,
 against a part of its wall without a door, ready to climb), `ramp_near_door` (0: a training curriculum that
-starts a share of quadrant games with the ramp outside the room in front of a door, where a hider reaches it;
+starts a share of quadrant games with the ramp outside the room in front of a door and hider 0 beside it;
 `ramp_at_wall + ramp_near_door` <= 1), `grab_reach` (0.3), `half_size` (2; 3 in
 random_rooms), `door_width` (0.5), `substeps` (2), `track_behaviour` (True).
 

@@ -98,8 +98,7 @@ class HideAndSeekConfig(ScenarioConfig):
     ramp_near_door: float = 0.0
     """Probability that a quadrant world starts with ramp 0 outside the room just in front of one of its doors, at
     any heading, and hider 0 beside it (outside the room, a step from the door): a start-state curriculum for ramp
-    defense
-    (``ramp_starts``). The hiders must still lock it or pull it into the room during the preparation, so every
+    defense (``ramp_starts``). The hiders must still lock it or pull it into the room during the preparation, so every
     behaviour figure is measured. Drawn after ``ramp_at_wall`` from the same uniform (a world gets at most one of
     the two), so ``ramp_at_wall + ramp_near_door`` <= 1. Evaluate with the default 0."""
     grab_reach: float = 0.3
