@@ -31,10 +31,10 @@ boxes meets the ramp within reach, and has the whole preparation to lock it (or 
 first run with the ramp alone by the door (the hiders starting in the room, as usual) left it where it was (it moved
 0.001 m a game in the preparation): hiders that have learned to stay in the room and lock its doors never went out
 to it. With hider 0 beside it, the door-shelter hiders lock it in about a quarter of such games from the start, a
-habit of locking what is near; a 108-minute run did not make that more frequent (docs: team self-play). Nothing of the game is faked (the
-hiders must still lock it or pull it in, the seekers still carry it to a wall), so every behaviour figure is
-measured. One draw decides between the two starts:
-``ramp_at_wall`` first, then ``ramp_near_door``, so their probabilities add up to at most 1.
+habit of locking what is near; a 108-minute run did not make that more frequent (docs: team self-play).
+Nothing of the game is faked (the hiders must still lock it or pull it in, the seekers still carry it to a wall),
+so every behaviour figure is measured. One draw decides between the two starts: ``ramp_at_wall`` first, then
+``ramp_near_door``, so their probabilities add up to at most 1.
 """
 
 from __future__ import annotations
