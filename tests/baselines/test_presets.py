@@ -29,9 +29,10 @@ def test_every_env_and_algorithm_has_a_preset_of_real_arguments():
 
 def test_the_cli_applies_the_preset_and_explicit_flags_win(capsys):
     args = parse_cli(mappo.Args, "mappo", "", ["--env-id", "spread_v0"])
-    assert args.gamma == 0.9
+    assert (args.gamma, args.activation) == (0.9, "tanh")
     assert "preset for spread_v0" in capsys.readouterr().out
     assert parse_cli(mappo.Args, "mappo", "", ["--env-id", "spread_v0", "--gamma", "0.99"]).gamma == 0.99
+    assert parse_cli(mappo.Args, "mappo", "", ["--env-id", "spread_v0", "--activation", "relu"]).activation == "relu"
     hns = parse_cli(mappo.Args, "mappo", "", ["--env-id", "hide_and_seek_v1", "--num-steps", "160"])
     assert (hns.num_steps, hns.num_envs, hns.lr_schedule, hns.gamma) == (160, 1024, "constant", 0.998)
     assert "given on the command line: num_steps" in capsys.readouterr().out
