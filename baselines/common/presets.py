@@ -13,10 +13,10 @@ Where the figures come from (docs/baselines/):
         seed 1 MAPPO γ 0.85 −29.08 and 0.8 −29.37, on seed 2 γ 0.85 −30.34 against 0.9's −29.40. Then tanh
         hidden units (CleanRL's and OpenAI Baselines' choice; relu, MAPPO's reference code's, is the Args default)
         for every algorithm: MAPPO −27.27 ± 0.17 over 6 seeds (relu −29.56 ± 0.78 on the same seeds), IPPO −27.70
-        (3 seeds; relu −29.83), HATRPO −32.14 ± 0.55 (6 seeds; relu −33.20 ± 1.24).
+        (3 seeds; relu −29.83), HATRPO's separate actors −32.14 ± 0.55 (6 seeds; relu −33.20 ± 1.24).
     transport_v0, MAPPO/IPPO: 50-step rollouts (examples/train_transport.sh: 99.6% greedy success).
     hetero_transport_v0, MAPPO/IPPO/HAPPO/HATRPO: transport_v0's (the same task and episode length).
-    HAPPO, HATRPO on envs whose agents are alike (spread_v0, transport_v0; HATRPO on transport_v0 only): one actor
+    HAPPO, HATRPO on envs whose agents are alike (spread_v0, transport_v0): one actor
         that the agents update in turn (--param-sharing all, HARL's share_param; docs/baselines/happo.md, 3 seeds x
         2M steps): HAPPO on spread_v0 trains to -30.16 +- 0.82 (separate actors: -32.81 +- 0.31), and with a
         learning rate of 2e-3 (the shared actor takes A turns of Adam steps per update) to -28.85 +- 0.70 over 6
@@ -24,7 +24,8 @@ Where the figures come from (docs/baselines/):
         linear schedule suit it best: -27.20 +- 0.32 over 6 seeds (MAPPO's -27.27 +- 0.17; 2e-3 constant
         -27.62 +- 0.24, 1e-3 constant -27.28), so spread_v0's HAPPO entry adds only the sharing; on
         transport_v0 to 97.5% greedy success (separate: 95.5%); HATRPO on transport_v0 to 98.0% (separate: 88.4%),
-        on spread_v0 to -33.69 +- 0.79 (separate: -33.07 +- 0.27, so spread_v0 keeps them).
+        on spread_v0 with relu to -33.69 +- 0.79 (separate: -33.07 +- 0.27), with tanh to -28.38 +- 0.12 over 6
+        seeds (separate: -32.14 +- 0.55; MAPPO -27.27 +- 0.17).
     HAPPO: MAPPO's preset of the env, each agent with its own actor (--param-sharing agent, HAPPO's default);
         on transport_v0 a constant learning rate. Each actor learns from a third of the samples
         that MAPPO's shared one gets, and linear annealing stopped the slow seeds before they got there
@@ -116,7 +117,7 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("happo", "spread_v0"): {**_SPREAD_PPO, "param_sharing": "all"},
     ("happo", "transport_v0"): {**_TRANSPORT_PPO, "lr_schedule": "constant", "param_sharing": "all"},
     ("happo", "hetero_transport_v0"): _TRANSPORT_PPO,
-    ("hatrpo", "spread_v0"): {**_SPREAD_PPO, **_HARL_TRUST_REGION, "fisher_every": 5},
+    ("hatrpo", "spread_v0"): {**_SPREAD_PPO, **_HARL_TRUST_REGION, "fisher_every": 5, "param_sharing": "all"},
     ("hatrpo", "transport_v0"): {**_HATRPO_TRANSPORT, "param_sharing": "all"},
     ("hatrpo", "hetero_transport_v0"): _HATRPO_TRANSPORT,
     ("happo", "hide_and_seek_v1"): {**_HIDE_AND_SEEK_PPO, "param_sharing": "agent"},
