@@ -15,7 +15,9 @@ Where the figures come from (docs/baselines/):
         for every algorithm: MAPPO −27.27 ± 0.17 over 6 seeds (relu −29.56 ± 0.78 on the same seeds), IPPO −27.70
         (3 seeds; relu −29.83), HATRPO's separate actors −32.14 ± 0.55 (6 seeds; relu −33.20 ± 1.24).
     transport_v0, MAPPO/IPPO: 50-step rollouts (examples/train_transport.sh: 99.6% greedy success).
-    hetero_transport_v0, MAPPO/IPPO/HAPPO/HATRPO: transport_v0's (the same task and episode length).
+    hetero_transport_v0, MAPPO/IPPO/HAPPO/HATRPO: transport_v0's (the same task and episode length); MAPPO and
+        HAPPO with tanh hidden units (6 seeds x 2M steps, greedy success: HAPPO 94.3% +- 5.4, relu 64.1% +- 13.8;
+        MAPPO 67.6% +- 23.1, relu 66.4% +- 18.4). IPPO and HATRPO keep relu until measured.
     HAPPO, HATRPO on envs whose agents are alike (spread_v0, transport_v0): one actor
         that the agents update in turn (--param-sharing all, HARL's share_param; docs/baselines/happo.md, 3 seeds x
         2M steps): HAPPO on spread_v0 trains to -30.16 +- 0.82 (separate actors: -32.81 +- 0.31), and with a
@@ -88,6 +90,7 @@ from typing import Any
 
 _SPREAD_PPO = {"gamma": 0.9, "activation": "tanh"}
 _TRANSPORT_PPO = {"num_steps": 50}
+_HETERO_TANH = {**_TRANSPORT_PPO, "activation": "tanh"}
 _HIDE_AND_SEEK_PPO = {"num_envs": 1024, "num_steps": 80, "gamma": 0.998, "gae_lambda": 0.95, "learning_rate": 3e-3,
                       "critic_learning_rate": 3e-3, "lr_schedule": "constant", "ent_coef": 0.01, "hidden_size": 64,
                       "num_minibatches": 8, "update_epochs": 4, "time_limit": "auto", "param_sharing": "all",
@@ -112,11 +115,11 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("ippo", "transport_v0"): _TRANSPORT_PPO,
     ("mappo", "hide_and_seek_v1"): _HIDE_AND_SEEK_PPO,
     ("ippo", "hide_and_seek_v1"): _HIDE_AND_SEEK_PPO,
-    ("mappo", "hetero_transport_v0"): _TRANSPORT_PPO,
+    ("mappo", "hetero_transport_v0"): _HETERO_TANH,
     ("ippo", "hetero_transport_v0"): _TRANSPORT_PPO,
     ("happo", "spread_v0"): {**_SPREAD_PPO, "param_sharing": "all"},
     ("happo", "transport_v0"): {**_TRANSPORT_PPO, "lr_schedule": "constant", "param_sharing": "all"},
-    ("happo", "hetero_transport_v0"): _TRANSPORT_PPO,
+    ("happo", "hetero_transport_v0"): _HETERO_TANH,
     ("hatrpo", "spread_v0"): {**_SPREAD_PPO, **_HARL_TRUST_REGION, "fisher_every": 5, "param_sharing": "all"},
     ("hatrpo", "transport_v0"): {**_HATRPO_TRANSPORT, "param_sharing": "all"},
     ("hatrpo", "hetero_transport_v0"): _HATRPO_TRANSPORT,
