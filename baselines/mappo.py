@@ -63,6 +63,7 @@ import torch
 
 from baselines.common.buffer import flatten_rows
 from baselines.common.config import CommonArgs
+from baselines.common.curriculum import StageCurriculum, parse_curriculum
 from baselines.common.gae import compute_gae, resolve_time_limit
 from baselines.common.policy import MultiAgentPolicy, policy_from_args
 from baselines.common.ppo import adam_per_group, set_learning_rates, update
@@ -160,6 +161,11 @@ class Args(CommonArgs):
     reference_opponents: str = ""
     """team games: fixed players that join the opponent pool and never age out, comma-separated: scripted (the
     env's scripted team), random (uniform valid actions); drawn like a snapshot, with --opponent-prob"""
+    curriculum: str = ""
+    """envs with stages of play: training-only env arguments to set when self-play first shows a stage, a JSON
+    object from stage name to arguments, e.g. '{"shelter": {"ramp_at_wall": 0.3}}' (common/curriculum.py)"""
+    curriculum_patience: int = 5
+    """with --curriculum: updates in a row that must show a stage before its arguments apply"""
 
     def __post_init__(self):
         if self.lr_schedule is not None and self.lr_schedule not in LR_SCHEDULES:
@@ -216,6 +222,34 @@ def save_stage_policy(run: Run, env, row: dict[str, float]) -> str | None:
     return run.save_policy(path)
 
 
+def start_curriculum(run: Run, args: Args) -> StageCurriculum:
+    """``--curriculum``'s schedule, checked against the env (every step's arguments valid) and, on resume, back at
+    the step the run had reached (checkpoints keep the level; the env starts from ``--env-kwargs``)."""
+    curriculum = StageCurriculum(parse_curriculum(args.curriculum, tuple(getattr(run.env, "stages", ()))),
+                                 args.curriculum_patience)
+    if not curriculum.enabled:
+        return curriculum
+    if not hasattr(run.env, "set_training_kwargs"):
+        raise ValueError(f"--curriculum: {args.env_id} cannot change its arguments during a run")
+    for level in range(1, len(curriculum.steps) + 1):  # every step valid now, not an error hours into the run
+        run.env.set_training_kwargs(**run.env.set_training_kwargs(**curriculum.arguments(level)))
+    run.register("curriculum", curriculum)
+    if curriculum.level:
+        run.collector.set_training_kwargs(**curriculum.arguments())
+    return curriculum
+
+
+def advance_curriculum(run: Run, curriculum: StageCurriculum, row: dict[str, float]) -> None:
+    """Count this update's stage; apply the next step's arguments when it is due. Logs ``curriculum/level``."""
+    changes = curriculum.observe(row.get("behaviour/stage", float("nan")))
+    if changes is not None:
+        run.collector.set_training_kwargs(**changes)
+        stage = run.env.stages[curriculum.steps[curriculum.level - 1][0]]
+        print(f"[curriculum] update {run.update}: {stage!r} shown for {curriculum.patience} updates in a row; "
+              f"from now on new games start with {changes}", flush=True)
+    row["curriculum/level"] = float(curriculum.level)
+
+
 def learning_rate_fraction(args: Args, update_index: int, num_updates: int) -> float:
     return 1.0 - update_index / num_updates if args.lr_schedule == "linear" else 1.0
 
@@ -260,6 +294,7 @@ def train(args: Args, algo: str = "mappo", make_optimizers: Callable = adam_per_
         raise ValueError(f"--reference-opponents random: {args.env_id} has no batched action_spec to draw from")
     pool = run.register("opponent_pool", OpponentPool(args.opponent_pool, args.opponent_prob, args.snapshot_every,
                                                       policy.num_teams, args.seed + 1, references))
+    curriculum = start_curriculum(run, args)
     num_updates, batch_steps = plan_updates(args)
     stats, done_this_call = EpisodeStats(agent_teams(list(env.agents))), 0
     with run.guard():
@@ -295,6 +330,8 @@ def train(args: Args, algo: str = "mappo", make_optimizers: Callable = adam_per_
             stats.env_seconds = 0.0
             row = with_stage(env, stats.pop(), self_play=matchup is None)
             save_stage_policy(run, env, row)
+            if curriculum.enabled:
+                advance_curriculum(run, curriculum, row)
             run.log({**row, **timing, "SPS": batch_steps / (learned - tick),
                      "learning_rate": run.optimizers[0].param_groups[0]["lr"], **losses, **selfplay})
             if run.end_update(num_updates, done_this_call):

@@ -18,7 +18,8 @@
 #
 # Everything else is the CLI's preset for the env (printed at start, stored in config.json). When the
 # budget is spent the trainer gets a Ctrl-C: the update in progress finishes and a checkpoint is saved.
-# Running the script again with the same RUN continues that run (--resume) for another budget.
+# Running the script again with the same RUN continues that run (--resume) for another budget; of EXTRA's options
+# only those a resume takes count there (--curriculum adds or replaces the run's schedule of start curricula).
 # What it writes under RUN: metrics.csv (behaviour/* columns: what agents do with boxes and ramps,
 # behaviour/stage: 0 chasing, 1 shelter, 2 ramp use, 3 ramp defense), stages/<i>_<stage>.pt (a small
 # policy file saved the first time each stage shows, and a GIF of one game it plays against itself),
@@ -34,7 +35,7 @@ THREADS=${THREADS:-2}
 EPISODES=${EPISODES:-1000}
 
 if [ -f "$RUN/checkpoints/latest.pt" ]; then
-  train=(python -m baselines.mappo --resume "$RUN")
+  train=(python -m baselines.mappo --resume "$RUN" ${EXTRA:-})  # a resume keeps its arguments but a new --curriculum
 else
   train=(python -m baselines.mappo --env-id "$ENV_ID" --run-dir "$RUN" --device "$DEVICE"
          --total-timesteps 100000000000 ${NUM_ENVS:+--num-envs "$NUM_ENVS"} ${EXTRA:-})

@@ -90,6 +90,10 @@ class LocalCollector:
                 self.compile)
         return rollout, next_values
 
+    def set_training_kwargs(self, **kwargs: Any) -> None:
+        """Change the env's training-only arguments (``--curriculum``); new episodes start with them."""
+        self.env.set_training_kwargs(**kwargs)
+
     def state_dict(self) -> dict[str, Any]:
         """The env (ours resume mid-episode; other envs restart their episodes), observation, RNG."""
         env_state = self.env.state_dict() if hasattr(self.env, "state_dict") else None

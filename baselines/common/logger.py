@@ -61,6 +61,8 @@ class RunLogger:
             self._fields = list(row)
             self._writer = csv.DictWriter(self._csv, fieldnames=self._fields)
             self._writer.writeheader()
+        if not set(row) <= set(self._fields):
+            self._add_columns([k for k in row if k not in self._fields])
         self._writer.writerow({k: row.get(k, "") for k in self._fields})
         self._csv.flush()
         if self._tb is not None:
@@ -70,6 +72,23 @@ class RunLogger:
                     continue
                 tag = key if "/" in key else f"{namespaces.get(key, 'charts')}/{key}"  # behaviour/x is its own tag
                 self._tb.add_scalar(tag, value, step)
+
+    def _add_columns(self, names: list[str]) -> None:
+        """Widen the CSV for metrics a run starts logging midway (a resumed run given a new option): the file is
+        rewritten with the new header, earlier rows blank in the new columns, so no figure is dropped."""
+        path = self._csv.name
+        self._csv.close()
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        self._fields = [*self._fields, *names]
+        tmp = path + ".tmp"
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=self._fields)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, path)  # the old file stays whole until the new one is
+        self._csv = open(path, "a", newline="")
+        self._writer = csv.DictWriter(self._csv, fieldnames=self._fields)
 
     def close(self) -> None:
         self._csv.flush()

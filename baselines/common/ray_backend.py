@@ -86,6 +86,9 @@ class RolloutWorker:
         rollout = type(rollout)(**{k: v.cpu() for k, v in rollout.as_dict().items()})
         return rollout, next_values.cpu(), stats, time.perf_counter() - tick
 
+    def set_training_kwargs(self, kwargs: dict) -> None:
+        self.collector.set_training_kwargs(**kwargs)
+
     def state_dict(self) -> dict[str, Any]:
         return self.collector.state_dict()
 
@@ -167,6 +170,13 @@ class RayCollector:
         # Everything but the slowest worker's own collection: weights out, rollouts back, scheduling.
         self.last_overhead = time.perf_counter() - tick - max(seconds for *_, seconds in results)
         return rollout, next_values
+
+    def set_training_kwargs(self, **kwargs: Any) -> None:
+        """Change every worker's training-only env arguments (``--curriculum``); a replacement worker starts
+        with them too."""
+        make_env, env_id, device, env_kwargs, threads = self._spec
+        self._spec = (make_env, env_id, device, {**env_kwargs, **kwargs}, threads)
+        self._ray.get([worker.set_training_kwargs.remote(kwargs) for worker in self.workers])
 
     def _replace(self, i: int, error: Exception) -> None:
         self.restarts += 1

@@ -31,6 +31,9 @@ from baselines.common.logger import RunLogger
 #: command-line arguments that a resumed run takes from the new invocation, not the checkpoint
 RESUME_OVERRIDES = ("resume", "stop_after_updates", "progress", "log_interval", "torch_threads", "tensorboard",
                     "checkpoint_every", "backend", "num_workers", "worker_device", "ray_address")
+RESUME_IF_GIVEN = ("curriculum", "curriculum_patience")
+"""Arguments a resumed run keeps from its checkpoint unless the command line gives them (a curriculum step found
+after the run started can join it)."""
 BACKENDS = ("local", "ray")
 NAMESPACES = {"episodic_return": "charts", "episodic_length": "charts", "success_rate": "charts", "SPS": "charts",
               "learning_rate": "charts"}
@@ -170,7 +173,9 @@ def start_run(args: CommonArgs, algo: str, make_agent: Callable[[Any, Any], torc
         payload = load_checkpoint(args.resume)
         if payload["algo"] != algo:
             raise ValueError(f"{args.resume!r} holds a {payload['algo']} run, not {algo}")
-        saved = {k: v for k, v in payload["args"].items() if k not in RESUME_OVERRIDES}
+        defaults = {f.name: f.default for f in dataclasses.fields(args)}
+        given = {k for k in RESUME_IF_GIVEN if k in defaults and getattr(args, k) != defaults[k]}
+        saved = {k: v for k, v in payload["args"].items() if k not in RESUME_OVERRIDES and k not in given}
         args = dataclasses.replace(args, **saved)
         args.run_dir = args.resume if os.path.isdir(args.resume) else os.path.dirname(os.path.dirname(args.resume))
     if args.backend not in BACKENDS:

@@ -27,6 +27,7 @@ should treat truncation as terminal instead of bootstrapping past it.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import torch
@@ -177,6 +178,24 @@ class BatchedEnv:
         """The stage of play shown by ``means``, the means of ``info["behaviour"]``'s figures over recent
         episodes (one of ``env.stages``); None for envs without stages. Thresholds: the scenario's docs."""
         return self.scenario.stage(means)
+
+    def set_training_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        """Change training-only arguments (``ScenarioConfig.TRAINING_ONLY``: curricula of start states) in place,
+        for a trainer whose curriculum moves on as play changes; returns their previous values.
+
+        Worlds that start an episode after the call draw their start with the new values; episodes under way
+        are untouched. Any other argument would change the game itself (its spaces, physics or rewards) under a
+        running learner, so it is refused, as is a value the config rejects; either way the env is unchanged.
+        """
+        allowed = type(self.config).TRAINING_ONLY
+        other = sorted(set(kwargs) - set(allowed))
+        if other:
+            raise ValueError(f"set_training_kwargs changes only the training-only arguments {list(allowed)} of "
+                             f"{type(self.config).__name__}; got {other}")
+        config = dataclasses.replace(self.config, **kwargs)  # validated here, before anything changes
+        previous = {name: getattr(self.config, name) for name in kwargs}
+        self.config = self.scenario.config = config
+        return previous
 
     def scripted_actions(self, **options: Any) -> torch.Tensor:
         """Actions of the scenario's scripted policy for every agent of every world, from the current state.

@@ -46,6 +46,23 @@ def test_one_ray_worker_reproduces_the_local_backend(tmp_path, one_torch_thread,
                                                   remote.agent.state_dict().values(), strict=True))
 
 
+def test_a_curriculum_step_reaches_the_workers(tmp_path, one_torch_thread, monkeypatch):
+    from marl_envs.api.batched import BatchedEnv
+
+    monkeypatch.setattr(BatchedEnv, "stage", lambda self, means: "shelter")  # the driver judges the stage
+    budget = dict(env_id="hide_and_seek_v2", env_kwargs='{"max_cycles": 10}', num_envs=4, num_steps=10,
+                  update_epochs=1, num_minibatches=1, total_timesteps=4 * 10 * 3, progress=False, tensorboard=False,
+                  torch_threads=1, seed=3, compile=False, precision="fp32", curriculum_patience=1)
+    schedule = '{"shelter": {"ramp_at_wall": 1.0}}'
+    local = mappo.train(mappo.Args(**budget, curriculum=schedule, run_dir=str(tmp_path / "local")))
+    remote = mappo.train(mappo.Args(**budget, curriculum=schedule, run_dir=str(tmp_path / "ray"), backend="ray",
+                                    num_workers=1))
+    plain = mappo.train(mappo.Args(**budget, run_dir=str(tmp_path / "plain")))
+    assert [row["curriculum/level"] for row in remote.history] == [1.0, 1.0, 1.0]
+    assert _metrics(remote) == _metrics(local)  # the worker's games started at the wall as the local ones did
+    assert _metrics(remote)[1:] != _metrics(plain)[1:]
+
+
 @pytest.mark.parametrize("module", [trpo, npg])
 def test_single_agent_algorithms_run_on_two_workers(tmp_path, module, one_torch_thread):
     args = module.Args(env_id="CartPole-v1", num_envs=4, num_steps=32, total_timesteps=4 * 32 * 2, progress=False,
