@@ -1,6 +1,7 @@
 """Per-env presets: one table, applied by every CLI, overridden by explicit flags, read by the benchmark."""
 
 import dataclasses
+import json
 
 import pytest
 
@@ -47,13 +48,17 @@ def test_the_cli_applies_the_preset_and_explicit_flags_win(capsys):
 
 
 def test_hide_and_seek_v2_presets_are_v1s_with_the_door_start_curriculum(capsys):
-    """v2 trains on v1's presets; MAPPO, IPPO, HAPPO and HATRPO add boxes_at_doors 0.5, which evaluation drops."""
+    """v2 trains on v1's presets; MAPPO, IPPO, HAPPO and HATRPO add boxes_at_doors 0.5, which evaluation drops, and
+    the ramp curricula that follow the stages (--curriculum)."""
     from marl_envs import evaluation_kwargs, make_batched
 
     for algo in ARGS:
         v1, v2 = preset_for(algo, "hide_and_seek_v1"), preset_for(algo, "hide_and_seek_v2")
         curriculum = algo in ("mappo", "ippo", "happo", "hatrpo")
-        assert v2 == ({**v1, "env_kwargs": '{"boxes_at_doors": 0.5}'} if curriculum else v1), algo
+        schedule = {"shelter": {"ramp_at_wall": 0.3}, "ramp use": {"ramp_at_wall": 0.2, "ramp_near_door": 0.3}}
+        assert {k: v for k, v in v2.items() if k != "curriculum"} == (
+            {**v1, "env_kwargs": '{"boxes_at_doors": 0.5}'} if curriculum else v1), algo
+        assert (json.loads(v2["curriculum"]) == schedule) if curriculum else "curriculum" not in v2, algo
     args = parse_cli(mappo.Args, "mappo", "", ["--env-id", "hide_and_seek_v2"])
     assert "preset for hide_and_seek_v2" in capsys.readouterr().out
     kwargs = parse_env_kwargs(args.env_kwargs)
