@@ -9,8 +9,9 @@
 #
 # The env is hide_and_seek_v2 unless ENV_ID says otherwise: v1 with the door shelter's defaults (0.5 m cubes,
 # sight lines with heights, the rim sight rule), and MAPPO's preset for it adds that run's door-start curriculum
-# (--env-kwargs '{"boxes_at_doors": 0.5}', training only). So the plain script has the settings of the run that
-# learned the door shelter (docs: team self-play), a v1 run given as
+# (--env-kwargs '{"boxes_at_doors": 0.5}', training only) and, as self-play shows the shelter and then ramp use, the
+# ramp curricula of the runs that reached the later stages (--curriculum). So the plain script has the settings of
+# the run that learned the door shelter (docs: team self-play) until a shelter shows, a v1 run given as
 #   ENV_ID=hide_and_seek_v1 RUN=runs/hns_shelter EXTRA='--seed 1 --env-kwargs {"see_over_reach":0.5,"sight_rim_points":8,"num_elongated_boxes":0,"box_size":0.5,"boxes_at_doors":0.5}' \
 #       bash examples/train_hide_and_seek.sh
 # The other runs of that page are v1 runs of this script (ENV_ID=hide_and_seek_v1). An --env-kwargs in EXTRA

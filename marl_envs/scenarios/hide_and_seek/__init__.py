@@ -37,7 +37,8 @@ on 2 CPU cores with exactly these values (as v1 arguments) and the door-start cu
 training only) learned the shelter of the paper's quadrant game: every door blocked by a hider-locked box at the
 end of the preparation in 63.2% of 1000 greedy games (the team self-play page of the docs). v2 with its defaults
 plays exactly that game (the same trajectories for the same seed and actions,
-`tests/scenarios/hide_and_seek/test_v2.py`), and v2's MAPPO, IPPO, HAPPO and HATRPO presets add the curriculum.
+`tests/scenarios/hide_and_seek/test_v2.py`), and v2's MAPPO, IPPO, HAPPO and HATRPO presets add the curriculum,
+and after it the ramp curricula of the later stages as the stages show (the trainers' `--curriculum`).
 Every other argument, `boxes_at_doors` and `ramp_at_wall` (0) included, has v1's default; the rest of this page
 holds for both versions.
 
