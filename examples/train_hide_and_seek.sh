@@ -71,8 +71,11 @@ if head -1 "$RUN/metrics.csv" | grep -q "selfplay/frozen_team"; then WHERE=(--wh
 python -m baselines.plot "$RUN" "${WHERE[@]}" --out "$RUN/behaviour.png" --smooth 3 --metric episodic_return \
     behaviour/all_doors_blocked_prep behaviour/box_locked_hiders_prep behaviour/hidden_fraction behaviour/seekers_elevated \
     behaviour/seekers_crossed behaviour/ramp_secured_prep behaviour/max_box_move_prep behaviour/stage
+# A run with a schedule of start curricula (--curriculum, the v2 presets) also shows the steps it applied.
+LEVEL=()
+if head -1 "$RUN/metrics.csv" | grep -q "curriculum/level"; then LEVEL=(curriculum/level); fi
 python -m baselines.plot "$RUN" "${WHERE[@]}" --out "$RUN/behaviour_time.png" --x time --smooth 3 --metric episodic_return \
-    behaviour/all_doors_blocked_prep behaviour/seekers_crossed behaviour/ramp_secured_prep behaviour/stage
+    behaviour/all_doors_blocked_prep behaviour/seekers_crossed behaviour/ramp_secured_prep behaviour/stage "${LEVEL[@]}"
 # One game of each stage's policy against itself, as a GIF beside its policy file (stages/<i>_<stage>.gif).
 for stage in "$RUN"/stages/*.pt; do
   [ -e "$stage" ] || continue
