@@ -6,6 +6,7 @@ import json
 import pytest
 
 from baselines import benchmark, happo, hatrpo, ippo, mappo, npg, trpo
+from baselines.common.curriculum import parse_curriculum
 from baselines.common.envs import parse_env_kwargs
 from baselines.common.presets import PRESETS, parse_cli, preset_for, with_preset
 
@@ -68,6 +69,8 @@ def test_hide_and_seek_v2_presets_are_v1s_with_the_door_start_curriculum(capsys)
     # env_kwargs is one JSON string: an explicit --env-kwargs replaces the preset's whole.
     own = parse_cli(mappo.Args, "mappo", "", ["--env-id", "hide_and_seek_v2", "--env-kwargs", '{"num_hiders": 1}'])
     assert parse_env_kwargs(own.env_kwargs) == {"num_hiders": 1}
+    off = parse_cli(mappo.Args, "mappo", "", ["--env-id", "hide_and_seek_v2", "--curriculum", "{}"])
+    assert off.curriculum == "{}" and parse_curriculum(off.curriculum, ("chasing", "shelter")) == []  # no schedule
 
 
 def test_resume_ignores_presets():
