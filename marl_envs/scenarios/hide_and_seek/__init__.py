@@ -145,7 +145,9 @@ fakes nothing and measures every figure. All three arguments are training-only
   opening by the boxes whose near face is closer to the wall than that: a box across the gap
   blocks it, one beside it does not.
 - `ramp_in_room_prep`: fraction of ramps whose centre is in the room; `ramp_secured_prep`:
-  fraction in the room or locked by the hiders (what keeps the seekers off them).
+  fraction in the room or locked by the hiders (what keeps the seekers off them). Both count only the ramps that
+  started outside the room (NaN in a game where every ramp started in it, which `quadrant_spawn="uniform"` allows):
+  a ramp left where it started in the room was not kept from the seekers by anyone.
 - `seekers_elevated`: 1 if a seeker was on a ramp (elevated) at some step; `seekers_crossed`:
   1 if one took off on one side of an interior wall and landed on the other; `agents_outside`:
   1 if an agent's centre was outside the play area at some step.
@@ -174,7 +176,8 @@ defaults), `box_size` (0.64; v2 0.5), `prep_fraction` (0.4), `reward_mode` ("joi
 doors), `ramp_at_wall` (0: a training curriculum that starts a share of quadrant games with the ramp outside the room,
 against a part of its wall without a door, ready to climb), `ramp_near_door` (0: a training curriculum that
 starts a share of quadrant games with the ramp outside the room in front of a door and hider 0 beside it;
-`ramp_at_wall + ramp_near_door` <= 1), `grab_reach` (0.3), `half_size` (2; 3 in
+`ramp_at_wall + ramp_near_door` <= 1), `quadrant_spawn` ("room": the hiders start in the room and the ramps
+outside it; "uniform": both anywhere, as in mae-envs' released quadrant game), `grab_reach` (0.3), `half_size` (2; 3 in
 random_rooms), `door_width` (0.5), `substeps` (2), `track_behaviour` (True).
 
 ## State

@@ -277,13 +277,16 @@ class BehaviourTracker:
         present = sc.present[:, k:]
         room = lay.room.unsqueeze(1)
         ramp_pos = s.pos[:, a + k:]
-        in_room = ((ramp_pos > room[..., :2]) & (ramp_pos < room[..., 2:])).all(-1) & present
+        # A ramp that started in the room (quadrant_spawn "uniform") is not one the hiders kept from the seekers.
+        started_in = _in_rect(self.start[k:].permute(2, 0, 1), room)
+        any_ramp, present = present.any(1), present & ~started_in
+        in_room = _in_rect(ramp_pos, room) & present
         secured = in_room | ((sc.lock_team[:, k:] == rules.HIDERS) & present)
         blockers = (sc.lock_team[:, :k] == rules.HIDERS) & sc.present[:, :k]
         blocked = doors_blocked(lay, s.pos[:, a:a + k], s.angle[:, a:a + k], sc.box_half, blockers, self.passage)
         ours = room_doors(lay)
         count, shut = ours.sum(1), (blocked & ours).sum(1)
-        ramps = present.sum(1).clamp_min(1)
+        ramps = torch.where(any_ramp, present.sum(1), 1)  # NaN figures where every ramp started in the room
         rest = torch.stack((in_room.sum(1) / ramps, secured.sum(1) / ramps, shut / count.clamp_min(1),
                             ((count > 0) & (shut == count)).float()))
         return torch.cat((move, locked, by_hiders, rest))
@@ -341,6 +344,11 @@ class Figures(Mapping):
 
     def __reduce__(self):
         return dict, (dict(self._get()),)
+
+
+def _in_rect(pos: torch.Tensor, rect: torch.Tensor) -> torch.Tensor:
+    """(B, Q) bool: points (B, Q, 2) strictly inside rectangles (B, 1, 4) (xmin, ymin, xmax, ymax)."""
+    return ((pos > rect[..., :2]) & (pos < rect[..., 2:])).all(-1)
 
 
 def _objects(pos, present, lock_team, start, kind, a: int, k: int) -> tuple[torch.Tensor, ...]:

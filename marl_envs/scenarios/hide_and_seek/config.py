@@ -15,6 +15,7 @@ from marl_envs.scenarios.base import ScenarioConfig
 
 MAPS = ("quadrant", "random_rooms", "open")
 REWARD_MODES = ("joint_zero_sum", "joint_mean", "selfish")
+QUADRANT_SPAWNS = ("room", "uniform")
 
 # map -> (max_cycles, min boxes, max boxes, ramps, half size): the full game gets a 6 m arena, so that
 # up to 9 boxes, 2 ramps and 6 agents spawn among random walls without crowding.
@@ -101,6 +102,15 @@ class HideAndSeekConfig(ScenarioConfig):
     defense (``ramp_starts``). The hiders must still lock it or pull it into the room during the preparation, so every
     behaviour figure is measured. Drawn after ``ramp_at_wall`` from the same uniform (a world gets at most one of
     the two), so ``ramp_at_wall + ramp_near_door`` <= 1. Evaluate with the default 0."""
+    quadrant_spawn: str = "room"
+    """Where the quadrant game's hiders and ramps start. "room" (default): the hiders (and the boxes) in the room,
+    the ramps (and the seekers) outside it, so that the hiders have the boxes at hand and must go out for the ramp.
+    "uniform": the hiders and the ramps anywhere in the arena, inside the room or out (the boxes still start in the
+    room, the seekers outside), as in the quadrant game OpenAI released (mae-envs' hide_and_seek_quadrant.jsonnet:
+    ``quadrant_game_hider_uniform_placement``, the ramps by ``uniform_placement``). There a hider often starts by the
+    ramp, or the ramp in the room, so keeping it from the seekers (ramp defense) is often a short step, not a trip out
+    of a shut room. The behaviour figures of the ramp in the room count only ramps that started outside it. Other maps
+    spawn everything anywhere and accept only "room"."""
     grab_reach: float = 0.3
     """How far (agent surface to object surface) an agent can grab or lock."""
     half_size: float | None = None
@@ -116,6 +126,12 @@ class HideAndSeekConfig(ScenarioConfig):
     def __post_init__(self) -> None:
         if self.map not in MAPS:
             raise ValueError(f"HideAndSeekConfig.map must be one of {MAPS}, got {self.map!r}")
+        if self.quadrant_spawn not in QUADRANT_SPAWNS:
+            raise ValueError(f"HideAndSeekConfig.quadrant_spawn must be one of {QUADRANT_SPAWNS}, "
+                             f"got {self.quadrant_spawn!r}")
+        if self.quadrant_spawn != "room" and self.map != "quadrant":
+            raise ValueError(f"HideAndSeekConfig.quadrant_spawn={self.quadrant_spawn!r} needs map='quadrant' (the "
+                             f"other maps have no room to start in), got map={self.map!r}")
         if self.reward_mode not in REWARD_MODES:
             raise ValueError(f"HideAndSeekConfig.reward_mode must be one of {REWARD_MODES}, got {self.reward_mode!r}")
         cycles, low, high, ramps, half_size = MAP_DEFAULTS[self.map]

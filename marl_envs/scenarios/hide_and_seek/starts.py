@@ -1,9 +1,9 @@
 """Where every body starts: the spawn regions of the maps and the start-state curricula, drawn for B worlds at once.
 
 Kept apart from the scenario's step because it is the one place that decides a game's first state (the quadrant
-room holds hiders and boxes, the rest starts outside; absent boxes are parked; ``boxes_at_doors`` moves boxes to
-the doors, ``ramp_at_wall`` sets the ramp against the room's wall, ``ramp_near_door`` in front of a door), and its
-rules are tested on reset scenes only.
+room holds hiders and boxes, the rest starts outside, or with ``quadrant_spawn`` "uniform" the hiders and ramps
+anywhere; absent boxes are parked; ``boxes_at_doors`` moves boxes to the doors, ``ramp_at_wall`` sets the ramp
+against the room's wall, ``ramp_near_door`` in front of a door), and its rules are tested on reset scenes only.
 """
 
 from __future__ import annotations
@@ -74,8 +74,9 @@ def draw(sc, layout: maps.Layout, present: torch.Tensor,
 
 
 def _regions(sc, layout: maps.Layout, present: torch.Tensor) -> torch.Tensor:
-    """(B, N, 4): in the quadrant map hiders and boxes start in the room, elsewhere anywhere in the
-    arena; absent boxes go to their own parking cell outside it (frozen, masked everywhere)."""
+    """(B, N, 4): in the quadrant map hiders and boxes start in the room (boxes only, with ``quadrant_spawn``
+    "uniform"), elsewhere anywhere in the arena; absent boxes go to their own parking cell outside it (frozen, masked
+    everywhere)."""
     c, b, n, a = sc.config, sc.num_envs, sc.world.spec.num_bodies, sc.config.num_agents
     arena = torch.tensor([-c.half_size, -c.half_size, c.half_size, c.half_size], device=sc.device)
     regions = arena.expand(b, n, 4).clone()
@@ -130,11 +131,21 @@ def _excludes(sc, layout: maps.Layout) -> torch.Tensor | None:
         return None
     b, n = sc.num_envs, sc.world.spec.num_bodies
     exclude = torch.full((b, n, 4), math.nan, device=sc.device)
-    inside = _room_bodies(sc.config)
-    exclude[:, [i for i in range(n) if i not in inside]] = layout.room.unsqueeze(1)
+    free = _room_bodies(sc.config) + _anywhere_bodies(sc.config)
+    exclude[:, [i for i in range(n) if i not in free]] = layout.room.unsqueeze(1)
     return exclude
 
 
 def _room_bodies(c) -> list[int]:
-    """Hiders and boxes: the bodies that start in the quadrant room."""
-    return list(range(c.num_hiders)) + list(range(c.num_agents, c.num_agents + c.num_boxes))
+    """The bodies that start in the quadrant room: the boxes, and the hiders unless they start anywhere."""
+    hiders = list(range(c.num_hiders)) if c.quadrant_spawn == "room" else []
+    return hiders + list(range(c.num_agents, c.num_agents + c.num_boxes))
+
+
+def _anywhere_bodies(c) -> list[int]:
+    """The quadrant game's bodies that start anywhere in the arena, in the room or out: the hiders and the ramps
+    with ``quadrant_spawn`` "uniform" (mae-envs' released quadrant game), none by default."""
+    if c.quadrant_spawn == "room":
+        return []
+    first_ramp = c.num_agents + c.num_boxes
+    return list(range(c.num_hiders)) + list(range(first_ramp, first_ramp + c.num_ramps))

@@ -142,6 +142,27 @@ def test_the_ramp_locked_or_in_the_room_at_the_end_of_the_preparation():
     assert f["ramps_locked_prep"] == 1.0
 
 
+def test_a_ramp_that_started_in_the_room_is_not_counted_as_kept_from_the_seekers():
+    """quadrant_spawn "uniform" can start the ramp in the room: staying there, or being locked there, is not
+    ramp defense, so the figures of the ramp in the room are not measured (NaN) in such a game; the boxes' are."""
+    env = two_door_room()
+    body(env, 6, (0.5, 0.4))  # starts in the room
+    anchor(env)
+    lock_for(env, 2)
+    lock_for(env, 0)
+    for _ in range(2):
+        env.step(idle(env))
+    f = figures(env)
+    assert math.isnan(f["ramp_in_room_prep"]) and math.isnan(f["ramp_secured_prep"])
+    assert f["ramp_locked_hiders_prep"] == 1.0 and f["box_locked_hiders_prep"] == 0.5
+    # A world with no ramp at all keeps reporting 0, as before.
+    env = make_batched("hide_and_seek_v1", num_envs=1, seed=0, max_cycles=10, prep_fraction=0.2, num_ramps=0)
+    env.reset(seed=0)
+    for _ in range(2):
+        env.step(idle(env))
+    assert (figures(env)["ramp_in_room_prep"], figures(env)["ramp_secured_prep"]) == (0.0, 0.0)
+
+
 # -- objects, phases ------------------------------------------------------------------------
 
 
