@@ -45,8 +45,11 @@ holds for both versions.
 ## Maps (``map``)
 - `quadrant` (default): a room in the top-right quadrant with 1-2 random doors; 2 boxes
   (one elongated, one square) and the hiders start in the room, the seekers and 1 ramp
-  outside. 80 steps. With `num_elongated_boxes=0` both boxes are square, as in the paper's
-  quadrant game; `box_size` sets the side of a square box (0.64 m; mae-envs' cubes are 0.5 m).
+  outside. 80 steps. OpenAI's released quadrant game starts the hiders and the ramp anywhere in the arena
+  instead (the boxes in the room, the seekers outside): `quadrant_spawn="uniform"`, where a hider often starts by
+  the ramp (ours keeps the hiders in the room by default, as the runs on these pages were trained). With
+  `num_elongated_boxes=0` both boxes are square, as in the paper's quadrant game; `box_size` sets the side of a
+  square box (0.64 m; mae-envs' cubes are 0.5 m).
   Trained hiders shelter in a corner of the room behind the boxes rather than behind blocked
   doors with either kind of box under v1's sight rules; with v2's defaults (two 0.5 m cubes) one
   run learned to block the doors (the team self-play page of the docs has the runs).

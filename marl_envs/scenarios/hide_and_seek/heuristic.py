@@ -6,8 +6,9 @@ action is a function of the current state, so they run inside any rollout loop.
 
 Hiders (``block_doors=True``): hider h takes box h to door h of the room, welds it across the
 door with a grab, aligns it with the wall, releases it and locks it; hiders without a door, or
-whose box is locked, go to the room's far corner. With ``block_doors=False`` they only run to
-that corner (the control: an open door lets the seekers in).
+whose box is locked, go to the room's far corner. A hider outside the room (``quadrant_spawn`` "uniform"
+starts them anywhere) first comes in by the nearest door, round the room's outer corner if need be. With
+``block_doors=False`` they only run to that corner (the control: an open door lets the seekers in).
 
 Seekers: chase the closest hider they see; otherwise walk to the closest door and into the
 room. If a locked box blocks that door, the last seeker fetches the ramp instead: carries it
@@ -66,6 +67,12 @@ def hider_actions(sc, block_doors: bool = True) -> torch.Tensor:
     lock = torch.zeros_like(grab)
     if block_doors:
         target, face, grab, lock = _block(sc, target, face, grab, lock)
+    if c.map == "quadrant" and sc.layout.doors.shape[1]:  # a hider outside the room (quadrant_spawn "uniform")
+        door, normal = _nearest_door(sc.layout, pos)
+        in_room, way_in = _way_in(sc.layout, pos, door, normal, queue=False)
+        come_in = ~in_room & (sc.grabs.target[:, :h] < 0)  # not while carrying a box through the door
+        target = torch.where(come_in.unsqueeze(-1), way_in, target)
+        face = torch.where(come_in, _facing(pos, way_in), face)
     force = _move(pos, vel, target)
     return torch.cat((force, _turn(angle, spin, face).unsqueeze(-1), grab.unsqueeze(-1), lock.unsqueeze(-1)), dim=-1)
 
@@ -140,27 +147,9 @@ def seeker_actions(sc, see_agents: torch.Tensor | None = None) -> torch.Tensor:
     chasing = sees.any(-1)
     lay = sc.layout
     if lay.doors.shape[1]:
-        door_dist = torch.where(lay.door_mask.unsqueeze(1),
-                                (lay.doors.unsqueeze(1) - pos.unsqueeze(2)).norm(dim=-1), torch.inf)
-        slot = door_dist.argmin(-1)  # (B, S)
-        idx = slot.unsqueeze(-1).expand(-1, -1, 2)
-        door, normal = torch.gather(lay.doors, 1, idx), torch.gather(lay.door_normal, 1, idx)
+        door, normal = _nearest_door(lay, pos)
         room = lay.room.unsqueeze(1)  # (B, 1, 4)
-        in_room = ((pos >= room[..., :2]) & (pos <= room[..., 2:])).all(-1)
-        outside_door = door - normal * 0.45
-        # Around the room: a straight line that would cut through the room goes via its outer corner.
-        cuts = torch.zeros_like(in_room)
-        for f in (0.25, 0.5, 0.75):
-            p = pos + (outside_door - pos) * f
-            cuts |= ((p >= room[..., :2] - 0.2) & (p <= room[..., 2:] + 0.2)).all(-1)
-        corner = room[..., :2] - 0.4
-        near = (pos - door).norm(dim=-1) < 0.6  # at the door: walk through it
-        # One at a time: a seeker waits while a teammate listed before it is in the doorway.
-        in_doorway = near & ~in_room
-        ahead = torch.cumsum(in_doorway.long(), dim=1) - in_doorway.long() > 0
-        inside = door + normal * 0.8
-        through = torch.where((ahead & near).unsqueeze(-1), outside_door - normal * 0.3, inside)
-        outside_goal = torch.where(cuts.unsqueeze(-1), corner, torch.where(near.unsqueeze(-1), through, outside_door))
+        in_room, outside_goal = _way_in(lay, pos, door, normal, queue=True)
         # In the room: walk in and look towards its far corner, where hiders go.
         far_corner = room[..., 2:] - 0.3
         approach = torch.where(in_room.unsqueeze(-1), room[..., :2] * 0.5 + room[..., 2:] * 0.5, outside_goal)
@@ -182,6 +171,36 @@ def seeker_actions(sc, see_agents: torch.Tensor | None = None) -> torch.Tensor:
     force = _move(pos, vel, target)
     zeros = torch.zeros_like(angle, dtype=torch.long)
     return torch.stack((force[..., 0], force[..., 1], _turn(angle, spin, face), grab, zeros), dim=-1)
+
+
+def _nearest_door(lay, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The centre and inward normal (B, N, 2) of the door nearest to each of the agents at ``pos`` (B, N, 2)."""
+    door_dist = torch.where(lay.door_mask.unsqueeze(1), (lay.doors.unsqueeze(1) - pos.unsqueeze(2)).norm(dim=-1),
+                            torch.inf)
+    idx = door_dist.argmin(-1).unsqueeze(-1).expand(-1, -1, 2)  # (B, N, 2)
+    return torch.gather(lay.doors, 1, idx), torch.gather(lay.door_normal, 1, idx)
+
+
+def _way_in(lay, pos: torch.Tensor, door: torch.Tensor, normal: torch.Tensor,
+            queue: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, N) which agents are in the room, and (B, N, 2) where those outside walk next to get in by ``door``:
+    in front of it, through it, and round the room's outer corner where a straight line would cut through the room.
+    With ``queue`` an agent waits while a teammate listed before it is in the doorway (two jam it)."""
+    room = lay.room.unsqueeze(1)  # (B, 1, 4)
+    in_room = ((pos >= room[..., :2]) & (pos <= room[..., 2:])).all(-1)
+    outside_door = door - normal * 0.45
+    cuts = torch.zeros_like(in_room)
+    for f in (0.25, 0.5, 0.75):
+        p = pos + (outside_door - pos) * f
+        cuts |= ((p >= room[..., :2] - 0.2) & (p <= room[..., 2:] + 0.2)).all(-1)
+    corner = room[..., :2] - 0.4
+    near = (pos - door).norm(dim=-1) < 0.6  # at the door: walk through it
+    inside = door + normal * 0.8
+    if queue:
+        in_doorway = near & ~in_room
+        ahead = torch.cumsum(in_doorway.long(), dim=1) - in_doorway.long() > 0
+        inside = torch.where((ahead & near).unsqueeze(-1), outside_door - normal * 0.3, inside)
+    return in_room, torch.where(cuts.unsqueeze(-1), corner, torch.where(near.unsqueeze(-1), inside, outside_door))
 
 
 def _doors_blocked(sc, door: torch.Tensor) -> torch.Tensor:
