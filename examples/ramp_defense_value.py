@@ -1,0 +1,93 @@
+"""What ramp defense is worth: the same games played with the ramps free and with them locked by the hiders from the
+first step.
+
+    python examples/ramp_defense_value.py                                   # scripted teams on hide_and_seek_v2
+    python examples/ramp_defense_value.py --seekers runs/hide_and_seek_selfplay   # trained seekers
+    python examples/ramp_defense_value.py --env-id hide_and_seek_v1 --seekers assets/hide_and_seek_v1_selfplay.pt
+
+Why. Self-play learns a strategy only when it pays. Ramp defense (the hiders lock the ramp, or pull it into the
+room, during the preparation) pays as much as the seekers' ramp use costs the hiders, and no more. Locking every
+ramp where it spawned, before anyone moves, is the defense done perfectly at no cost: the difference in the hiders'
+win rate between the two sets of games (the same seeds, so the same maps and starts) bounds what a learned
+defense can gain against these seekers. A locked ramp can still be climbed where it stands; it cannot be carried to
+a wall.
+
+Each team is ``scripted``, ``random`` or a trained policy (a run directory or a checkpoint file), as in
+``baselines.evaluate``. One game per world, all played at once. A win is a positive hider team return.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import torch
+
+from baselines.common.rollout import agent_teams
+from baselines.crossplay import make_player, wilson_interval
+from marl_envs import make_batched
+from marl_envs.scenarios.hide_and_seek import manipulation as rules
+
+
+@torch.no_grad()
+def play(env_id: str, hiders: str, seekers: str, games: int, seed: int, env_kwargs: dict,
+         lock_ramps: bool) -> dict[str, torch.Tensor]:
+    """Per game: ``win`` (bool), ``sheltered`` (every door blocked at the end of the preparation), ``crossed`` (a
+    seeker went over a wall on a ramp), with every ramp locked by the hiders from the start if ``lock_ramps``."""
+    env = make_batched(env_id, num_envs=games, seed=seed, autoreset=False, **env_kwargs)
+    teams = agent_teams(list(env.agents))
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    players = {"hider": make_player(hiders, env, generator), "seeker": make_player(seekers, env, generator)}
+    obs, info = env.reset(seed=seed)
+    sc = env.scenario
+    if lock_ramps:
+        k = sc.config.num_boxes
+        sc.lock_team[:, k:] = torch.where(sc.present[:, k:], rules.HIDERS, sc.lock_team[:, k:])
+    state, hider_return = info["state"], torch.zeros(games)
+    columns = {team: torch.tensor(members) for team, members in teams.items()}
+    for _ in range(env.max_cycles):
+        actions = None
+        for team, player in players.items():
+            chosen = player(obs, state)
+            actions = chosen.clone() if actions is None else actions
+            actions[:, columns[team]] = chosen[:, columns[team]]
+        obs, reward, _, _, info = env.step(actions)
+        state = env.state()
+        hider_return += reward[:, columns["hider"]].sum(1)
+    figures = info["behaviour"]
+    return {"win": hider_return > 0, "sheltered": figures["all_doors_blocked_prep"] > 0.5,
+            "crossed": figures["seekers_crossed"] > 0.5}
+
+
+def rate(flags: torch.Tensor) -> str:
+    n, k = int(flags.numel()), int(flags.sum())
+    if n == 0:
+        return "n/a"
+    lo, hi = wilson_interval(k, n)
+    return f"{100 * k / n:5.1f}% ({100 * lo:.1f}-{100 * hi:.1f}, n={n})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env-id", default="hide_and_seek_v2", choices=["hide_and_seek_v1", "hide_and_seek_v2"])
+    parser.add_argument("--hiders", default="scripted", help="scripted, random, a run directory or a checkpoint")
+    parser.add_argument("--seekers", default="scripted", help="scripted, random, a run directory or a checkpoint")
+    parser.add_argument("--games", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--env-kwargs", default="{}", help='JSON env arguments, e.g. \'{"quadrant_spawn": "uniform"}\'')
+    args = parser.parse_args()
+    env_kwargs = json.loads(args.env_kwargs)
+    if not isinstance(env_kwargs, dict):
+        parser.error(f"--env-kwargs must be a JSON object, got {args.env_kwargs!r}")
+    print(f"{args.env_id} {env_kwargs}: hiders {args.hiders} vs seekers {args.seekers}, {args.games} games, "
+          f"seed {args.seed}")
+    print(f"{'ramps':<8} {'hiders win':<26} {'win, every door blocked':<26} {'a seeker over a wall':<26}")
+    for lock_ramps in (False, True):
+        g = play(args.env_id, args.hiders, args.seekers, args.games, args.seed, env_kwargs, lock_ramps)
+        print(f"{'locked' if lock_ramps else 'free':<8} {rate(g['win']):<26} {rate(g['win'][g['sheltered']]):<26} "
+              f"{rate(g['crossed']):<26}")
+
+
+if __name__ == "__main__":
+    main()
