@@ -87,6 +87,18 @@ def make_player(source: str, env, generator: torch.Generator, stochastic: bool =
     return trained_player(source, env, stochastic)
 
 
+def joint_actions(players: dict[str, Player], columns: dict[str, torch.Tensor], obs: torch.Tensor,
+                  state: torch.Tensor) -> torch.Tensor:
+    """One action tensor for every agent: each team's columns (agent indices) from its own player, which acts for
+    every agent (as a policy shared by all agents does) and whose other columns are dropped."""
+    actions = None
+    for team, player in players.items():
+        chosen = player(obs, state)
+        actions = chosen.clone() if actions is None else actions
+        actions[:, columns[team]] = chosen[:, columns[team]]
+    return actions
+
+
 @torch.no_grad()
 def crossplay(env_id: str, players: dict[str, str], episodes: int = 1000, seed: int = 0, device: str = "cpu",
               env_kwargs: str = "{}", stochastic: bool = False, batch: int = 1000, render_mode: str | None = None,
@@ -125,11 +137,7 @@ def crossplay(env_id: str, players: dict[str, str], episodes: int = 1000, seed: 
     if on_frame is not None:
         on_frame(env.render())
     while len(team_returns[next(iter(teams))]) < episodes:
-        actions = None
-        for team, player in made.items():
-            chosen = player(obs, state)
-            actions = chosen.clone() if actions is None else actions
-            actions[:, columns[team]] = chosen[:, columns[team]]
+        actions = joint_actions(made, columns, obs, state)
         obs, _, terminated, truncated, info = env.step(actions)
         state = env.state()
         if on_frame is not None:

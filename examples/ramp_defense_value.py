@@ -24,7 +24,7 @@ import json
 import torch
 
 from baselines.common.rollout import agent_teams
-from baselines.crossplay import make_player, wilson_interval
+from baselines.crossplay import joint_actions, make_player, wilson_interval
 from marl_envs import make_batched
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
 
@@ -47,12 +47,7 @@ def play(env_id: str, hiders: str, seekers: str, games: int, seed: int, env_kwar
     state, hider_return = info["state"], torch.zeros(games)
     columns = {team: torch.tensor(members) for team, members in teams.items()}
     for _ in range(env.max_cycles):
-        actions = None
-        for team, player in players.items():
-            chosen = player(obs, state)
-            actions = chosen.clone() if actions is None else actions
-            actions[:, columns[team]] = chosen[:, columns[team]]
-        obs, reward, _, _, info = env.step(actions)
+        obs, reward, _, _, info = env.step(joint_actions(players, columns, obs, state))
         state = env.state()
         hider_return += reward[:, columns["hider"]].sum(1)
     figures = info["behaviour"]
