@@ -23,7 +23,7 @@ from marl_envs.scenarios.hide_and_seek.heuristic import heuristic_actions
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--env-id", default="hide_and_seek_v1", choices=["hide_and_seek_v1", "hide_and_seek_v2"])
+    parser.add_argument("--env-id", default="hide_and_seek_v1", choices=[f"hide_and_seek_v{v}" for v in (1, 2, 3)])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--worlds", type=int, default=1, help="worlds played at once (world 0 is shown)")
     parser.add_argument("--episodes", type=int, default=1)

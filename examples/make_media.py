@@ -41,6 +41,7 @@ ENVS = {  # env id -> (episodes, seed, env arguments) of the clip
     "hetero_transport_v0": (1, 2, {}),  # the same task, pushers of their own mass, strength and action frame
     "hide_and_seek_v1": (1, 0, {"map": "quadrant"}),
     "hide_and_seek_v2": (1, 0, {"map": "quadrant"}),  # v2's defaults: two 0.5 m cubes, sight with heights
+    "hide_and_seek_v3": (1, 0, {"map": "quadrant"}),  # v2 in 0.2 s steps
 }
 
 

@@ -65,7 +65,7 @@ def rate(flags: torch.Tensor) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--env-id", default="hide_and_seek_v2", choices=["hide_and_seek_v1", "hide_and_seek_v2"])
+    parser.add_argument("--env-id", default="hide_and_seek_v2", choices=[f"hide_and_seek_v{v}" for v in (1, 2, 3)])
     parser.add_argument("--hiders", default="scripted", help="scripted, random, a run directory or a checkpoint")
     parser.add_argument("--seekers", default="scripted", help="scripted, random, a run directory or a checkpoint")
     parser.add_argument("--games", type=int, default=1000)

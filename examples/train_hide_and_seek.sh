@@ -6,6 +6,7 @@
 #   MINUTES=10 DEVICE=cuda NUM_ENVS=16384 bash examples/train_hide_and_seek.sh   # a GPU
 #   RUN=runs/hns_entity EXTRA="--policy entity" bash examples/train_hide_and_seek.sh
 #   ENV_ID=hide_and_seek_v1 bash examples/train_hide_and_seek.sh           # v1's defaults
+#   ENV_ID=hide_and_seek_v3 bash examples/train_hide_and_seek.sh           # v2 in 0.2 s steps (the released game's pace)
 #
 # The env is hide_and_seek_v2 unless ENV_ID says otherwise: v1 with the door shelter's defaults (0.5 m cubes,
 # sight lines with heights, the rim sight rule), and MAPPO's preset for it adds that run's door-start curriculum

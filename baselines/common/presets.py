@@ -86,6 +86,7 @@ Where the figures come from (docs/baselines/):
         run that took ramp use to 27.7%). Those stages were reached as runs started from each other by hand; the
         schedule applies each where that run started, so a run that never shows a shelter never changes. An
         explicit --curriculum replaces it ('{}' for none).
+    hide_and_seek_v3 (v2's game in 0.2 s steps): v2's entries, every algorithm, until runs on v3 measure its own.
 """
 
 from __future__ import annotations
@@ -155,6 +156,9 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("trpo", "hide_and_seek_v2"): _HIDE_AND_SEEK_JOINT,
     ("npg", "hide_and_seek_v2"): _HIDE_AND_SEEK_JOINT,
 }
+# hide_and_seek_v3 is v2's game in longer steps: v2's entries until its own are measured.
+PRESETS.update({(algo, "hide_and_seek_v3"): dict(preset) for (algo, env_id), preset in list(PRESETS.items())
+                if env_id == "hide_and_seek_v2"})
 
 
 def preset_for(algo: str, env_id: str) -> dict[str, Any]:

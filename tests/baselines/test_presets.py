@@ -12,8 +12,9 @@ from baselines.common.presets import PRESETS, parse_cli, preset_for, with_preset
 
 ARGS = {"mappo": mappo.Args, "ippo": ippo.Args, "trpo": trpo.Args, "npg": npg.Args, "happo": happo.Args,
         "hatrpo": hatrpo.Args}
-OURS = ("spread_v0", "transport_v0", "hide_and_seek_v1", "hide_and_seek_v2", "hetero_transport_v0")
-HETEROGENEOUS = ("spread_v0", "transport_v0", "hetero_transport_v0", "hide_and_seek_v1", "hide_and_seek_v2")
+OURS = ("spread_v0", "transport_v0", "hide_and_seek_v1", "hide_and_seek_v2", "hide_and_seek_v3", "hetero_transport_v0")
+HETEROGENEOUS = ("spread_v0", "transport_v0", "hetero_transport_v0", "hide_and_seek_v1", "hide_and_seek_v2",
+                 "hide_and_seek_v3")
 
 
 def test_every_env_and_algorithm_has_a_preset_of_real_arguments():
@@ -27,6 +28,12 @@ def test_every_env_and_algorithm_has_a_preset_of_real_arguments():
         assert set(preset) <= names, (algo, env_id, set(preset) - names)
         ARGS[algo](**preset)  # valid values (the dataclasses check theirs)
     assert set(PRESETS) == set(wanted)
+
+
+def test_hide_and_seek_v3_trains_on_v2s_presets():
+    """v3 is v2's game in longer steps: every algorithm's v3 preset is its v2 preset until v3's own is measured."""
+    for algo in ARGS:
+        assert preset_for(algo, "hide_and_seek_v3") == preset_for(algo, "hide_and_seek_v2")
 
 
 def test_the_cli_applies_the_preset_and_explicit_flags_win(capsys):

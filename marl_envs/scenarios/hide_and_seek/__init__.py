@@ -1,6 +1,6 @@
 """# Hide and seek
 
-| Import | `from marl_envs import hide_and_seek_v2` (or `hide_and_seek_v1`: the same game, v1's defaults) |
+| Import | `from marl_envs import hide_and_seek_v2` (`hide_and_seek_v1`: v1's defaults; `_v3`: 0.2 s steps) |
 |---|---|
 | Actions | MultiDiscrete([11, 11, 11, 2, 2]) per agent |
 | Agents | `hider_0 …`, then `seeker_0 …` (2 v 2 by default, 1-3 each) |
@@ -41,6 +41,16 @@ plays exactly that game (the same trajectories for the same seed and actions,
 and after it the ramp curricula of the later stages as the stages show (the trainers' `--curriculum`).
 Every other argument, `boxes_at_doors` and `ramp_at_wall` (0) included, has v1's default; the rest of this page
 holds for both versions.
+
+## Version v3
+`hide_and_seek_v3` is v2 in steps of 0.2 simulated seconds instead of 0.1 (`HideAndSeekV3Config`: `dt` 0.2,
+`substeps` 4, so the physics' 0.05 s substep is v2's). The preparation phase is counted in steps (32 in the
+quadrant game), and at v2's pace an agent needs about 20 steps to cross the arena and 26-29 for a trip from the
+room to the ramp and back; in the quadrant game OpenAI released (0.075 s steps, agents at about 8 m/s on a 5.7 m
+floor) it crosses the floor in about 10 steps. v3 keeps that pace relative to the arena: 0.4 m per step at full
+drive. One v3 step moves every body as two v2 steps with the same drive do, and v3 with `dt=0.1, substeps=2` is
+v2 (`tests/scenarios/hide_and_seek/test_v3.py`). Under v3 the scripted door-locking hiders block every door in
+70.5% of 1000 games against the scripted seekers (v2: 44.6%) and win 64.3% (v2: 67.8%).
 
 ## Maps (``map``)
 - `quadrant` (default): a room in the top-right quadrant with 1-2 random doors; 2 boxes
@@ -169,7 +179,8 @@ read; keeping them costs a few dozen small ops per step, which shows at B=4096 o
 `track_behaviour=False` turns them off (then there is no `info["behaviour"]`).
 
 ## Arguments
-See `HideAndSeekConfig` (v2: `HideAndSeekV2Config`), v1's defaults and v2's where they differ: `num_hiders` (2),
+See `HideAndSeekConfig` (v2: `HideAndSeekV2Config`, v3: `HideAndSeekV3Config`), v1's defaults and v2's where they
+differ: `num_hiders` (2),
 `num_seekers` (2), `map` ("quadrant"),
 `num_boxes`, `min_boxes`, `num_elongated_boxes` (v2: 0 on the quadrant map), `num_ramps`, `max_cycles` (map
 defaults), `box_size` (0.64; v2 0.5), `prep_fraction` (0.4), `reward_mode` ("joint_zero_sum"), `boundary_penalty`
@@ -181,7 +192,8 @@ against a part of its wall without a door, ready to climb), `ramp_near_door` (0:
 starts a share of quadrant games with the ramp outside the room in front of a door and hider 0 beside it;
 `ramp_at_wall + ramp_near_door` <= 1), `quadrant_spawn` ("room": the hiders start in the room and the ramps
 outside it; "uniform": both anywhere, as in mae-envs' released quadrant game), `grab_reach` (0.3), `half_size` (2; 3 in
-random_rooms), `door_width` (0.5), `substeps` (2), `track_behaviour` (True).
+random_rooms), `door_width` (0.5), `substeps` (2; v3 4), `dt` (0.1 simulated seconds per step; v3 0.2),
+`track_behaviour` (True).
 
 ## State
 `state()`: every agent (position, velocity, heading, team, elevated, holding) and object
@@ -189,6 +201,8 @@ random_rooms), `door_width` (0.5), `substeps` (2), `track_behaviour` (True).
 unmasked, then the fraction of preparation and of the episode left.
 
 ## Version history
+- v3: v2 in 0.2 s steps (`dt` 0.2, `substeps` 4): the released quadrant game's pace (see "Version v3"). v1 and
+  v2 stay as they are; hide-and-seek worlds without boxes or ramps (`num_boxes=0, num_ramps=0`) no longer fail.
 - v2: v1's game with the defaults of the door shelter: `box_size` 0.5, no elongated box on the quadrant map,
   `see_over_reach` 0.5 and `sight_rim_points` 8 (see "Versions v1 and v2"). v1 stays as it is.
 - v1: walls hold every body that is not elevated and the fence holds every body (position projection
@@ -197,10 +211,11 @@ unmasked, then the fraction of preparation and of the episode left.
 - v0: initial release (retired: agents pushing hard could cross walls and the fence, boxes overlapped).
 """
 
-from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig, HideAndSeekV2Config
+from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig, HideAndSeekV2Config, HideAndSeekV3Config
 from marl_envs.scenarios.hide_and_seek.kernels import register_kernels
-from marl_envs.scenarios.hide_and_seek.scenario import HideAndSeek, HideAndSeekV2
+from marl_envs.scenarios.hide_and_seek.scenario import HideAndSeek, HideAndSeekV2, HideAndSeekV3
 
 register_kernels()  # the scenario's own CPU kernels, offered to physics.accel (loaded at first use)
 
-__all__ = ["HideAndSeek", "HideAndSeekConfig", "HideAndSeekV2", "HideAndSeekV2Config"]
+__all__ = ["HideAndSeek", "HideAndSeekConfig", "HideAndSeekV2", "HideAndSeekV2Config", "HideAndSeekV3",
+           "HideAndSeekV3Config"]

@@ -1,5 +1,6 @@
-"""Every knob of hide_and_seek_v1 (``HideAndSeekConfig``) and hide_and_seek_v2 (``HideAndSeekV2Config``: four
-other defaults), typed and validated, with the map-dependent defaults.
+"""Every knob of hide_and_seek_v1 (``HideAndSeekConfig``), hide_and_seek_v2 (``HideAndSeekV2Config``: four other
+defaults) and hide_and_seek_v3 (``HideAndSeekV3Config``: v2 with a longer step), typed and validated, with the
+map-dependent defaults.
 
 Defaults follow Baker et al. (2019) where the paper fixes them (2 v 2, 40% preparation,
 30 lidar rays, a 135 degree vision cone, 80-step quadrant and 240-step full episodes,
@@ -119,6 +120,12 @@ class HideAndSeekConfig(ScenarioConfig):
     """Gap between the wall ends of a door (the clear opening is 0.1 narrower: wall caps)."""
     substeps: int = 2
     """Physics substeps per step (more: stiffer, slower)."""
+    dt: float = 0.1
+    """Simulated seconds per env step, 0.05-0.4 (Gymnasium's ``dt``: the physics' substep is ``dt / substeps``).
+    Agents top out at 2 m/s, so ``dt`` sets how far they get in a step and how much of the arena a preparation
+    phase of ``prep_fraction * max_cycles`` steps covers: at 0.1 (v1, v2) an agent crosses the 4 m arena in about 20
+    steps, 60% of the quadrant game's preparation. Keep ``dt / substeps`` at or under 0.05 (the walls' check in
+    ``physics.walls`` refuses a substep in which a body could pass through a wall)."""
     track_behaviour: bool = True
     """Keep the behaviour figures (``info["behaviour"]``: what agents did with boxes and ramps); off saves their
     per-step cost (a few dozen small ops, noticeable at B=4096 on CPU) where nobody reads them."""
@@ -169,19 +176,20 @@ class HideAndSeekConfig(ScenarioConfig):
             raise ValueError(f"HideAndSeekConfig.min_boxes={self.min_boxes} exceeds num_boxes={self.num_boxes}")
 
     def _check_floats(self) -> None:
-        checks = {
-            "prep_fraction": 0.0 <= self.prep_fraction < 1.0,
-            "boundary_penalty": self.boundary_penalty >= 0.0,
-            "lidar_range": self.lidar_range > 0.0,
-            "vision_angle": 0.0 < self.vision_angle <= 360.0,
-            "grab_reach": self.grab_reach >= 0.0,
-            "half_size": 1.0 <= self.half_size <= 10.0,
-            "door_width": 0.4 <= self.door_width <= self.half_size / 2,
-            "box_size": 0.3 <= self.box_size <= 0.66,
-            "boxes_at_doors": 0.0 <= self.boxes_at_doors <= 1.0,
-            "ramp_at_wall": 0.0 <= self.ramp_at_wall <= 1.0,
-            "ramp_near_door": 0.0 <= self.ramp_near_door <= 1.0,
-            "see_over_reach": 0.0 < self.see_over_reach <= 1.0,
+        checks = {  # name -> test of its value, run once the value is known to be a number
+            "prep_fraction": lambda v: 0.0 <= v < 1.0,
+            "boundary_penalty": lambda v: v >= 0.0,
+            "lidar_range": lambda v: v > 0.0,
+            "vision_angle": lambda v: 0.0 < v <= 360.0,
+            "grab_reach": lambda v: v >= 0.0,
+            "half_size": lambda v: 1.0 <= v <= 10.0,
+            "door_width": lambda v: 0.4 <= v <= self.half_size / 2,
+            "box_size": lambda v: 0.3 <= v <= 0.66,
+            "boxes_at_doors": lambda v: 0.0 <= v <= 1.0,
+            "ramp_at_wall": lambda v: 0.0 <= v <= 1.0,
+            "ramp_near_door": lambda v: 0.0 <= v <= 1.0,
+            "see_over_reach": lambda v: 0.0 < v <= 1.0,
+            "dt": lambda v: 0.05 <= v <= 0.4,
         }
         if not isinstance(self.track_behaviour, bool):
             raise ValueError(f"HideAndSeekConfig.track_behaviour must be a bool, got {self.track_behaviour!r}")
@@ -190,7 +198,7 @@ class HideAndSeekConfig(ScenarioConfig):
                              f"room whose doors a shelter blocks), got map={self.map!r}")
         for name, ok in checks.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not ok:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not ok(value):
                 raise ValueError(f"HideAndSeekConfig.{name}={value!r} is out of range")
         if self.ramp_at_wall > 0 and self.map != "quadrant":
             raise ValueError(f"HideAndSeekConfig.ramp_at_wall={self.ramp_at_wall!r} needs map='quadrant' (the room "
@@ -244,3 +252,24 @@ class HideAndSeekV2Config(HideAndSeekConfig):
         if self.num_elongated_boxes is None and self.map == "quadrant":
             object.__setattr__(self, "num_elongated_boxes", 0)  # the paper's quadrant game: two cubes
         super().__post_init__()
+
+
+@dataclass(frozen=True)
+class HideAndSeekV3Config(HideAndSeekV2Config):
+    """Arguments of ``hide_and_seek_v3``: those of ``hide_and_seek_v2`` with 0.2 s steps (``dt`` 0.2, ``substeps`` 4).
+
+    Why. The preparation phase is a count of steps (32 in the quadrant game), so what hiders can do in it depends
+    on how far an agent gets in a step. In OpenAI's released quadrant game (mae-envs: 0.075 s steps, agents at about
+    8 m/s on a 5.7 m floor) an agent covers about a tenth of the arena per step and crosses it in about 10 steps, a
+    third of the preparation; at v2's 0.1 s steps and 2 m/s ours covers a twentieth and needs about 20 steps. A
+    hider's trip from the room to the ramp and back, the first move of ramp defense, took most of v2's
+    preparation. v3 doubles the simulated time per step and keeps the physics' substep (0.05 s), so every force,
+    contact and wall behaves as in v2 and everything happens in half the steps: the relative pace of the released
+    game. v3 with ``dt=0.1, substeps=2`` is v2.
+    """
+
+    dt: float = 0.2
+    """Simulated seconds per env step, 0.05-0.4; default 0.2 (v1, v2: 0.1): an agent crosses the arena in about 10
+    steps, as in OpenAI's quadrant game."""
+    substeps: int = 4
+    """Physics substeps per step; default 4, the 0.05 s substep of v1 and v2."""

@@ -92,6 +92,8 @@ def update_locks(
         distance: (B, A, K) gaps, to pick the closest.
         agent_team: (A,) long team of each agent.
     """
+    if distance.shape[-1] == 0:  # no boxes or ramps: nothing to lock
+        return lock_team
     native = accel.kernel("hide_and_seek_locks", distance)
     if native is not None:  # one loop per world (``hide_and_seek.kernels.manipulation``)
         return native(lock_team, press, reachable, distance, agent_team)
@@ -121,6 +123,8 @@ def update_grabs(
         agent_pos, agent_angle: (B, A, 2), (B, A).
         obj_pos, obj_angle: (B, K, 2), (B, K).
     """
+    if distance.shape[-1] == 0:  # no boxes or ramps: nothing to grab or hold
+        return grabs
     native = accel.kernel("hide_and_seek_grabs", distance)
     if native is not None:  # one loop per world (``hide_and_seek.kernels.manipulation``)
         return native(grabs, want, grabbable, holdable, distance, first_object, agent_pos, agent_angle, obj_pos,

@@ -26,7 +26,7 @@ from marl_envs.scenarios.hide_and_seek import observations as obs
 from marl_envs.scenarios.hide_and_seek import overlays, starts
 from marl_envs.scenarios.hide_and_seek.behaviour import STAGES, make_tracker, room_doors
 from marl_envs.scenarios.hide_and_seek.behaviour import stage as stage_of
-from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig, HideAndSeekV2Config
+from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig, HideAndSeekV2Config, HideAndSeekV3Config
 from marl_envs.scenarios.hide_and_seek.rewards import rewards
 from marl_envs.scenarios.specs import ActionSpec
 from marl_envs.sensors.lidar import lidar
@@ -46,6 +46,8 @@ MAX_FORCE = 8.0
 MAX_TORQUE = 0.12
 OBJECT_MASS = 2.0
 DAMPING_PER_STEP = 0.25
+DAMPING_SECONDS = 0.1
+"""``DAMPING_PER_STEP`` is the velocity lost per this many simulated seconds (v1's and v2's step, MPE's)."""
 STIFFNESS = 300.0
 MAX_PENETRATION = 0.01
 """Slop of the physics' position projection (``physics.projection``): walls and boxes hold against any push beyond
@@ -76,12 +78,13 @@ def _body_spec(config: HideAndSeekConfig) -> BodySpec:
 
 
 def _world_params(config: HideAndSeekConfig) -> WorldParams:
-    per_substep = 1.0 - (1.0 - DAMPING_PER_STEP) ** (1.0 / config.substeps)
-    h = 0.1 / config.substeps
+    # Damping is a rate in time (DAMPING_PER_STEP per 0.1 s), so a longer step (dt) damps more, not per step.
+    per_substep = 1.0 - (1.0 - DAMPING_PER_STEP) ** (config.dt / DAMPING_SECONDS / config.substeps)
+    h = config.dt / config.substeps
     # Penalty contacts stay stable for k < m / (2 h^2) at a box corner (see physics.walls): with fewer
     # substeps the contacts get softer (deeper overlaps) rather than unstable.
     stiffness = min(STIFFNESS, 0.8 * OBJECT_MASS / (2 * h * h))
-    return WorldParams(dt=0.1, substeps=config.substeps, damping=per_substep, angular_damping=per_substep,
+    return WorldParams(dt=config.dt, substeps=config.substeps, damping=per_substep, angular_damping=per_substep,
                        contact_force=stiffness, wall_contact_force=stiffness, position_first=False,
                        arena_half_size=config.half_size + 4.0, max_penetration=MAX_PENETRATION)
 
@@ -376,3 +379,9 @@ class HideAndSeekV2(HideAndSeek):
     """hide_and_seek_v2: the same game and rules as v1, with v2's defaults (``HideAndSeekV2Config``)."""
 
     config_cls = HideAndSeekV2Config
+
+
+class HideAndSeekV3(HideAndSeekV2):
+    """hide_and_seek_v3: v2's game in 0.2 s steps (``HideAndSeekV3Config``): the released quadrant game's pace."""
+
+    config_cls = HideAndSeekV3Config

@@ -83,7 +83,7 @@ def _regions(sc, layout: maps.Layout, present: torch.Tensor) -> torch.Tensor:
     if c.map == "quadrant":
         regions[:, _room_bodies(c)] = layout.room.unsqueeze(1)
     cells = torch.tensor([[c.half_size + 0.6 + (k % 3), -1.5 + (k // 3), c.half_size + 1.6 + (k % 3),
-                           -0.5 + (k // 3)] for k in range(sc.num_objects)], device=sc.device)
+                           -0.5 + (k // 3)] for k in range(sc.num_objects)], device=sc.device).reshape(-1, 4)
     return torch.cat((regions[:, :a], torch.where(present.unsqueeze(-1), regions[:, a:], cells)), dim=1)
 
 

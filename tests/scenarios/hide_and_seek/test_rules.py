@@ -484,3 +484,21 @@ def test_drawn_cone_stops_at_a_wall_and_reaches_over_it_from_a_ramp():
     torch.testing.assert_close(reach[0], expected, atol=1e-4, rtol=0)
     env.scenario.elevated[0, 0] = True  # on a ramp it sees over walls: the whole cone is drawn
     assert env.scenario.render_extras(0)["cone_reach"][0] == [CONE_RANGE] * CONE_SAMPLES
+
+
+@pytest.mark.parametrize("map_name", ["quadrant", "open"])
+def test_a_world_without_boxes_or_ramps_plays(map_name):
+    """num_boxes=0 and num_ramps=0 are valid arguments: grab and lock find nothing to act on, and every output
+    stays finite (the start regions and both manipulation rules once failed on an empty object list)."""
+    env = make_batched("hide_and_seek_v1", num_envs=3, seed=0, map=map_name, num_boxes=0, num_ramps=0)
+    obs, _ = env.reset(seed=0)
+    generator = torch.Generator().manual_seed(0)
+    nvec = torch.tensor(env.action_spec.nvec)
+    start = env.scenario.world.state.pos.clone()
+    for _ in range(12):
+        actions = (torch.rand(3, env.num_agents, 5, generator=generator) * nvec).long()
+        actions[..., 3:] = 1  # grab and lock held
+        obs, reward, *_ = env.step(actions)
+        assert torch.isfinite(obs).all() and torch.isfinite(reward).all()
+    assert env.scenario.world.state.pos.shape[1] == env.num_agents
+    assert not torch.equal(env.scenario.world.state.pos, start)
