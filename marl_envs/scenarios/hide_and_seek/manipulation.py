@@ -13,7 +13,8 @@ Rules (Baker et al. 2019, in 2D):
   locked by the presser's team; an object locked by the presser's team is unlocked; the
   other team cannot unlock it. If both teams press an unlocked object in the same step,
   the hiders' lock wins (they are listed first). The toggle acts on each step the action
-  is 1, as in OpenAI's lock wrapper: a policy locks with a single press.
+  is 1, so a policy locks with a single press. (OpenAI's lock wrapper reads the action as a
+  level instead: 1 locks, and 0 from a teammate of the locker within reach unlocks.)
 * Ramps: a grounded agent that pushes into a ramp's low end (within its width, moving up the
   slope) climbs it and becomes *elevated*: it passes over boxes and walls (no contacts with
   them) and sees over them. It stays elevated while its centre is over a ramp, a box or a
