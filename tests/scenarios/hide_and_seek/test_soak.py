@@ -85,8 +85,8 @@ def check_step(env, before, step):
     assert worst < MAX_OVERLAP, f"step {step}: two objects overlap by {100 * worst:.0f}% of the smaller one"
 
 
-def soak(map_name, num_envs, steps):
-    env = make_batched("hide_and_seek_v1", num_envs=num_envs, seed=2, map=map_name)
+def soak(map_name, num_envs, steps, env_id="hide_and_seek_v1"):
+    env = make_batched(env_id, num_envs=num_envs, seed=2, map=map_name)
     torch.manual_seed(0)
     env.reset()
     sc = env.scenario
@@ -108,6 +108,12 @@ def test_walls_and_boxes_hold_under_adversarial_actions(map_name, compute_path):
     # the torch reference is slower on CPU: fewer worlds and steps (both failed before)
     native = compute_path == "native"
     soak(map_name, num_envs=64 if native else 24, steps=240 if native else 160)
+
+
+def test_v3s_longer_steps_hold_too():
+    """hide_and_seek_v3 steps 0.2 s (four 0.05 s substeps, v2's two twice over): the same soak, where every step
+    moves a body up to twice as far, and grab, lock and elevation act once per four substeps."""
+    soak("quadrant", num_envs=48, steps=160, env_id="hide_and_seek_v3")
 
 
 def sat_fraction(env, i, j):
