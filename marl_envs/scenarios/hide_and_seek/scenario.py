@@ -45,9 +45,10 @@ MAX_SPEED = 2.0
 MAX_FORCE = 8.0
 MAX_TORQUE = 0.12
 OBJECT_MASS = 2.0
-DAMPING_PER_STEP = 0.25
+DAMPING = 0.25
 DAMPING_SECONDS = 0.1
-"""``DAMPING_PER_STEP`` is the velocity lost per this many simulated seconds (v1's and v2's step, MPE's)."""
+"""``DAMPING`` is the fraction of velocity lost per this many simulated seconds (v1's and v2's step, MPE's): a rate
+in time, so a longer step (``dt``) damps more."""
 STIFFNESS = 300.0
 MAX_PENETRATION = 0.01
 """Slop of the physics' position projection (``physics.projection``): walls and boxes hold against any push beyond
@@ -78,8 +79,7 @@ def _body_spec(config: HideAndSeekConfig) -> BodySpec:
 
 
 def _world_params(config: HideAndSeekConfig) -> WorldParams:
-    # Damping is a rate in time (DAMPING_PER_STEP per 0.1 s), so a longer step (dt) damps more, not per step.
-    per_substep = 1.0 - (1.0 - DAMPING_PER_STEP) ** (config.dt / DAMPING_SECONDS / config.substeps)
+    per_substep = 1.0 - (1.0 - DAMPING) ** (config.dt / DAMPING_SECONDS / config.substeps)
     h = config.dt / config.substeps
     # Penalty contacts stay stable for k < m / (2 h^2) at a box corner (see physics.walls): with fewer
     # substeps the contacts get softer (deeper overlaps) rather than unstable.
