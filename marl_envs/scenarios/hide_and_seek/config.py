@@ -17,6 +17,7 @@ from marl_envs.scenarios.base import ScenarioConfig
 MAPS = ("quadrant", "random_rooms", "open")
 REWARD_MODES = ("joint_zero_sum", "joint_mean", "selfish")
 QUADRANT_SPAWNS = ("room", "uniform")
+LOCK_RULES = ("toggle", "hold")
 
 # map -> (max_cycles, min boxes, max boxes, ramps, half size): the full game gets a 6 m arena, so that
 # up to 9 boxes, 2 ramps and 6 agents spawn among random walls without crowding.
@@ -114,6 +115,15 @@ class HideAndSeekConfig(ScenarioConfig):
     spawn everything anywhere and accept only "room"."""
     grab_reach: float = 0.3
     """How far (agent surface to object surface) an agent can grab or lock."""
+    lock_rule: str = "toggle"
+    """What the lock action means (``manipulation``). "toggle" (default): each step an agent presses lock flips the
+    closest object it reaches, so a lock is one press, and a second press by its team undoes it. "hold": the rule
+    of the game OpenAI released (mae-envs' ``LockObjWrapper``, ``lock_type="any_lock_specific"``): pressing locks
+    the closest unlocked object the agent reaches and the agent becomes its locker; the object stays locked until
+    its locker is within ``grab_reach`` of it without pressing lock. Pressing never undoes a lock, and a teammate
+    cannot undo it, so "keep pressing near what I locked" is safe, where under the toggle every extra press undoes
+    the lock: a policy that presses lock in most steps near the ramp locked it in 40% of its games and ended the
+    preparation with it unlocked again in two thirds of those (docs: team self-play)."""
     half_size: float | None = None
     """Half side of the square play area in metres; default 2 (quadrant, open) or 3 (random_rooms)."""
     door_width: float = 0.5
@@ -139,6 +149,8 @@ class HideAndSeekConfig(ScenarioConfig):
         if self.quadrant_spawn != "room" and self.map != "quadrant":
             raise ValueError(f"HideAndSeekConfig.quadrant_spawn={self.quadrant_spawn!r} needs map='quadrant' (the "
                              f"other maps have no room to start in), got map={self.map!r}")
+        if self.lock_rule not in LOCK_RULES:
+            raise ValueError(f"HideAndSeekConfig.lock_rule must be one of {LOCK_RULES}, got {self.lock_rule!r}")
         if self.reward_mode not in REWARD_MODES:
             raise ValueError(f"HideAndSeekConfig.reward_mode must be one of {REWARD_MODES}, got {self.reward_mode!r}")
         cycles, low, high, ramps, half_size = MAP_DEFAULTS[self.map]

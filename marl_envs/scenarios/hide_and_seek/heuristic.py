@@ -53,6 +53,12 @@ def _facing(agent_pos, point) -> torch.Tensor:
     return torch.atan2(d[..., 1], d[..., 0])
 
 
+HOLD_CLEARANCE = 1.0
+"""Under ``lock_rule="hold"``, how far (m, centre to centre) a hider keeps pressing lock after locking its box: past
+the farthest point from which it still reaches the box (a 0.5 m cube's half diagonal, the agent's radius and
+``grab_reach``: about 0.8 m), so that walking away does not release the lock."""
+
+
 def hider_actions(sc, block_doors: bool = True) -> torch.Tensor:
     """(B, H, 5) actions of the hiders of scenario ``sc``."""
     c, s = sc.config, sc.world.state
@@ -130,6 +136,8 @@ def _block(sc, target, face, grab, lock):
         face[:, i] = torch.where(plan, my_face, face[:, i])
         grab[:, i] = (plan & (holding | in_position) & ~placed).long()
         lock[:, i] = (plan & placed).long()
+        if sc.config.lock_rule == "hold":  # a locker that stops pressing within reach releases: press until clear
+            lock[:, i] |= (locked & ((me - box_pos).norm(dim=-1) < HOLD_CLEARANCE)).long()
     return target, face, grab, lock
 
 

@@ -13,8 +13,16 @@ Rules (Baker et al. 2019, in 2D):
   locked by the presser's team; an object locked by the presser's team is unlocked; the
   other team cannot unlock it. If both teams press an unlocked object in the same step,
   the hiders' lock wins (they are listed first). The toggle acts on each step the action
-  is 1, so a policy locks with a single press. (OpenAI's lock wrapper reads the action as a
-  level instead: 1 locks, and 0 from a teammate of the locker within reach unlocks.)
+  is 1, so a policy locks with a single press. This is ``lock_rule="toggle"``, the default.
+* Lock, ``lock_rule="hold"`` (the rule of the game OpenAI released: mae-envs' lock wrapper with
+  ``any_lock_specific``, which reads the action as a level): pressing ``lock`` locks the closest
+  reachable object if it is unlocked, and the presser becomes its *locker*; the object stays
+  locked until its locker is within ``grab_reach`` of it (seen or not) and not pressing. Pressing
+  never unlocks, the locker's teammates cannot unlock, and neither can the other team; a locker
+  that releases while another agent presses on the object hands the lock to that agent (the
+  first listed: hiders before seekers). So a policy keeps a lock by pressing while it is near
+  and walking away, where the toggle asks for exactly one press. We keep the toggle's targeting
+  (the closest reachable object) where mae-envs locks every object in reach.
 * Ramps: a grounded agent that pushes into a ramp's low end (within its width, moving up the
   slope) climbs it and becomes *elevated*: it passes over boxes and walls (no contacts with
   them) and sees over them. It stays elevated while its centre is over a ramp, a box or a
@@ -105,6 +113,38 @@ def update_locks(
     locked_now = torch.where(by_hiders, HIDERS, torch.where(by_seekers, SEEKERS, NO_TEAM))
     owner_pressed = ((lock_team == HIDERS) & by_hiders) | ((lock_team == SEEKERS) & by_seekers)
     return torch.where(lock_team == NO_TEAM, locked_now, torch.where(owner_pressed, NO_TEAM, lock_team))
+
+
+def update_held_locks(
+    lock_team: torch.Tensor, locker: torch.Tensor, press: torch.Tensor, reachable: torch.Tensor,
+    near: torch.Tensor, distance: torch.Tensor, agent_team: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """New lock owners and lockers (B, K) long under ``lock_rule="hold"``; see the module rules.
+
+    Args:
+        lock_team: (B, K) current owners (``NO_TEAM``, ``HIDERS`` or ``SEEKERS``).
+        locker: (B, K) the agent that locked each object, -1 for none. An object locked with no locker (set by
+            hand, as ``examples/ramp_defense_value.py`` does) has nobody who can release it.
+        press: (B, A) bool, agents pressing lock.
+        reachable: (B, A, K) bool, objects each agent can reach (and so lock).
+        near: (B, A, K) bool, objects within an agent's reach whether it sees them or not: where a locker that
+            stops pressing releases.
+        distance: (B, A, K) gaps, to pick the closest.
+        agent_team: (A,) long team of each agent.
+    """
+    if distance.shape[-1] == 0:  # no boxes or ramps: nothing to lock
+        return lock_team, locker
+    who = locker.clamp_min(0)
+    locker_near = torch.gather(near, 1, who.unsqueeze(1)).squeeze(1)  # near[b, locker[b, k], k]
+    locker_presses = torch.gather(press, 1, who)
+    released = (locker >= 0) & locker_near & ~locker_presses
+    target, has = closest(reachable, distance)
+    pressed = torch.nn.functional.one_hot(target, lock_team.shape[1]).bool() & (press & has).unsqueeze(-1)
+    first = pressed.to(torch.uint8).argmax(dim=1)  # the first pressing agent of each object (argmax: first max)
+    takes = pressed.any(dim=1) & ((lock_team == NO_TEAM) | released)
+    new_locker = torch.where(takes, first, torch.where(released, -1, locker))
+    new_team = torch.where(takes, agent_team[first], torch.where(released, NO_TEAM, lock_team))
+    return new_team, new_locker
 
 
 def update_grabs(

@@ -138,6 +138,8 @@ class HideAndSeek(Scenario):
         b, a, m, dev = self.num_envs, self.config.num_agents, self.num_objects, self.device
         self.t = torch.zeros(b, dtype=torch.long, device=dev)
         self.lock_team = torch.full((b, m), rules.NO_TEAM, dtype=torch.long, device=dev)
+        self.locker = torch.full((b, m), -1, dtype=torch.long, device=dev)
+        """(B, K) the agent that locked each object under ``lock_rule="hold"`` (-1: none; always -1 under "toggle")."""
         self.present = torch.ones(b, m, dtype=torch.bool, device=dev)
         self.elevated = torch.zeros(b, a, dtype=torch.bool, device=dev)
         self.grabs = Grabs(holders=torch.arange(a, device=dev), target=torch.full((b, a), -1, device=dev),
@@ -156,7 +158,7 @@ class HideAndSeek(Scenario):
         """(B,) the world's game started with the ramp at the room's wall (``ramp_at_wall``): the behaviour figures
         that start fakes (``behaviour.RAMP_START_UNMEASURED``) are NaN."""
 
-    _RULE_STATE = ("t", "lock_team", "present", "elevated", "agent_force", "grab_intent", "lock_intent")
+    _RULE_STATE = ("t", "lock_team", "locker", "present", "elevated", "agent_force", "grab_intent", "lock_intent")
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         out = super().state_dict()
@@ -173,6 +175,8 @@ class HideAndSeek(Scenario):
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         super().load_state_dict(state)
+        # States saved before lock_rule existed have no lockers (they were all toggle games).
+        state = {"locker": torch.full_like(state["lock_team"], -1), **state}
         for name in self._RULE_STATE:
             setattr(self, name, state[name].to(self.device))
         self.grabs = Grabs(self.grabs.holders, *(state[f"grab_{k}"].to(self.device)
@@ -222,6 +226,7 @@ class HideAndSeek(Scenario):
         self.ramp_start = torch.where(mask, ramp_start, self.ramp_start)
         self.present = torch.where(m1, present, self.present)
         self.lock_team = torch.where(m1, rules.NO_TEAM, self.lock_team)
+        self.locker = torch.where(m1, -1, self.locker)
         self.elevated = torch.where(m1, False, self.elevated)
         self.grabs.target = torch.where(m1, -1, self.grabs.target)
         self.agent_force = torch.where(m1.unsqueeze(-1), 0.0, self.agent_force)
@@ -271,7 +276,13 @@ class HideAndSeek(Scenario):
             self.ramp_half, distance[..., :k] + AGENT_RADIUS, self.present[:, :k], self.layout.walls)
         self._refresh_visibility()
         reachable = self.see_objects & (distance <= c.grab_reach) & self.present.unsqueeze(1)
-        self.lock_team = rules.update_locks(self.lock_team, self.lock_intent, reachable, distance, self.team_index)
+        if c.lock_rule == "hold":
+            near = (distance <= c.grab_reach) & self.present.unsqueeze(1)
+            self.lock_team, self.locker = rules.update_held_locks(self.lock_team, self.locker, self.lock_intent,
+                                                                  reachable, near, distance, self.team_index)
+        else:
+            self.lock_team = rules.update_locks(self.lock_team, self.lock_intent, reachable, distance,
+                                                self.team_index)
         unlocked = (self.lock_team < 0).unsqueeze(1)
         holdable = unlocked & (distance <= c.grab_reach + rules.HOLD_SLACK) & self.present.unsqueeze(1)
         self.grabs = rules.update_grabs(self.grabs, self.grab_intent, reachable & unlocked, holdable, distance, a,

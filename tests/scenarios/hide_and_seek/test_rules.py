@@ -164,6 +164,63 @@ def test_update_locks_truth_table():
         assert int(new) == expected, (owner, h, s)
 
 
+def test_update_held_locks_truth_table():
+    team = torch.tensor([0, 1])  # agent 0 a hider, agent 1 a seeker
+    reach = torch.ones(1, 2, 1, dtype=torch.bool)
+    dist = torch.zeros(1, 2, 1)
+    cases = [  # (owner, locker, hider presses, seeker presses, locker near) -> (new owner, new locker)
+        ((-1, -1, 1, 0, 1), (0, 0)), ((-1, -1, 0, 1, 1), (1, 1)), ((-1, -1, 1, 1, 1), (0, 0)),
+        ((-1, -1, 0, 0, 1), (-1, -1)),
+        ((0, 0, 1, 0, 1), (0, 0)),  # pressing again keeps the lock (the toggle would undo it)
+        ((0, 0, 0, 0, 1), (-1, -1)),  # the locker within reach, not pressing: released
+        ((0, 0, 0, 0, 0), (0, 0)),  # the locker out of reach: it stays locked
+        ((0, 0, 0, 1, 1), (1, 1)),  # released while a seeker presses on it: the seeker's lock
+        ((0, 0, 1, 1, 1), (0, 0)),  # the seekers cannot take or undo it
+        ((0, -1, 0, 0, 1), (0, -1)),  # locked with no locker (by hand): nobody releases it
+    ]
+    for (owner, locker, h, s, near), expected in cases:
+        new_team, new_locker = rules.update_held_locks(
+            torch.tensor([[owner]]), torch.tensor([[locker]]), torch.tensor([[bool(h), bool(s)]]), reach,
+            torch.full((1, 2, 1), bool(near)), dist, team)
+        assert (int(new_team), int(new_locker)) == expected, (owner, locker, h, s, near)
+
+
+def test_a_held_lock_stays_while_its_locker_walks_away_and_only_the_locker_releases_it():
+    env = scene(num_hiders=2, lock_rule="hold")  # hider_0, hider_1, seeker_0
+    sc = env.scenario
+    box = env.num_agents + 1  # the square box (0.3 half)
+    body(env, 0, (-0.55, 0.0), 0.0)
+    body(env, 1, (0.0, 0.55), -math.pi / 2)
+    body(env, box, (0.0, 0.0))
+    env.step(act(env, hider_0={"lock": 1}))
+    assert (int(sc.lock_team[0, 1]), int(sc.locker[0, 1])) == (rules.HIDERS, 0)
+    env.step(act(env, hider_0={"lock": 1}))
+    assert int(sc.lock_team[0, 1]) == rules.HIDERS  # a second press keeps it
+    for _ in range(6):  # walk west, pressing until out of reach
+        env.step(act(env, hider_0={"fx": -1.0, "lock": 1}))
+    assert float(pos(env, 0)[0]) < -0.3 - 0.15 - 0.3 - 0.05  # beyond reach of the box
+    for _ in range(3):
+        env.step(act(env))  # nobody presses; hider_1 stands within reach of it
+    assert (int(sc.lock_team[0, 1]), int(sc.locker[0, 1])) == (rules.HIDERS, 0)
+    body(env, 0, (-0.55, 0.0), 0.0)  # the locker back within reach, not pressing: released
+    env.step(act(env))
+    assert (int(sc.lock_team[0, 1]), int(sc.locker[0, 1])) == (rules.NO_TEAM, -1)
+
+
+def test_a_reset_clears_the_lockers():
+    env = make_batched("hide_and_seek_v2", num_envs=2, seed=0, lock_rule="hold")
+    env.reset(seed=0)
+    env.scenario.locker.fill_(0)
+    env.scenario.lock_team.fill_(rules.HIDERS)
+    env.reset(seed=1)
+    assert (env.scenario.locker == -1).all() and (env.scenario.lock_team == rules.NO_TEAM).all()
+
+
+def test_lock_rule_is_checked():
+    with pytest.raises(ValueError, match="lock_rule"):
+        make_batched("hide_and_seek_v2", num_envs=1, lock_rule="latch")
+
+
 # -- ramps -------------------------------------------------------------------------------------
 
 WALL = [((0.0, -1.95), (0.0, 1.95))]
