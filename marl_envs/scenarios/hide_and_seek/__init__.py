@@ -77,7 +77,10 @@ Per agent, MultiDiscrete([11, 11, 11, 2, 2]):
   (a weld joint that shares momentum); 0 releases;
 - 4: lock: toggle the lock of the closest such object: an unlocked object becomes locked by
   the agent's team and cannot move; the team that locked it, and only that team, unlocks it
-  by pressing again.
+  by pressing again. With `lock_rule="hold"` (the rule of the game OpenAI released) the action
+  is a level instead: pressing locks the closest such object if it is unlocked, and it stays
+  locked until the agent that locked it stands within `grab_reach` of it without pressing;
+  pressing again, teammates and the other team never unlock it.
 Seekers' actions are ignored during the preparation phase.
 
 ## Ramps
@@ -191,7 +194,8 @@ doors), `ramp_at_wall` (0: a training curriculum that starts a share of quadrant
 against a part of its wall without a door, ready to climb), `ramp_near_door` (0: a training curriculum that
 starts a share of quadrant games with the ramp outside the room in front of a door and hider 0 beside it;
 `ramp_at_wall + ramp_near_door` <= 1), `quadrant_spawn` ("room": the hiders start in the room and the ramps
-outside it; "uniform": both anywhere, as in mae-envs' released quadrant game), `grab_reach` (0.3), `half_size` (2; 3 in
+outside it; "uniform": both anywhere, as in mae-envs' released quadrant game), `grab_reach` (0.3), `lock_rule`
+("toggle"; "hold": the released game's lock, see the actions), `half_size` (2; 3 in
 random_rooms), `door_width` (0.5), `substeps` (2; v3 4), `dt` (0.1 simulated seconds per step; v3 0.2),
 `track_behaviour` (True).
 

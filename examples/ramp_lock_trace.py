@@ -1,0 +1,93 @@
+"""Does a policy keep the ramp locked? Step by step through the preparation: how often each hider presses lock, and in
+how many games the ramp is locked by the hiders.
+
+    python examples/ramp_lock_trace.py --policy assets/hide_and_seek_v3_ramp_use.pt --env-id hide_and_seek_v3
+    python examples/ramp_lock_trace.py --policy RUN --env-kwargs '{"ramp_near_door": 1, "lock_rule": "hold"}'
+
+Why. Ramp defense fails in two different ways that the end-of-preparation figure (``ramp_locked_hiders_prep``) cannot
+tell apart: the hiders never lock the ramp, or they lock it and undo it. Under ``lock_rule="toggle"`` every press of
+the lock action on the closest object flips it, so a policy that presses lock in most steps near the ramp undoes
+its own lock as often as it makes it. The trace counts both: the games in which the ramp was locked by the hiders
+at some step (``ever locked``) and those in which it was locked and then unlocked again (``undone``).
+
+By default the games start from the ramp-defense curriculum's state (``ramp_near_door`` 1: the ramp outside a door
+and hider 0 beside it), where a hider has the ramp within reach from the first step. Both teams play the policy
+(``--policy``: a run directory, a checkpoint, ``scripted`` or ``random``); the seekers do not act during the
+preparation anyway. Actions are the policy's most likely ones.
+"""
+
+from __future__ import annotations
+
+import marl_envs  # noqa: F401  (before torch: marl_envs.openmp sets torch's OpenMP threads to sleep when idle)
+
+# isort: split
+import argparse
+import json
+from collections.abc import Callable
+
+import torch
+
+from baselines.crossplay import make_player
+from marl_envs import make_batched
+from marl_envs.scenarios.hide_and_seek import manipulation as rules
+
+LOCK = 4
+"""Index of the lock action in an agent's MultiDiscrete action."""
+
+
+@torch.no_grad()
+def trace(env_id: str, policy: str | Callable, games: int, seed: int, env_kwargs: dict) -> dict[str, torch.Tensor]:
+    """Per preparation step: ``presses`` (steps, hiders) the fraction of games in which each hider pressed lock,
+    ``locked`` (steps,) the fraction with ramp 0 locked by the hiders after the step; per game: ``ever`` (locked
+    by the hiders after some step) and ``undone`` (locked by them after some step and unlocked after a later one).
+    ``policy`` is a source for ``baselines.crossplay.make_player`` or a player (obs, state) -> actions."""
+    env = make_batched(env_id, num_envs=games, seed=seed, autoreset=False, **env_kwargs)
+    sc = env.scenario
+    if sc.config.num_ramps < 1:
+        raise ValueError(f"{env_id} {env_kwargs} has no ramp to trace")
+    torch.manual_seed(seed)
+    player = make_player(policy, env, torch.Generator().manual_seed(seed)) if isinstance(policy, str) else policy
+    hiders = [i for i, name in enumerate(env.agents) if name.startswith("hider")]
+    ramp = sc.config.num_boxes
+    obs, info = env.reset(seed=seed)
+    state = info["state"]
+    presses, locked = [], []
+    ever = torch.zeros(games, dtype=torch.bool)
+    undone = torch.zeros(games, dtype=torch.bool)
+    for _ in range(sc.config.prep_steps):
+        actions = player(obs, state)
+        presses.append((actions[:, hiders, LOCK] == 1).float().mean(0))
+        obs, _, _, _, _ = env.step(actions)
+        state = env.state()
+        now = sc.lock_team[:, ramp] == rules.HIDERS
+        undone |= ever & ~now
+        ever |= now
+        locked.append(now.float().mean())
+    env.close()
+    return {"presses": torch.stack(presses), "locked": torch.stack(locked), "ever": ever, "undone": undone}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env-id", default="hide_and_seek_v3", choices=[f"hide_and_seek_v{v}" for v in (1, 2, 3)])
+    parser.add_argument("--policy", default="scripted", help="a run directory, a checkpoint, scripted or random")
+    parser.add_argument("--games", type=int, default=512)
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--env-kwargs", default='{"ramp_near_door": 1.0}',
+                        help="JSON env arguments (default: every game starts with the ramp by a door, hider 0 by it)")
+    args = parser.parse_args()
+    env_kwargs = json.loads(args.env_kwargs)
+    if not isinstance(env_kwargs, dict):
+        parser.error(f"--env-kwargs must be a JSON object, got {args.env_kwargs!r}")
+    t = trace(args.env_id, args.policy, args.games, args.seed, env_kwargs)
+    print(f"{args.env_id} {env_kwargs}: {args.policy}, {args.games} games, seed {args.seed}")
+    hiders = t["presses"].shape[1]
+    print(f"{'step':>4} " + " ".join(f"{f'hider_{h} presses':>16}" for h in range(hiders)) + f" {'ramp locked':>12}")
+    for step, (pressed, locked) in enumerate(zip(t["presses"].tolist(), t["locked"].tolist(), strict=True)):
+        print(f"{step:>4} " + " ".join(f"{p:>16.2f}" for p in pressed) + f" {locked:>12.3f}")
+    ever, undone = t["ever"].float().mean().item(), t["undone"].float().mean().item()
+    print(f"ramp locked by the hiders at some step: {ever:.1%} of games; locked and then unlocked again: {undone:.1%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""examples/ramp_lock_trace.py tells a lock that is never made from one that is made and undone."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from marl_envs.scenarios.hide_and_seek import manipulation as rules
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "ramp_lock_trace.py"
+
+
+def _example():
+    spec = importlib.util.spec_from_file_location("ramp_lock_trace_example", EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def press_lock_and_stand(obs, state):
+    """Every agent stands still and presses lock in every step."""
+    actions = torch.full((obs.shape[0], obs.shape[1], 5), rules.LEVELS // 2)
+    actions[..., 3] = 0
+    actions[..., 4] = 1
+    return actions
+
+
+@pytest.mark.one_compute_path  # whole preparations: the lock rules are tested per path in test_rules
+def test_pressing_in_every_step_undoes_the_toggle_but_keeps_the_held_lock():
+    trace = _example().trace
+    kwargs = {"ramp_near_door": 1.0}
+    toggle = trace("hide_and_seek_v3", press_lock_and_stand, 64, 3, kwargs)
+    hold = trace("hide_and_seek_v3", press_lock_and_stand, 64, 3, {**kwargs, "lock_rule": "hold"})
+    prep = toggle["locked"].shape[0]
+    assert toggle["presses"].shape == (prep, 2) and bool((toggle["presses"] == 1).all())
+    # Hider 0 starts beside the ramp: it reaches it in some games, and the same games under both rules.
+    assert bool(toggle["ever"].any()) and torch.equal(toggle["ever"], hold["ever"])
+    # The toggle flips it back on the next press; held, it stays locked to the end of the preparation.
+    assert torch.equal(toggle["undone"], toggle["ever"])
+    assert not bool(hold["undone"].any())
+    assert float(hold["locked"][-1]) == pytest.approx(hold["ever"].float().mean().item())
+
+
+def test_the_command_line_refuses_env_kwargs_that_are_not_an_object(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["ramp_lock_trace.py", "--env-kwargs", "[1]"])
+    with pytest.raises(SystemExit):
+        _example().main()
+    assert "--env-kwargs must be a JSON object" in capsys.readouterr().err
