@@ -1,20 +1,14 @@
 """examples/ramp_defense_value.py plays the same games with the ramps free and locked by the hiders from the start."""
 
-import importlib.util
 import sys
-from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "ramp_defense_value.py"
+from tests.examples import load_example
 
 
 def _example():
-    spec = importlib.util.spec_from_file_location("ramp_defense_value_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_example("ramp_defense_value")
 
 
 @pytest.mark.one_compute_path  # whole games: the rules are tested per path in test_rules

@@ -1,23 +1,16 @@
 """examples/ramp_lock_trace.py tells a lock that is never made from one that is made and undone."""
 
-import importlib.util
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
-
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "ramp_lock_trace.py"
+from tests.examples import load_example
 
 
 def _example():
-    spec = importlib.util.spec_from_file_location("ramp_lock_trace_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_example("ramp_lock_trace")
 
 
 def press_lock_and_stand(obs, state):
