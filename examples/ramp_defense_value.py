@@ -18,6 +18,9 @@ Each team is ``scripted``, ``random`` or a trained policy (a run directory or a 
 
 from __future__ import annotations
 
+import marl_envs  # noqa: F401  (before torch: marl_envs.openmp sets torch's OpenMP threads to sleep when idle)
+
+# isort: split
 import argparse
 import json
 
