@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 import torch
 
+from baselines.common.rollout import agent_teams
 from baselines.crossplay import make_player
 from marl_envs import make_batched
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
@@ -47,7 +48,7 @@ def trace(env_id: str, policy: str | Callable, games: int, seed: int, env_kwargs
         raise ValueError(f"{env_id} {env_kwargs} has no ramp to trace")
     torch.manual_seed(seed)
     player = make_player(policy, env, torch.Generator().manual_seed(seed)) if isinstance(policy, str) else policy
-    hiders = [i for i, name in enumerate(env.agents) if name.startswith("hider")]
+    hiders = agent_teams(list(env.agents))["hider"]
     ramp = sc.config.num_boxes
     obs, info = env.reset(seed=seed)
     state = info["state"]
