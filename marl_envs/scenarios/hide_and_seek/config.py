@@ -32,7 +32,7 @@ MAP_DEFAULTS = {
 class HideAndSeekConfig(ScenarioConfig):
     """Arguments of ``hide_and_seek_v1``."""
 
-    TRAINING_ONLY = ("boxes_at_doors", "ramp_at_wall", "ramp_near_door")
+    TRAINING_ONLY = ("boxes_at_doors", "ramp_at_wall", "ramp_near_door", "ramp_by_door")
 
     max_cycles: int | None = None  # type: ignore[assignment]
     """Steps per episode; default 80 (quadrant, open) or 240 (random_rooms)."""
@@ -104,6 +104,12 @@ class HideAndSeekConfig(ScenarioConfig):
     defense (``ramp_starts``). The hiders must still lock it or pull it into the room during the preparation, so every
     behaviour figure is measured. Drawn after ``ramp_at_wall`` from the same uniform (a world gets at most one of
     the two), so ``ramp_at_wall + ramp_near_door`` <= 1. Evaluate with the default 0."""
+    ramp_by_door: float = 0.0
+    """Probability that a quadrant world starts with ramp 0 outside the room up to a metre in front of one of its
+    doors, at any heading, and hider 0 just inside that door: the next step of the ramp-defense curriculum after
+    ``ramp_near_door`` (``ramp_starts``), where the hider must go out to the ramp, lock it or pull it in, and come
+    back. Every behaviour figure is measured. Drawn after ``ramp_near_door`` from the same uniform, so
+    ``ramp_at_wall + ramp_near_door + ramp_by_door`` <= 1. Evaluate with the default 0."""
     quadrant_spawn: str = "room"
     """Where the quadrant game's hiders and ramps start. "room" (default): the hiders (and the boxes) in the room,
     the ramps (and the seekers) outside it, so that the hiders have the boxes at hand and must go out for the ramp.
@@ -200,6 +206,7 @@ class HideAndSeekConfig(ScenarioConfig):
             "boxes_at_doors": lambda v: 0.0 <= v <= 1.0,
             "ramp_at_wall": lambda v: 0.0 <= v <= 1.0,
             "ramp_near_door": lambda v: 0.0 <= v <= 1.0,
+            "ramp_by_door": lambda v: 0.0 <= v <= 1.0,
             "see_over_reach": lambda v: 0.0 < v <= 1.0,
             "dt": lambda v: 0.05 <= v <= 0.4,
         }
@@ -215,14 +222,16 @@ class HideAndSeekConfig(ScenarioConfig):
         if self.ramp_at_wall > 0 and self.map != "quadrant":
             raise ValueError(f"HideAndSeekConfig.ramp_at_wall={self.ramp_at_wall!r} needs map='quadrant' (the room "
                              f"whose wall the ramp starts against), got map={self.map!r}")
-        if self.ramp_near_door > 0 and (self.map != "quadrant" or self.num_ramps < 1):
-            raise ValueError(f"HideAndSeekConfig.ramp_near_door={self.ramp_near_door!r} needs map='quadrant' and "
-                             f"num_ramps >= 1 (a ramp to start by the room's door), got map={self.map!r}, "
-                             f"num_ramps={self.num_ramps!r}")
-        if self.ramp_at_wall + self.ramp_near_door > 1.0:
-            raise ValueError(f"HideAndSeekConfig.ramp_at_wall + ramp_near_door = "
-                             f"{self.ramp_at_wall + self.ramp_near_door!r} is over 1 (one draw picks at most one "
-                             f"ramp start per world)")
+        for name in ("ramp_near_door", "ramp_by_door"):
+            value = getattr(self, name)
+            if value > 0 and (self.map != "quadrant" or self.num_ramps < 1):
+                raise ValueError(f"HideAndSeekConfig.{name}={value!r} needs map='quadrant' and num_ramps >= 1 (a "
+                                 f"ramp to start by the room's door), got map={self.map!r}, "
+                                 f"num_ramps={self.num_ramps!r}")
+        shares = self.ramp_at_wall + self.ramp_near_door + self.ramp_by_door
+        if shares > 1.0:
+            raise ValueError(f"HideAndSeekConfig.ramp_at_wall + ramp_near_door + ramp_by_door = {shares!r} is over 1 "
+                             f"(one draw picks at most one ramp start per world)")
         if self.ramp_at_wall > 0 and self.num_ramps < 1:
             raise ValueError(f"HideAndSeekConfig.ramp_at_wall={self.ramp_at_wall!r} needs num_ramps >= 1 (a ramp to "
                              f"start against the wall), got num_ramps={self.num_ramps!r}")

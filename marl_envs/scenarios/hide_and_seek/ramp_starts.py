@@ -33,8 +33,14 @@ first run with the ramp alone by the door (the hiders starting in the room, as u
 to it. With hider 0 beside it, the door-shelter hiders lock it in about a quarter of such games from the start, a
 habit of locking what is near; a 108-minute run did not make that more frequent (docs: team self-play).
 Nothing of the game is faked (the hiders must still lock it or pull it in, the seekers still carry it to a wall),
-so every behaviour figure is measured. One draw decides between the two starts: ``ramp_at_wall`` first, then
-``ramp_near_door``, so their probabilities add up to at most 1.
+so every behaviour figure is measured.
+
+``ramp_by_door`` (``by_door_regions``) is the next step back towards the game: the ramp starts up to a metre outside
+a door and hider 0 just inside it, so the hider must go out to the ramp and come back. In the game itself the hiders
+start anywhere in the room and see the ramp at the first step in about one game in fifteen (a hider of the shipped
+v3 policy leaves the room during the preparation in 2.5% of games); a hider that has learned to step out for a ramp
+it sees through the door has a reason to look out of it. One draw decides between the three starts: ``ramp_at_wall``
+first, then ``ramp_near_door``, then ``ramp_by_door``, so their probabilities add up to at most 1.
 """
 
 from __future__ import annotations
@@ -122,7 +128,8 @@ the wall's face and ``NEAR_DEPTH`` further out: a step from the door, so that hi
 can lock it and be back in the room well within the preparation."""
 
 
-def near_door_regions(layout, doors: torch.Tensor, radius: float, u: torch.Tensor) -> tuple[torch.Tensor, ...]:
+def near_door_regions(layout, doors: torch.Tensor, radius: float, u: torch.Tensor,
+                      depth: float = NEAR_DEPTH) -> tuple[torch.Tensor, ...]:
     """Where the ramp (and hider 0) spawn in a world that starts the ramp by a door: in front of one door of the
     room, outside.
 
@@ -131,6 +138,8 @@ def near_door_regions(layout, doors: torch.Tensor, radius: float, u: torch.Tenso
         doors: (B, D) bool, the doors in the room's walls (``behaviour.room_doors``).
         radius: the ramp's bounding radius.
         u: (B,) uniforms in [0, 1) choosing the door.
+        depth: depth (m) of the band the ramp's centre starts in, from where its bounding circle touches the
+            wall's face outwards (``NEAR_DEPTH``; ``ramp_by_door`` uses ``BY_DOOR_DEPTH``).
 
     Returns:
         has (B,) bool, the room has a door; regions (B, 4) the ramp's spawn rectangles (``spawn.sample_positions``:
@@ -139,6 +148,45 @@ def near_door_regions(layout, doors: torch.Tensor, radius: float, u: torch.Tenso
         excludes the room's own bodies from the rest of the arena, and the ramp, placed first (larger bodies
         first), leaves it the rest of the band.
     """
+    has, door, normal, along = _door(layout, doors, u)
+    centre = door - normal * (layout.walls.half_thickness + radius + depth / 2)
+    half = along * NEAR_ALONG + normal.abs() * (depth / 2) + radius
+    return has, torch.cat((centre - half, centre + half), dim=1)
+
+
+BY_DOOR_DEPTH = 1.0
+"""Depth (m) of the band outside the door where the ramp's centre starts in a ``ramp_by_door`` world: from touching
+the wall's face to a metre further out, so that the hider inside sees it through the door and has a few steps to go."""
+
+INSIDE_DEPTH = 0.4
+"""Depth (m) of the band just inside the door where hider 0 starts in a ``ramp_by_door`` world."""
+
+
+def by_door_regions(layout, doors: torch.Tensor, radius: float, agent_radius: float,
+                    u: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Where the ramp and hider 0 spawn in a world drawn for ``ramp_by_door``: the ramp outside the room in front of
+    one of its doors (``near_door_regions`` with ``BY_DOOR_DEPTH``), hider 0 inside the room just behind that door.
+
+    This is the step between ``ramp_near_door`` (hider 0 starts outside, beside the ramp) and the game itself (the
+    hiders start anywhere in the room and the ramp anywhere outside, seen by a hider at the first step in about one
+    game in fifteen): the hider must go out through the door to the ramp, lock it or pull it in, and come back.
+
+    Returns:
+        has (B,) bool, the room has a door; the ramp's spawn rectangles (B, 4); hider 0's (B, 4), cut to the room.
+    """
+    has, ramp = near_door_regions(layout, doors, radius, u, BY_DOOR_DEPTH)
+    _, door, normal, along = _door(layout, doors, u)
+    centre = door + normal * (layout.walls.half_thickness + agent_radius + INSIDE_DEPTH / 2)
+    half = along * NEAR_ALONG + normal.abs() * (INSIDE_DEPTH / 2) + agent_radius
+    room = layout.room
+    low = torch.maximum(centre - half, room[:, :2])
+    high = torch.minimum(centre + half, room[:, 2:])
+    return has, ramp, torch.cat((low, high), dim=1)
+
+
+def _door(layout, doors: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The door of the room that ``u`` (B,) picks among its doors ``doors`` (B, D): (B,) whether it has one, the
+    door's centre (B, 2), its normal into the room (B, 2) and the unit vector along its wall (B, 2, non-negative)."""
     count = doors.sum(1)
     k = (u * count).long().clamp_max((count - 1).clamp_min(0))  # the k-th door of the room
     rank = doors.long().cumsum(1) - 1
@@ -146,9 +194,7 @@ def near_door_regions(layout, doors: torch.Tensor, radius: float, u: torch.Tenso
     door = layout.doors.gather(1, pick).squeeze(1)
     normal = layout.door_normal.gather(1, pick).squeeze(1)  # into the room
     along = torch.stack((-normal[:, 1], normal[:, 0]), dim=-1).abs()
-    centre = door - normal * (layout.walls.half_thickness + radius + NEAR_DEPTH / 2)
-    half = along * NEAR_ALONG + normal.abs() * (NEAR_DEPTH / 2) + radius
-    return count > 0, torch.cat((centre - half, centre + half), dim=1)
+    return count > 0, door, normal, along
 
 
 def start_regions(spawn: torch.Tensor, radius: float) -> torch.Tensor:

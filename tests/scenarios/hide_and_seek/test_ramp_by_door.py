@@ -1,0 +1,156 @@
+"""ramp_by_door: the ramp outside a door of the room, hider 0 just inside it (the step of the ramp-defense curriculum
+where the hider must go out to the ramp)."""
+
+import pytest
+import torch
+
+from marl_envs import evaluation_kwargs, make_batched
+from marl_envs.physics.geometry import perp
+from marl_envs.scenarios.hide_and_seek import manipulation as rules
+from marl_envs.scenarios.hide_and_seek.behaviour import NAMES, room_doors
+from marl_envs.scenarios.hide_and_seek.ramp_starts import BY_DOOR_DEPTH, INSIDE_DEPTH, NEAR_ALONG
+from tests.scenarios.hide_and_seek.test_ramp_near_door import IDLE, _near_door, _ramp_index
+from tests.scenarios.hide_and_seek.test_ramp_starts import _assert_valid_start, _at_wall
+
+
+def _by_door(sc) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B,) bool: ramp 0's centre lies outside the room in the band ``BY_DOOR_DEPTH`` deep in front of a door of the
+    room and hider 0's inside the room, at most ``INSIDE_DEPTH`` behind the same door; and (B,) that door's rank."""
+    pos = sc.world.state.pos
+    wall = sc.layout.walls.half_thickness
+    radius = float(sc.world.spec.bounding_radius[_ramp_index(sc)])
+    agent_radius = float(sc.world.spec.bounding_radius[0])
+    doors = room_doors(sc.layout)
+    normal = sc.layout.door_normal  # into the room
+    ramp = pos[:, _ramp_index(sc)].unsqueeze(1) - sc.layout.doors  # (B, D, 2)
+    out = -(ramp * normal).sum(-1)
+    ramp_band = (out >= wall + radius - 1e-5) & (out <= wall + radius + BY_DOOR_DEPTH + 1e-5) \
+        & ((ramp * perp(normal)).sum(-1).abs() <= NEAR_ALONG + 1e-5)
+    hider = pos[:, 0].unsqueeze(1) - sc.layout.doors
+    depth = (hider * normal).sum(-1)
+    hider_band = (depth >= wall + agent_radius - 1e-5) & (depth <= wall + agent_radius + INSIDE_DEPTH + 1e-5) \
+        & ((hider * perp(normal)).sum(-1).abs() <= NEAR_ALONG + 1e-5)
+    both = doors & ramp_band & hider_band
+    return both.any(1), torch.where(both, doors.long().cumsum(1) - 1, -1).amax(1)
+
+
+def _inside(sc) -> torch.Tensor:
+    """(B, N) bool: each body's centre lies in the room."""
+    room, pos = sc.layout.room, sc.world.state.pos
+    return ((pos > room[:, None, :2]) & (pos < room[:, None, 2:])).all(-1)
+
+
+@pytest.mark.parametrize("env_id", ["hide_and_seek_v1", "hide_and_seek_v2", "hide_and_seek_v3"])
+def test_every_world_starts_with_the_ramp_outside_a_door_and_hider_0_just_inside_it(env_id):
+    b = 2048
+    env = make_batched(env_id, num_envs=b, seed=4, ramp_by_door=1.0)
+    env.reset(seed=4)
+    sc = env.scenario
+    by_door, rank = _by_door(sc)
+    assert by_door.all()
+    inside = _inside(sc)
+    assert inside[:, :sc.config.num_hiders].all() and not inside[:, _ramp_index(sc)].any()
+    # Nothing is faked: every behaviour figure is measured.
+    assert not sc.ramp_start.any() and not sc.door_start.any()
+    # Either door of a two-door room; any heading; the ramp at every depth of its band, not only the nearest.
+    two = room_doors(sc.layout).sum(1) == 2
+    assert 0.4 < (rank[two] == 1).float().mean().item() < 0.6
+    assert sc.world.state.angle[:, _ramp_index(sc)].cos().abs().std() > 0.2
+    gap = (sc.world.state.pos[:, 0] - sc.world.state.pos[:, _ramp_index(sc)]).norm(dim=-1)
+    assert gap.max() > 1.6 and gap.min() < 1.0
+    usual = torch.cat((torch.ones(b, sc.config.num_agents, dtype=torch.bool), sc.present), dim=1)
+    usual[:, _ramp_index(sc)] = False
+    _assert_valid_start(sc, usual)
+
+
+def test_the_hider_inside_can_go_out_lock_the_ramp_and_be_back_before_the_preparation_ends():
+    """The start asks for something the preparation has time for: hider 0 walking out through the door to the ramp,
+    pressing lock until it holds, and back in through the door, is back in the room with the ramp locked (by the
+    released game's rule, which keeps the lock when the hider lets go) in nearly every world."""
+    b = 512
+    env = make_batched("hide_and_seek_v3", num_envs=b, seed=9, ramp_by_door=1.0, lock_rule="hold")
+    env.reset(seed=9)
+    sc = env.scenario
+    i, k = _ramp_index(sc), sc.config.num_boxes
+    _, rank = _by_door(sc)
+    pick = (room_doors(sc.layout).long().cumsum(1) - 1 == rank.unsqueeze(1)) & room_doors(sc.layout)
+    door = sc.layout.doors[pick]  # (B, 2) the door behind which hider 0 starts
+    normal = sc.layout.door_normal[pick]  # into the room
+    inner, outer = door + 0.25 * normal, door - 0.35 * normal
+    home = sc.world.state.pos[:, 0].clone()
+    leg = torch.zeros(b, dtype=torch.long)  # 0 to the door, 1 out of it, 2 to the ramp, 3 out again, 4 in, 5 home
+    for _ in range(sc.config.prep_steps):
+        ramp = sc.world.state.pos[:, i]
+        points = torch.stack((inner, outer, ramp, outer, inner, home), dim=1)
+        target = points[torch.arange(b), leg]
+        to = target - sc.world.state.pos[:, 0]
+        far = to.norm(dim=-1, keepdim=True)
+        sc.world.state.angle[:, 0] = torch.atan2(to[:, 1], to[:, 0])  # facing it: an agent locks what it sees
+        sc.refresh()
+        action = IDLE.expand(b, env.num_agents, 5).clone()
+        action[:, 0, :2] = torch.where(far > 0.05, 5 + (5 * to / far.clamp_min(1e-6)).round().long(), 5)
+        action[:, 0, 4] = (leg >= 2).long()  # "hold": a locker in reach that lets go unlocks it
+        env.step(action)
+        locked = sc.lock_team[:, k] == rules.HIDERS
+        reached = (target - sc.world.state.pos[:, 0]).norm(dim=-1) < 0.15
+        reached |= (leg == 1) & ((sc.world.state.pos[:, i] - sc.world.state.pos[:, 0]).norm(dim=-1) < 0.7)  # at it
+        leg = torch.where(((leg == 2) & locked) | ((leg != 2) & (leg < 5) & reached), leg + 1, leg)
+    locked = sc.lock_team[:, k] == rules.HIDERS
+    assert locked.float().mean() > 0.95
+    assert (_inside(sc)[:, 0] & locked).float().mean() > 0.9
+
+
+def test_the_three_ramp_starts_share_one_draw():
+    b = 4096
+    env = make_batched("hide_and_seek_v2", num_envs=b, seed=5, ramp_at_wall=0.2, ramp_near_door=0.3, ramp_by_door=0.4)
+    env.reset(seed=5)
+    sc = env.scenario
+    at_wall, by_door = _at_wall(sc), _by_door(sc)[0]
+    near = _near_door(sc)[0] & ~_inside(sc)[:, 0]  # ramp_near_door's worlds have hider 0 outside
+    assert torch.equal(at_wall, sc.ramp_start)
+    assert abs(at_wall.float().mean().item() - 0.2) < 0.03
+    assert abs(near.float().mean().item() - 0.3) < 0.03
+    # Usual starts now and then put the ramp in the band and hider 0 behind that door by chance; few do.
+    assert 0.4 - 0.01 < by_door.float().mean().item() < 0.4 + 0.06
+    assert not (at_wall & by_door).any() and not (near & by_door).any()
+
+
+@pytest.mark.parametrize("extra", [{}, {"ramp_at_wall": 0.3, "ramp_near_door": 0.2, "boxes_at_doors": 0.5}],
+                         ids=["plain", "with_others"])
+def test_ramp_by_door_0_draws_nothing(extra):
+    """The default changes no seed's worlds, nor the generator's state, with or without the other curricula."""
+    envs = [make_batched("hide_and_seek_v2", num_envs=64, seed=7, **extra, **more)
+            for more in ({}, {"ramp_by_door": 0.0})]
+    outs = [env.reset(seed=7) for env in envs]
+    assert torch.equal(outs[0][0], outs[1][0]) and torch.equal(outs[0][1]["state"], outs[1][1]["state"])
+    assert torch.equal(envs[0]._generator.get_state(), envs[1]._generator.get_state())
+
+
+def test_every_behaviour_figure_is_measured_in_a_by_door_start():
+    b = 256
+    env = make_batched("hide_and_seek_v3", num_envs=b, seed=11, ramp_by_door=1.0)
+    env.reset(seed=11)
+    for _ in range(env.scenario.config.max_cycles - 1):
+        env.step(env.scripted_actions())
+    figures = env.scenario.behaviour()
+    for name in NAMES:
+        assert not figures[name].isnan().any(), name
+
+
+def test_ramp_by_door_is_training_only():
+    kwargs = {"ramp_by_door": 0.5, "ramp_near_door": 0.2, "max_cycles": 10}
+    for env_id in ("hide_and_seek_v1", "hide_and_seek_v2", "hide_and_seek_v3"):
+        assert evaluation_kwargs(env_id, kwargs) == ({"max_cycles": 10}, ["ramp_near_door", "ramp_by_door"])
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [({"ramp_by_door": 1.5}, "ramp_by_door=1.5 is out of range"),
+                                              ({"ramp_by_door": -0.1}, "ramp_by_door=-0.1 is out of range"),
+                                              ({"ramp_by_door": "0.5"}, "ramp_by_door='0.5' is out of range"),
+                                              ({"ramp_by_door": 0.5, "map": "open"},
+                                               "ramp_by_door=0.5 needs map='quadrant'"),
+                                              ({"ramp_by_door": 0.5, "num_ramps": 0}, "num_ramps >= 1"),
+                                              ({"ramp_by_door": 0.5, "ramp_near_door": 0.3, "ramp_at_wall": 0.3},
+                                               "ramp_near_door \\+ ramp_by_door = 1.1 is over 1")])
+def test_bad_ramp_by_door_is_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_batched("hide_and_seek_v2", num_envs=2, **kwargs)
