@@ -193,9 +193,9 @@ defaults), `box_size` (0.64; v2 0.5), `prep_fraction` (0.4), `reward_mode` ("joi
 doors), `ramp_at_wall` (0: a training curriculum that starts a share of quadrant games with the ramp outside the room,
 against a part of its wall without a door, ready to climb), `ramp_near_door` (0: a training curriculum that
 starts a share of quadrant games with the ramp outside the room in front of a door and hider 0 beside it),
-`ramp_by_door` (0: the same with the ramp up to a metre out and hider 0 just inside that door, so it must go out to
-the ramp; `ramp_at_wall + ramp_near_door + ramp_by_door` <= 1), `quadrant_spawn` ("room": the hiders start in the
-room and the ramps outside it; "uniform": both anywhere, as in mae-envs' released quadrant game), `grab_reach`
+`ramp_by_door` (0: the same with the ramp up to a metre out and hider 0 in that doorway, a step out to a step in;
+`ramp_at_wall + ramp_near_door + ramp_by_door` <= 1), `quadrant_spawn` ("room": the hiders start in the room and
+the ramps outside it; "uniform": both anywhere, as in mae-envs' released quadrant game), `grab_reach`
 (0.3), `lock_rule` ("toggle"; "hold": the released game's lock, see the actions), `half_size` (2; 3 in random_rooms),
 `door_width` (0.5), `substeps` (2; v3 4), `dt` (0.1 simulated seconds per step; v3 0.2), `track_behaviour` (True).
 

@@ -106,10 +106,10 @@ class HideAndSeekConfig(ScenarioConfig):
     the two), so ``ramp_at_wall + ramp_near_door`` <= 1. Evaluate with the default 0."""
     ramp_by_door: float = 0.0
     """Probability that a quadrant world starts with ramp 0 outside the room up to a metre in front of one of its
-    doors, at any heading, and hider 0 just inside that door: the next step of the ramp-defense curriculum after
-    ``ramp_near_door`` (``ramp_starts``), where the hider must go out to the ramp, lock it or pull it in, and come
-    back. Every behaviour figure is measured. Drawn after ``ramp_near_door`` from the same uniform, so
-    ``ramp_at_wall + ramp_near_door + ramp_by_door`` <= 1. Evaluate with the default 0."""
+    doors, at any heading, and hider 0 in that doorway, from 0.4 m outside to 0.4 m inside: the next step of the
+    ramp-defense curriculum after ``ramp_near_door`` (``ramp_starts``), where the hider must go out to the ramp, lock
+    it or pull it in, and come back. Every behaviour figure is measured. Drawn after ``ramp_near_door`` from the
+    same uniform, so ``ramp_at_wall + ramp_near_door + ramp_by_door`` <= 1. Evaluate with the default 0."""
     quadrant_spawn: str = "room"
     """Where the quadrant game's hiders and ramps start. "room" (default): the hiders (and the boxes) in the room,
     the ramps (and the seekers) outside it, so that the hiders have the boxes at hand and must go out for the ramp.

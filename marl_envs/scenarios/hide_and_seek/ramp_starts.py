@@ -36,7 +36,8 @@ Nothing of the game is faked (the hiders must still lock it or pull it in, the s
 so every behaviour figure is measured.
 
 ``ramp_by_door`` (``by_door_regions``) is the next step back towards the game: the ramp starts up to a metre outside
-a door and hider 0 just inside it, so the hider must go out to the ramp and come back. In the game itself the hiders
+a door and hider 0 in that doorway, from a step outside to a step inside, so the hider must go out to the ramp and
+come back from anywhere between the ``ramp_near_door`` start and the room. In the game itself the hiders
 start anywhere in the room and see the ramp at the first step in about one game in fifteen (a hider of the shipped
 v3 policy leaves the room during the preparation in 2.5% of games); a hider that has learned to step out for a ramp
 it sees through the door has a reason to look out of it. One draw decides between the three starts: ``ramp_at_wall``
@@ -158,30 +159,36 @@ BY_DOOR_DEPTH = 1.0
 """Depth (m) of the band outside the door where the ramp's centre starts in a ``ramp_by_door`` world: from touching
 the wall's face to a metre further out, so that the hider inside sees it through the door and has a few steps to go."""
 
-INSIDE_DEPTH = 0.4
-"""Depth (m) of the band just inside the door where hider 0 starts in a ``ramp_by_door`` world."""
+DOORWAY_DEPTH = 0.4
+"""How far (m) past each face of the wall, into the room and out of it, hider 0's centre starts in a ``ramp_by_door``
+world: it starts in the doorway's column, anywhere from that far outside to that far inside."""
 
 
 def by_door_regions(layout, doors: torch.Tensor, radius: float, agent_radius: float,
                     u: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """Where the ramp and hider 0 spawn in a world drawn for ``ramp_by_door``: the ramp outside the room in front of
-    one of its doors (``near_door_regions`` with ``BY_DOOR_DEPTH``), hider 0 inside the room just behind that door.
+    one of its doors (``near_door_regions`` with ``BY_DOOR_DEPTH``), hider 0 in that doorway.
 
     This is the step between ``ramp_near_door`` (hider 0 starts outside, beside the ramp) and the game itself (the
     hiders start anywhere in the room and the ramp anywhere outside, seen by a hider at the first step in about one
-    game in fifteen): the hider must go out through the door to the ramp, lock it or pull it in, and come back.
+    game in fifteen). Hider 0 starts anywhere in the column of the door's width from ``DOORWAY_DEPTH`` outside the
+    wall to ``DOORWAY_DEPTH`` inside, so the start spans the whole way from the easy end (outside, a step from the
+    ramp: the hiders of the ``ramp_near_door`` runs lock it there) to the hard one (inside the room, where the hider
+    must go out to the ramp, lock it or pull it in, and come back), as reverse curriculum generation widens its starts
+    around the goal. A hider with the shelter habit that starts just inside the door stays in (the shipped runs' policy
+    locked the ramp in under 1% of such games); one that starts in the doorway or just out is a step from the ramp.
 
     Returns:
-        has (B,) bool, the room has a door; the ramp's spawn rectangles (B, 4); hider 0's (B, 4), cut to the room.
+        has (B,) bool, the room has a door; the ramp's spawn rectangles (B, 4); hider 0's (B, 4).
     """
     has, ramp = near_door_regions(layout, doors, radius, u, BY_DOOR_DEPTH)
     _, door, normal, along = _door(layout, doors, u)
-    centre = door + normal * (layout.walls.half_thickness + agent_radius + INSIDE_DEPTH / 2)
-    half = along * NEAR_ALONG + normal.abs() * (INSIDE_DEPTH / 2) + agent_radius
-    room = layout.room
-    low = torch.maximum(centre - half, room[:, :2])
-    high = torch.minimum(centre + half, room[:, 2:])
-    return has, ramp, torch.cat((low, high), dim=1)
+    # Regions hold the bounding circle: along the door, its centre keeps clear of the jambs' faces (the spawn rule
+    # also keeps the spawn gap from them, and draws again where it does not).
+    half_along = layout.door_width / 2 - EPS
+    half_depth = layout.walls.half_thickness + agent_radius + DOORWAY_DEPTH
+    half = along * half_along + normal.abs() * (half_depth + agent_radius)
+    return has, ramp, torch.cat((door - half, door + half), dim=1)
 
 
 def _door(layout, doors: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, ...]:

@@ -107,7 +107,7 @@ def _ramp_regions(sc, layout: maps.Layout, regions: torch.Tensor,
                   generator: torch.Generator) -> tuple[torch.Tensor, ...]:
     """``regions`` with ramp 0 of the worlds drawn for ``ramp_at_wall`` spawning just outside its spot at the room's
     wall, of those drawn for ``ramp_near_door`` in front of a door with hider 0 beside it, and of those drawn for
-    ``ramp_by_door`` in front of a door with hider 0 just inside it; (B,) the worlds at
+    ``ramp_by_door`` in front of a door with hider 0 in that doorway; (B,) the worlds at
     the wall, the ramp's place against the wall (B, 2) and its heading (B,)."""
     c, i = sc.config, sc.config.num_agents + sc.config.num_boxes
     draws = torch.rand(sc.num_envs, 2, generator=generator, device=sc.device)  # which start, where along the walls
@@ -128,10 +128,10 @@ def _ramp_regions(sc, layout: maps.Layout, regions: torch.Tensor,
         low = c.ramp_at_wall + c.ramp_near_door
         by_door = (draws[:, 0] >= low) & (draws[:, 0] < low + c.ramp_by_door)
         agent_radius = float(sc.world.spec.bounding_radius[0])
-        has, ramp, inside = ramp_starts.by_door_regions(layout, room_doors(layout), radius, agent_radius, draws[:, 1])
+        has, ramp, doorway = ramp_starts.by_door_regions(layout, room_doors(layout), radius, agent_radius, draws[:, 1])
         here = (by_door & has).unsqueeze(1)
         regions[:, i] = torch.where(here, ramp, regions[:, i])
-        regions[:, 0] = torch.where(here, inside, regions[:, 0])  # hider 0 just inside that door
+        regions[:, 0] = torch.where(here, doorway, regions[:, 0])  # hider 0 in that doorway
     return regions, chosen, place, angle
 
 

@@ -1,4 +1,4 @@
-"""ramp_by_door: the ramp outside a door of the room, hider 0 just inside it (the step of the ramp-defense curriculum
+"""ramp_by_door: the ramp outside a door of the room, hider 0 in that doorway (the step of the ramp-defense curriculum
 where the hider must go out to the ramp)."""
 
 import pytest
@@ -8,14 +8,15 @@ from marl_envs import evaluation_kwargs, make_batched
 from marl_envs.physics.geometry import perp
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
 from marl_envs.scenarios.hide_and_seek.behaviour import NAMES, room_doors
-from marl_envs.scenarios.hide_and_seek.ramp_starts import BY_DOOR_DEPTH, INSIDE_DEPTH, NEAR_ALONG
+from marl_envs.scenarios.hide_and_seek.ramp_starts import BY_DOOR_DEPTH, DOORWAY_DEPTH, NEAR_ALONG
 from tests.scenarios.hide_and_seek.test_ramp_near_door import IDLE, _near_door, _ramp_index
 from tests.scenarios.hide_and_seek.test_ramp_starts import _assert_valid_start, _at_wall
 
 
 def _by_door(sc) -> tuple[torch.Tensor, torch.Tensor]:
     """(B,) bool: ramp 0's centre lies outside the room in the band ``BY_DOOR_DEPTH`` deep in front of a door of the
-    room and hider 0's inside the room, at most ``INSIDE_DEPTH`` behind the same door; and (B,) that door's rank."""
+    room and hider 0's in the column of that door's width, at most ``DOORWAY_DEPTH`` past either face of the wall;
+    and (B,) that door's rank."""
     pos = sc.world.state.pos
     wall = sc.layout.walls.half_thickness
     radius = float(sc.world.spec.bounding_radius[_ramp_index(sc)])
@@ -27,9 +28,8 @@ def _by_door(sc) -> tuple[torch.Tensor, torch.Tensor]:
     ramp_band = (out >= wall + radius - 1e-5) & (out <= wall + radius + BY_DOOR_DEPTH + 1e-5) \
         & ((ramp * perp(normal)).sum(-1).abs() <= NEAR_ALONG + 1e-5)
     hider = pos[:, 0].unsqueeze(1) - sc.layout.doors
-    depth = (hider * normal).sum(-1)
-    hider_band = (depth >= wall + agent_radius - 1e-5) & (depth <= wall + agent_radius + INSIDE_DEPTH + 1e-5) \
-        & ((hider * perp(normal)).sum(-1).abs() <= NEAR_ALONG + 1e-5)
+    hider_band = ((hider * normal).sum(-1).abs() <= wall + agent_radius + DOORWAY_DEPTH + 1e-5) \
+        & ((hider * perp(normal)).sum(-1).abs() <= sc.config.door_width / 2)
     both = doors & ramp_band & hider_band
     return both.any(1), torch.where(both, doors.long().cumsum(1) - 1, -1).amax(1)
 
@@ -41,7 +41,7 @@ def _inside(sc) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("env_id", ["hide_and_seek_v1", "hide_and_seek_v2", "hide_and_seek_v3"])
-def test_every_world_starts_with_the_ramp_outside_a_door_and_hider_0_just_inside_it(env_id):
+def test_every_world_starts_with_the_ramp_outside_a_door_and_hider_0_in_that_doorway(env_id):
     b = 2048
     env = make_batched(env_id, num_envs=b, seed=4, ramp_by_door=1.0)
     env.reset(seed=4)
@@ -49,7 +49,9 @@ def test_every_world_starts_with_the_ramp_outside_a_door_and_hider_0_just_inside
     by_door, rank = _by_door(sc)
     assert by_door.all()
     inside = _inside(sc)
-    assert inside[:, :sc.config.num_hiders].all() and not inside[:, _ramp_index(sc)].any()
+    assert inside[:, 1].all() and not inside[:, _ramp_index(sc)].any()
+    # Hider 0 from a step outside to a step inside: both ends of the way out are drawn.
+    assert 0.3 < inside[:, 0].float().mean().item() < 0.6
     # Nothing is faked: every behaviour figure is measured.
     assert not sc.ramp_start.any() and not sc.door_start.any()
     # Either door of a two-door room; any heading; the ramp at every depth of its band, not only the nearest.
@@ -64,9 +66,10 @@ def test_every_world_starts_with_the_ramp_outside_a_door_and_hider_0_just_inside
 
 
 def test_the_hider_inside_can_go_out_lock_the_ramp_and_be_back_before_the_preparation_ends():
-    """The start asks for something the preparation has time for: hider 0 walking out through the door to the ramp,
-    pressing lock until it holds, and back in through the door, is back in the room with the ramp locked (by the
-    released game's rule, which keeps the lock when the hider lets go) in nearly every world."""
+    """The start asks for something the preparation has time for: hider 0 walking to the door's inner side, out to
+    the ramp, pressing lock until it holds, and back in through the door, is back in the room with the ramp locked
+    (by the released game's rule, which keeps the lock while its locker presses or is out of reach) in nearly every
+    world."""
     b = 512
     env = make_batched("hide_and_seek_v3", num_envs=b, seed=9, ramp_by_door=1.0, lock_rule="hold")
     env.reset(seed=9)
@@ -77,7 +80,7 @@ def test_the_hider_inside_can_go_out_lock_the_ramp_and_be_back_before_the_prepar
     door = sc.layout.doors[pick]  # (B, 2) the door behind which hider 0 starts
     normal = sc.layout.door_normal[pick]  # into the room
     inner, outer = door + 0.25 * normal, door - 0.35 * normal
-    home = sc.world.state.pos[:, 0].clone()
+    home = door + 0.6 * normal
     leg = torch.zeros(b, dtype=torch.long)  # 0 to the door, 1 out of it, 2 to the ramp, 3 out again, 4 in, 5 home
     for _ in range(sc.config.prep_steps):
         ramp = sc.world.state.pos[:, i]
@@ -105,14 +108,19 @@ def test_the_three_ramp_starts_share_one_draw():
     env = make_batched("hide_and_seek_v2", num_envs=b, seed=5, ramp_at_wall=0.2, ramp_near_door=0.3, ramp_by_door=0.4)
     env.reset(seed=5)
     sc = env.scenario
-    at_wall, by_door = _at_wall(sc), _by_door(sc)[0]
-    near = _near_door(sc)[0] & ~_inside(sc)[:, 0]  # ramp_near_door's worlds have hider 0 outside
+    at_wall = _at_wall(sc)
     assert torch.equal(at_wall, sc.ramp_start)
     assert abs(at_wall.float().mean().item() - 0.2) < 0.03
-    assert abs(near.float().mean().item() - 0.3) < 0.03
-    # Usual starts now and then put the ramp in the band and hider 0 behind that door by chance; few do.
-    assert 0.4 - 0.01 < by_door.float().mean().item() < 0.4 + 0.06
-    assert not (at_wall & by_door).any() and not (near & by_door).any()
+    # Every world but the usual tenth has the ramp by a door, hider 0 within reach of it.
+    near = (_near_door(sc)[0] | _by_door(sc)[0]) & ~at_wall
+    assert abs(near.float().mean().item() - 0.7) < 0.04
+    # Hider 0 starts in the room in the usual and ramp_at_wall worlds, never in ramp_near_door's, and in part of
+    # ramp_by_door's.
+    alone = make_batched("hide_and_seek_v2", num_envs=b, seed=5, ramp_by_door=1.0)
+    alone.reset(seed=5)
+    in_doorway = _inside(alone.scenario)[:, 0].float().mean().item()
+    in_room = _inside(sc)[:, 0].float().mean().item()
+    assert abs(in_room - (0.1 + 0.2 + 0.4 * in_doorway)) < 0.03, (in_room, in_doorway)
 
 
 @pytest.mark.parametrize("extra", [{}, {"ramp_at_wall": 0.3, "ramp_near_door": 0.2, "boxes_at_doors": 0.5}],
