@@ -7,7 +7,7 @@ import torch
 from marl_envs import evaluation_kwargs, make_batched
 from marl_envs.physics.geometry import perp
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
-from marl_envs.scenarios.hide_and_seek.behaviour import NAMES, room_doors
+from marl_envs.scenarios.hide_and_seek.behaviour import room_doors
 from marl_envs.scenarios.hide_and_seek.ramp_starts import BY_DOOR_DEPTH, DOORWAY_DEPTH, NEAR_ALONG
 from tests.scenarios.hide_and_seek.test_ramp_near_door import IDLE, _near_door, _ramp_index
 from tests.scenarios.hide_and_seek.test_ramp_starts import _assert_valid_start, _at_wall
@@ -121,28 +121,6 @@ def test_the_three_ramp_starts_share_one_draw():
     in_doorway = _inside(alone.scenario)[:, 0].float().mean().item()
     in_room = _inside(sc)[:, 0].float().mean().item()
     assert abs(in_room - (0.1 + 0.2 + 0.4 * in_doorway)) < 0.03, (in_room, in_doorway)
-
-
-@pytest.mark.parametrize("extra", [{}, {"ramp_at_wall": 0.3, "ramp_near_door": 0.2, "boxes_at_doors": 0.5}],
-                         ids=["plain", "with_others"])
-def test_ramp_by_door_0_draws_nothing(extra):
-    """The default changes no seed's worlds, nor the generator's state, with or without the other curricula."""
-    envs = [make_batched("hide_and_seek_v2", num_envs=64, seed=7, **extra, **more)
-            for more in ({}, {"ramp_by_door": 0.0})]
-    outs = [env.reset(seed=7) for env in envs]
-    assert torch.equal(outs[0][0], outs[1][0]) and torch.equal(outs[0][1]["state"], outs[1][1]["state"])
-    assert torch.equal(envs[0]._generator.get_state(), envs[1]._generator.get_state())
-
-
-def test_every_behaviour_figure_is_measured_in_a_by_door_start():
-    b = 256
-    env = make_batched("hide_and_seek_v3", num_envs=b, seed=11, ramp_by_door=1.0)
-    env.reset(seed=11)
-    for _ in range(env.scenario.config.max_cycles - 1):
-        env.step(env.scripted_actions())
-    figures = env.scenario.behaviour()
-    for name in NAMES:
-        assert not figures[name].isnan().any(), name
 
 
 def test_ramp_by_door_is_training_only():

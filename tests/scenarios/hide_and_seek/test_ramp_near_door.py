@@ -105,19 +105,25 @@ def test_the_two_ramp_starts_share_one_draw():
     assert not (near & at_wall).any()
 
 
+DOOR_STARTS = ["ramp_near_door", "ramp_by_door"]
+"""The two ramp-defense starts by a door (``ramp_by_door``'s own tests: test_ramp_by_door.py)."""
+
+
+@pytest.mark.parametrize("name", DOOR_STARTS)
 @pytest.mark.parametrize("extra", [{}, {"ramp_at_wall": 0.3, "boxes_at_doors": 0.5}], ids=["plain", "with_others"])
-def test_ramp_near_door_0_draws_nothing(extra):
+def test_a_door_start_at_0_draws_nothing(name, extra):
     """The default changes no seed's worlds, nor the generator's state, with or without the other curricula."""
     envs = [make_batched("hide_and_seek_v2", num_envs=64, seed=7, **extra, **more)
-            for more in ({}, {"ramp_near_door": 0.0})]
+            for more in ({}, {name: 0.0})]
     outs = [env.reset(seed=7) for env in envs]
     assert torch.equal(outs[0][0], outs[1][0]) and torch.equal(outs[0][1]["state"], outs[1][1]["state"])
     assert torch.equal(envs[0]._generator.get_state(), envs[1]._generator.get_state())
 
 
-def test_every_behaviour_figure_is_measured_in_a_near_door_start():
+@pytest.mark.parametrize("name", DOOR_STARTS)
+def test_every_behaviour_figure_is_measured_in_a_door_start(name):
     b = 256
-    env = make_batched("hide_and_seek_v2", num_envs=b, seed=11, ramp_near_door=1.0)
+    env = make_batched("hide_and_seek_v2", num_envs=b, seed=11, **{name: 1.0})
     env.reset(seed=11)
     for _ in range(env.scenario.config.max_cycles - 1):
         env.step(env.scripted_actions())
