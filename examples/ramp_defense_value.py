@@ -1,5 +1,5 @@
-"""What ramp defense is worth: the same games played with the ramps free and with them locked by the hiders from the
-first step.
+"""What ramp defense is worth: the same games played with the ramps free, with them locked by the hiders from the
+first step, and with one hider scripted to go out for ramp 0 and lock it.
 
     python examples/ramp_defense_value.py                                   # scripted teams on hide_and_seek_v2
     python examples/ramp_defense_value.py --seekers runs/hide_and_seek_selfplay   # trained seekers
@@ -11,6 +11,11 @@ ramp where it spawned, before anyone moves, is the defense done perfectly at no 
 win rate between the two sets of games (the same seeds, so the same maps and starts) bounds what a learned
 defense can gain against these seekers. A locked ramp can still be climbed where it stands; it cannot be carried to
 a wall.
+
+The third set of games (``trip``) asks whether a real defense fits the preparation: the last hider leaves the rest of
+its team's plan and walks out of the room by the door nearest the ramp, locks it and comes back
+(``heuristic.ramp_trip_actions``, a script that knows where the ramp is); the other hiders play ``--hiders``. Its
+rows count how often the ramp was secured by the end of the preparation, and what the trip costs the shelter.
 
 Each team is ``scripted``, ``random`` or a trained policy (a run directory or a checkpoint file), as in
 ``baselines.evaluate``. One game per world, all played at once. A win is a positive hider team return.
@@ -29,14 +34,22 @@ import torch
 from baselines.common.rollout import agent_teams
 from baselines.crossplay import joint_actions, make_player, wilson_interval
 from marl_envs import make_batched
+from marl_envs.scenarios.hide_and_seek import heuristic
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
+
+DEFENSES = ("free", "locked", "trip")
+"""The three sets of games: the ramps free, locked by the hiders from the first step, or locked by a scripted trip."""
 
 
 @torch.no_grad()
 def play(env_id: str, hiders: str, seekers: str, games: int, seed: int, env_kwargs: dict,
-         lock_ramps: bool) -> dict[str, torch.Tensor]:
+         defense: str) -> dict[str, torch.Tensor]:
     """Per game: ``win`` (bool), ``sheltered`` (every door blocked at the end of the preparation), ``crossed`` (a
-    seeker went over a wall on a ramp), with every ramp locked by the hiders from the start if ``lock_ramps``."""
+    seeker went over a wall on a ramp), ``secured`` (the ramps locked by the hiders or in the room at the end of the
+    preparation, NaN-free: a game whose ramp started in the room counts as not secured); ``defense`` one of
+    ``DEFENSES``."""
+    if defense not in DEFENSES:
+        raise ValueError(f"defense must be one of {DEFENSES}, got {defense!r}")
     env = make_batched(env_id, num_envs=games, seed=seed, autoreset=False, **env_kwargs)
     teams = agent_teams(list(env.agents))
     generator = torch.Generator().manual_seed(seed)
@@ -44,18 +57,22 @@ def play(env_id: str, hiders: str, seekers: str, games: int, seed: int, env_kwar
     players = {"hider": make_player(hiders, env, generator), "seeker": make_player(seekers, env, generator)}
     obs, info = env.reset(seed=seed)
     sc = env.scenario
-    if lock_ramps:
+    if defense == "locked":
         k = sc.config.num_boxes
         sc.lock_team[:, k:] = torch.where(sc.present[:, k:], rules.HIDERS, sc.lock_team[:, k:])
     state, hider_return = info["state"], torch.zeros(games)
     columns = {team: torch.tensor(members) for team, members in teams.items()}
-    for _ in range(env.max_cycles):
-        obs, reward, _, _, info = env.step(joint_actions(players, columns, obs, state))
+    defender = int(columns["hider"][-1])
+    for t in range(env.max_cycles):
+        actions = joint_actions(players, columns, obs, state)
+        if defense == "trip" and t < sc.config.prep_steps:
+            actions[:, defender] = heuristic.ramp_trip_actions(sc, defender)
+        obs, reward, _, _, info = env.step(actions)
         state = env.state()
         hider_return += reward[:, columns["hider"]].sum(1)
     figures = info["behaviour"]
     return {"win": hider_return > 0, "sheltered": figures["all_doors_blocked_prep"] > 0.5,
-            "crossed": figures["seekers_crossed"] > 0.5}
+            "crossed": figures["seekers_crossed"] > 0.5, "secured": figures["ramp_secured_prep"] > 0.5}
 
 
 def rate(flags: torch.Tensor) -> str:
@@ -80,11 +97,12 @@ def main() -> None:
         parser.error(f"--env-kwargs must be a JSON object, got {args.env_kwargs!r}")
     print(f"{args.env_id} {env_kwargs}: hiders {args.hiders} vs seekers {args.seekers}, {args.games} games, "
           f"seed {args.seed}")
-    print(f"{'ramps':<8} {'hiders win':<26} {'win, every door blocked':<26} {'a seeker over a wall':<26}")
-    for lock_ramps in (False, True):
-        g = play(args.env_id, args.hiders, args.seekers, args.games, args.seed, env_kwargs, lock_ramps)
-        print(f"{'locked' if lock_ramps else 'free':<8} {rate(g['win']):<26} {rate(g['win'][g['sheltered']]):<26} "
-              f"{rate(g['crossed']):<26}")
+    print(f"{'ramps':<8} {'hiders win':<26} {'every door blocked':<26} {'a seeker over a wall':<26} "
+          f"{'ramp secured in prep':<26}")
+    for defense in DEFENSES:
+        g = play(args.env_id, args.hiders, args.seekers, args.games, args.seed, env_kwargs, defense)
+        print(f"{defense:<8} {rate(g['win']):<26} {rate(g['sheltered']):<26} {rate(g['crossed']):<26} "
+              f"{rate(g['secured']):<26}")
 
 
 if __name__ == "__main__":

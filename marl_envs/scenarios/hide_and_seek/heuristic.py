@@ -141,6 +141,54 @@ def _block(sc, target, face, grab, lock):
     return target, face, grab, lock
 
 
+RAMP_LOCK_RANGE = 0.8
+"""How close (m, centre to centre) a hider on a ramp trip comes before it presses lock: within reach of the ramp
+(its bounding radius, about 0.4 m, plus the agent's radius and ``grab_reach``)."""
+
+
+def ramp_trip_actions(sc, hider: int) -> torch.Tensor:
+    """(B, 5) actions of one hider that goes out of the room for the ramp, locks it and comes back in: ramp defense
+    done by a script that knows where the ramp is (for measurement, ``examples/ramp_defense_value.py``; the scripted
+    team does not use it).
+
+    Stateless like the rest: while ramp 0 is not locked by the hiders the hider walks to the door of the room nearest
+    the ramp, through it, round the room's outer corner if the ramp lies beyond it, and to the ramp, facing it (an
+    agent locks what it sees), pressing lock within ``RAMP_LOCK_RANGE``; once it is locked it comes back in by that
+    door (``_way_in``) and on into the room. Under ``lock_rule="hold"`` it keeps pressing until out of reach, as the
+    door-blocking hiders do; under the toggle a second press would unlock the ramp, so it presses only while the
+    ramp is free.
+    """
+    c, s, lay = sc.config, sc.world.state, sc.layout
+    ramp = s.pos[:, c.num_agents + c.num_boxes].unsqueeze(1)  # (B, 1, 2)
+    pos, vel = s.pos[:, hider:hider + 1], s.vel[:, hider:hider + 1]
+    door, normal = _nearest_door(lay, ramp)
+    room = lay.room.unsqueeze(1)
+    in_room = ((pos >= room[..., :2]) & (pos <= room[..., 2:])).all(-1)
+    locked = (sc.lock_team[:, c.num_boxes] == rules.HIDERS).unsqueeze(1)
+    # Out: to the door from inside, then through it; outside, straight at the ramp unless the room is in the way.
+    at_door = (pos - door).norm(dim=-1) < 0.45
+    way_out = torch.where(at_door.unsqueeze(-1), door - normal * 0.45, door + normal * 0.3)
+    cuts = torch.zeros_like(in_room)
+    for f in (0.25, 0.5, 0.75):
+        p = pos + (ramp - pos) * f
+        cuts |= ((p >= room[..., :2] - 0.2) & (p <= room[..., 2:] + 0.2)).all(-1)
+    to_ramp = torch.where(cuts.unsqueeze(-1), room[..., :2] - 0.4, ramp)
+    going = torch.where(in_room.unsqueeze(-1), way_out, to_ramp)
+    # Back: in by the same door, then on to the middle of the room.
+    _, way_in = _way_in(lay, pos, door, normal, queue=False)
+    back = torch.where(in_room.unsqueeze(-1), (room[..., :2] + room[..., 2:]) / 2, way_in)
+    target = torch.where(locked.unsqueeze(-1), back, going)
+    near = (pos - ramp).norm(dim=-1) < RAMP_LOCK_RANGE
+    face = torch.where(near & ~locked, _facing(pos, ramp), _facing(pos, target))
+    press = near & ~locked
+    if c.lock_rule == "hold":  # a locker that stops pressing within reach releases: press until clear
+        press |= locked & ((pos - ramp).norm(dim=-1) < HOLD_CLEARANCE)
+    force = _move(pos, vel, target)
+    turn = _turn(s.angle[:, hider:hider + 1], s.ang_vel[:, hider:hider + 1], face)
+    return torch.cat((force, turn.unsqueeze(-1), torch.zeros_like(turn).unsqueeze(-1), press.long().unsqueeze(-1)),
+                     dim=-1).squeeze(1)
+
+
 def seeker_actions(sc, see_agents: torch.Tensor | None = None) -> torch.Tensor:
     """(B, S, 5) actions of the seekers of scenario ``sc``, who chase what ``see_agents`` (B, A, A) says they
     see (default: the scenario's visibility of this step)."""

@@ -14,8 +14,8 @@ def _example():
 @pytest.mark.one_compute_path  # whole games: the rules are tested per path in test_rules
 def test_a_ramp_locked_from_the_start_keeps_the_scripted_seekers_off_the_walls():
     play = _example().play
-    free = play("hide_and_seek_v2", "scripted", "scripted", 192, 11, {}, lock_ramps=False)
-    locked = play("hide_and_seek_v2", "scripted", "scripted", 192, 11, {}, lock_ramps=True)
+    free = play("hide_and_seek_v2", "scripted", "scripted", 192, 11, {}, defense="free")
+    locked = play("hide_and_seek_v2", "scripted", "scripted", 192, 11, {}, defense="locked")
     assert free["win"].shape == locked["win"].shape == (192,)
     # The scripted seekers carry the ramp to the room's wall when the doors are shut; locked, it stays where it
     # spawned (it can still be climbed there, so a few may cross where it spawned against a wall).
@@ -28,3 +28,20 @@ def test_the_command_line_refuses_env_kwargs_that_are_not_an_object(monkeypatch,
     with pytest.raises(SystemExit):
         _example().main()
     assert "--env-kwargs must be a JSON object" in capsys.readouterr().err
+
+
+@pytest.mark.one_compute_path
+@pytest.mark.parametrize("lock_rule", ["toggle", "hold"])
+def test_a_scripted_hider_can_go_out_for_the_ramp_and_lock_it_within_the_preparation(lock_rule):
+    """The trip fits the game: from the room, a hider that knows where the ramp is gets to it through a door, round
+    the room's corner if need be, and leaves it locked (each lock rule's way) in nearly every game of v3."""
+    play = _example().play
+    free = play("hide_and_seek_v3", "scripted", "scripted", 256, 11, {"lock_rule": lock_rule}, defense="free")
+    trip = play("hide_and_seek_v3", "scripted", "scripted", 256, 11, {"lock_rule": lock_rule}, defense="trip")
+    assert free["secured"].float().mean() < 0.05
+    assert trip["secured"].float().mean() > 0.85
+
+
+def test_an_unknown_defense_is_refused():
+    with pytest.raises(ValueError, match="defense must be one of"):
+        _example().play("hide_and_seek_v3", "scripted", "scripted", 4, 0, {}, defense="moat")
