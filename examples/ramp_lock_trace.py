@@ -40,7 +40,9 @@ LOCK = 4
 def trace(env_id: str, policy: str | Callable, games: int, seed: int, env_kwargs: dict) -> dict[str, torch.Tensor]:
     """Per preparation step: ``presses`` (steps, hiders) the fraction of games in which each hider pressed lock,
     ``locked`` (steps,) the fraction with ramp 0 locked by the hiders after the step; per game: ``ever`` (locked
-    by the hiders after some step) and ``undone`` (locked by them after some step and unlocked after a later one).
+    by the hiders after some step), ``undone`` (locked by them after some step and unlocked after a later one),
+    ``kept`` (locked at the end of the preparation) and ``started_in`` (hider 0 started in the room: the
+    ``ramp_by_door`` start puts it on either side of the door).
     ``policy`` is a source for ``baselines.crossplay.make_player`` or a player (obs, state) -> actions."""
     env = make_batched(env_id, num_envs=games, seed=seed, autoreset=False, **env_kwargs)
     sc = env.scenario
@@ -52,6 +54,8 @@ def trace(env_id: str, policy: str | Callable, games: int, seed: int, env_kwargs
     ramp = sc.config.num_boxes
     obs, info = env.reset(seed=seed)
     state = info["state"]
+    room, start = sc.layout.room, sc.world.state.pos[:, 0]
+    started_in = ((start > room[:, :2]) & (start < room[:, 2:])).all(-1)
     presses, locked = [], []
     ever = torch.zeros(games, dtype=torch.bool)
     undone = torch.zeros(games, dtype=torch.bool)
@@ -65,7 +69,8 @@ def trace(env_id: str, policy: str | Callable, games: int, seed: int, env_kwargs
         ever |= now
         locked.append(now.float().mean())
     env.close()
-    return {"presses": torch.stack(presses), "locked": torch.stack(locked), "ever": ever, "undone": undone}
+    return {"presses": torch.stack(presses), "locked": torch.stack(locked), "ever": ever, "undone": undone,
+            "kept": now, "started_in": started_in}
 
 
 def main() -> None:
@@ -88,6 +93,12 @@ def main() -> None:
         print(f"{step:>4} " + " ".join(f"{p:>16.2f}" for p in pressed) + f" {locked:>12.3f}")
     ever, undone = t["ever"].float().mean().item(), t["undone"].float().mean().item()
     print(f"ramp locked by the hiders at some step: {ever:.1%} of games; locked and then unlocked again: {undone:.1%}")
+    kept, started_in = t["kept"], t["started_in"]
+    print(f"locked at the end of the preparation: {kept.float().mean().item():.1%} of games", end="")
+    for name, games in (("in the room", started_in), ("outside it", ~started_in)):
+        if games.any():
+            print(f"; hider 0 started {name} in {int(games.sum())}: {kept[games].float().mean().item():.1%}", end="")
+    print()
 
 
 if __name__ == "__main__":

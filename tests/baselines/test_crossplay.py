@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -166,14 +167,19 @@ def test_crossplay_checkpoints_plays_every_kept_checkpoint_and_reports_each_team
         sweep.main([run_dir, "--updates", "7"])
 
 
-@pytest.mark.parametrize(("env_id", "name", "team", "at_least"), [
-    ("hide_and_seek_v1", "hide_and_seek_v1_selfplay_85M.pt", "hider", 0.8),  # 97.4% of 1000 games
-    ("hide_and_seek_v1", "hide_and_seek_v1_selfplay_85M.pt", "seeker", 0.3),  # 44.4%
-    ("hide_and_seek_v1", "hide_and_seek_v1_selfplay.pt", "seeker", 0.7),  # the final policy's seekers: 85.5%
-    ("hide_and_seek_v3", "hide_and_seek_v3_ramp_use.pt", "hider", 0.6),  # 81.2%
-    ("hide_and_seek_v3", "hide_and_seek_v3_ramp_use.pt", "seeker", 0.3),  # 47.8%, over the doors on the ramp
+HOLD = {"lock_rule": "hold"}
+
+
+@pytest.mark.parametrize(("env_id", "name", "team", "at_least", "kwargs"), [
+    ("hide_and_seek_v1", "hide_and_seek_v1_selfplay_85M.pt", "hider", 0.8, {}),  # 97.4% of 1000 games
+    ("hide_and_seek_v1", "hide_and_seek_v1_selfplay_85M.pt", "seeker", 0.3, {}),  # 44.4%
+    ("hide_and_seek_v1", "hide_and_seek_v1_selfplay.pt", "seeker", 0.7, {}),  # the final policy's seekers: 85.5%
+    ("hide_and_seek_v3", "hide_and_seek_v3_ramp_use.pt", "hider", 0.6, {}),  # 81.2%
+    ("hide_and_seek_v3", "hide_and_seek_v3_ramp_use.pt", "seeker", 0.3, {}),  # 47.8%, over the doors on the ramp
+    ("hide_and_seek_v3", "hide_and_seek_v3_ramp_defense_start.pt", "hider", 0.6, HOLD),  # 77.7%, trained under hold
+    ("hide_and_seek_v3", "hide_and_seek_v3_ramp_defense_start.pt", "seeker", 0.6, HOLD),  # 76.4%
 ])
-def test_the_shipped_self_play_policies_still_beat_the_scripted_team(env_id, name, team, at_least):
+def test_the_shipped_self_play_policies_still_beat_the_scripted_team(env_id, name, team, at_least, kwargs):
     """The policy files in assets/ play without training (the docs' cross-play tables come from them); a change
     to the env that they no longer handle (physics, observations) shows up here as a collapse of the win rate
     of the team each file is shipped for, against the env's scripted team (the seekers' rate: 1 - the hiders')."""
@@ -181,7 +187,7 @@ def test_the_shipped_self_play_policies_still_beat_the_scripted_team(env_id, nam
 
     path = str(pathlib.Path(__file__).resolve().parents[2] / "assets" / name)
     players = {"hider": path, "seeker": "scripted"} if team == "hider" else {"hider": "scripted", "seeker": path}
-    hiders = crossplay(env_id, players, episodes=100, seed=1)["win_rate"]
+    hiders = crossplay(env_id, players, episodes=100, seed=1, env_kwargs=json.dumps(kwargs))["win_rate"]
     assert (hiders if team == "hider" else 1 - hiders) >= at_least, hiders
 
 

@@ -35,6 +35,16 @@ def test_pressing_in_every_step_undoes_the_toggle_but_keeps_the_held_lock():
     assert torch.equal(toggle["undone"], toggle["ever"])
     assert not bool(hold["undone"].any())
     assert float(hold["locked"][-1]) == pytest.approx(hold["ever"].float().mean().item())
+    assert torch.equal(hold["kept"], hold["ever"]) and not bool(toggle["kept"].any())
+    assert not bool(hold["started_in"].any())  # ramp_near_door starts hider 0 outside the room
+
+
+@pytest.mark.one_compute_path
+def test_the_doorway_start_is_split_by_where_hider_0_started():
+    trace = _example().trace(
+        "hide_and_seek_v3", press_lock_and_stand, 128, 3, {"ramp_by_door": 1.0, "lock_rule": "hold"})
+    assert 0 < int(trace["started_in"].sum()) < 128
+    assert trace["kept"].shape == (128,) and torch.equal(trace["kept"], trace["ever"] & ~trace["undone"])
 
 
 def test_the_command_line_refuses_env_kwargs_that_are_not_an_object(monkeypatch, capsys):
