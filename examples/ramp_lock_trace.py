@@ -41,8 +41,9 @@ def trace(env_id: str, policy: str | Callable, games: int, seed: int, env_kwargs
     """Per preparation step: ``presses`` (steps, hiders) the fraction of games in which each hider pressed lock,
     ``locked`` (steps,) the fraction with ramp 0 locked by the hiders after the step; per game: ``ever`` (locked
     by the hiders after some step), ``undone`` (locked by them after some step and unlocked after a later one),
-    ``kept`` (locked at the end of the preparation) and ``started_in`` (hider 0 started in the room: the
-    ``ramp_by_door`` start puts it on either side of the door).
+    ``kept`` (locked at the end of the preparation), ``started_in`` (hider 0 started in the room: the
+    ``ramp_by_door`` start puts it on either side of the door), ``seen_first`` (a hider saw the ramp at the first
+    step) and ``went_out`` (a hider that started in the room was outside it after some step)
     ``policy`` is a source for ``baselines.crossplay.make_player`` or a player (obs, state) -> actions."""
     env = make_batched(env_id, num_envs=games, seed=seed, autoreset=False, **env_kwargs)
     sc = env.scenario
@@ -56,6 +57,10 @@ def trace(env_id: str, policy: str | Callable, games: int, seed: int, env_kwargs
     state = info["state"]
     room, start = sc.layout.room, sc.world.state.pos[:, 0]
     started_in = ((start > room[:, :2]) & (start < room[:, 2:])).all(-1)
+    mask = sum(block.width for block in _blocks_before(env.obs_spec, "ramps_mask"))
+    seen_first = (obs[:, hiders, mask] > 0.5).any(1)
+    was_in = _in_room(sc, hiders)
+    went_out = torch.zeros(games, dtype=torch.bool)
     presses, locked = [], []
     ever = torch.zeros(games, dtype=torch.bool)
     undone = torch.zeros(games, dtype=torch.bool)
@@ -67,10 +72,23 @@ def trace(env_id: str, policy: str | Callable, games: int, seed: int, env_kwargs
         now = sc.lock_team[:, ramp] == rules.HIDERS
         undone |= ever & ~now
         ever |= now
+        went_out |= (was_in & ~_in_room(sc, hiders)).any(1)
         locked.append(now.float().mean())
     env.close()
     return {"presses": torch.stack(presses), "locked": torch.stack(locked), "ever": ever, "undone": undone,
-            "kept": now, "started_in": started_in}
+            "kept": now, "started_in": started_in, "seen_first": seen_first, "went_out": went_out}
+
+
+def _in_room(sc, agents: list[int]) -> torch.Tensor:
+    """(B, len(agents)) bool: each agent's centre lies in the quadrant room."""
+    room, pos = sc.layout.room.unsqueeze(1), sc.world.state.pos[:, agents]
+    return ((pos > room[..., :2]) & (pos < room[..., 2:])).all(-1)
+
+
+def _blocks_before(spec, name: str) -> list:
+    """The observation blocks before the block called ``name`` (its column is the sum of their widths)."""
+    names = [block.name for block in spec.blocks]
+    return list(spec.blocks[:names.index(name)])
 
 
 def main() -> None:
@@ -93,6 +111,8 @@ def main() -> None:
         print(f"{step:>4} " + " ".join(f"{p:>16.2f}" for p in pressed) + f" {locked:>12.3f}")
     ever, undone = t["ever"].float().mean().item(), t["undone"].float().mean().item()
     print(f"ramp locked by the hiders at some step: {ever:.1%} of games; locked and then unlocked again: {undone:.1%}")
+    print(f"a hider saw the ramp at the first step: {t['seen_first'].float().mean().item():.1%} of games; a hider "
+          f"left the room during the preparation: {t['went_out'].float().mean().item():.1%}")
     kept, started_in = t["kept"], t["started_in"]
     print(f"locked at the end of the preparation: {kept.float().mean().item():.1%} of games", end="")
     for name, games in (("in the room", started_in), ("outside it", ~started_in)):

@@ -37,11 +37,12 @@ so every behaviour figure is measured.
 
 ``ramp_by_door`` (``by_door_regions``) is the next step back towards the game: the ramp starts up to a metre outside
 a door and hider 0 in that doorway, from a step outside to a step inside, so the hider must go out to the ramp and
-come back from anywhere between the ``ramp_near_door`` start and the room. In the game itself the hiders
-start anywhere in the room and see the ramp at the first step in about one game in fifteen (a hider of the shipped
-v3 policy leaves the room during the preparation in 2.5% of games); a hider that has learned to step out for a ramp
-it sees through the door has a reason to look out of it. One draw decides between the three starts: ``ramp_at_wall``
-first, then ``ramp_near_door``, then ``ramp_by_door``, so their probabilities add up to at most 1.
+come back from anywhere between the ``ramp_near_door`` start and the room. In the game itself the hiders start
+anywhere in the room and see the ramp at the first step in about one game in eighteen (the hiders of a run under
+``lock_rule="hold"`` from the shipped v3 policy left the room during the preparation in 2.3% of games); a hider that
+has learned to step out for a ramp it sees through the door has a reason to look out of it. One draw decides between
+the three starts: ``ramp_at_wall`` first, then ``ramp_near_door``, then ``ramp_by_door``, so their probabilities add
+up to at most 1.
 """
 
 from __future__ import annotations
@@ -171,7 +172,7 @@ def by_door_regions(layout, doors: torch.Tensor, radius: float, agent_radius: fl
 
     This is the step between ``ramp_near_door`` (hider 0 starts outside, beside the ramp) and the game itself (the
     hiders start anywhere in the room and the ramp anywhere outside, seen by a hider at the first step in about one
-    game in fifteen). Hider 0 starts anywhere in the column of the door's width from ``DOORWAY_DEPTH`` outside the
+    game in eighteen). Hider 0 starts anywhere in the column of the door's width from ``DOORWAY_DEPTH`` outside the
     wall to ``DOORWAY_DEPTH`` inside, so the start spans the whole way from the easy end (outside, a step from the
     ramp: the hiders of the ``ramp_near_door`` runs lock it there) to the hard one (inside the room, where the hider
     must go out to the ramp, lock it or pull it in, and come back), as reverse curriculum generation widens its starts

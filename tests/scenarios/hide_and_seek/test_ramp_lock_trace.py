@@ -45,6 +45,20 @@ def test_the_doorway_start_is_split_by_where_hider_0_started():
         "hide_and_seek_v3", press_lock_and_stand, 128, 3, {"ramp_by_door": 1.0, "lock_rule": "hold"})
     assert 0 < int(trace["started_in"].sum()) < 128
     assert trace["kept"].shape == (128,) and torch.equal(trace["kept"], trace["ever"] & ~trace["undone"])
+    # Standing still, no hider leaves the room; from the doorway the ramp a step outside is often in sight.
+    assert not bool(trace["went_out"].any())
+    assert 0.0 < trace["seen_first"].float().mean().item() < 1.0
+
+
+@pytest.mark.one_compute_path
+def test_a_hider_walking_out_of_the_room_is_counted():
+    def walk_west(obs, state):  # out of the room (x from 0 to 2) through its west wall's door, or against the wall
+        actions = press_lock_and_stand(obs, state)
+        actions[..., 0] = 0
+        return actions
+
+    trace = _example().trace("hide_and_seek_v3", walk_west, 128, 3, {"lock_rule": "hold"})
+    assert 0 < int(trace["went_out"].sum()) < 128
 
 
 def test_the_command_line_refuses_env_kwargs_that_are_not_an_object(monkeypatch, capsys):
