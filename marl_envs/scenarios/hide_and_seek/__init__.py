@@ -141,8 +141,8 @@ since it did the seekers' carrying (`behaviour.RAMP_START_UNMEASURED`: `seekers_
 `seekers_crossed`, `hidden_fraction`, `ramp_grabbed`, `max_ramp_move`); the rest are measured, the
 preparation's ramp figures included (`ramp_secured_prep`: the hiders must still lock or pull away
 the ramp, which is what that curriculum is for, so a training run's stage counts them). A game
-that started with the ramp in front of a door (`ramp_near_door` and `ramp_by_door`, the curricula of ramp
-defense) fakes nothing and measures every figure. All four arguments are training-only
+that started with the ramp in front of a door (`ramp_near_door`, `ramp_by_door` and `ramp_outside_door`, the
+curricula of ramp defense) fakes nothing and measures every figure. All five arguments are training-only
 (`HideAndSeekConfig.TRAINING_ONLY`): evaluating a run plays without them.
 - `max_box_move_prep`, `max_box_move`, `max_ramp_move_prep`, `max_ramp_move`: largest distance
   (m) of a box / ramp from its position at the episode's start; and `boxes_locked_prep`,
@@ -193,11 +193,13 @@ defaults), `box_size` (0.64; v2 0.5), `prep_fraction` (0.4), `reward_mode` ("joi
 doors), `ramp_at_wall` (0: a training curriculum that starts a share of quadrant games with the ramp outside the room,
 against a part of its wall without a door, ready to climb), `ramp_near_door` (0: a training curriculum that
 starts a share of quadrant games with the ramp outside the room in front of a door and hider 0 beside it),
-`ramp_by_door` (0: the same with the ramp up to a metre out and hider 0 in that doorway, a step out to a step in;
-`ramp_at_wall + ramp_near_door + ramp_by_door` <= 1), `quadrant_spawn` ("room": the hiders start in the room and
-the ramps outside it; "uniform": both anywhere, as in mae-envs' released quadrant game), `grab_reach`
-(0.3), `lock_rule` ("toggle"; "hold": the released game's lock, see the actions), `half_size` (2; 3 in random_rooms),
-`door_width` (0.5), `substeps` (2; v3 4), `dt` (0.1 simulated seconds per step; v3 0.2), `track_behaviour` (True).
+`ramp_by_door` (0: the same with the ramp up to a metre out and hider 0 in that doorway, a step out to a step in),
+`ramp_outside_door` (0: the ramp as in `ramp_by_door`, the hiders anywhere in the room;
+`ramp_at_wall + ramp_near_door + ramp_by_door + ramp_outside_door` <= 1), `quadrant_spawn` ("room": the hiders
+start in the room and the ramps outside it; "uniform": both anywhere, as in mae-envs' released quadrant game),
+`grab_reach` (0.3), `lock_rule` ("toggle"; "hold": the released game's lock, see the actions), `half_size` (2; 3 in
+random_rooms), `door_width` (0.5), `substeps` (2; v3 4), `dt` (0.1 simulated seconds per step; v3 0.2),
+`track_behaviour` (True).
 
 ## State
 `state()`: every agent (position, velocity, heading, team, elevated, holding) and object

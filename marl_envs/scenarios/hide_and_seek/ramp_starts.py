@@ -40,9 +40,16 @@ a door and hider 0 in that doorway, from a step outside to a step inside, so the
 come back from anywhere between the ``ramp_near_door`` start and the room. In the game itself the hiders start
 anywhere in the room and see the ramp at the first step in about one game in eighteen (the hiders of a run under
 ``lock_rule="hold"`` from the shipped v3 policy left the room during the preparation in 2.3% of games); a hider that
-has learned to step out for a ramp it sees through the door has a reason to look out of it. One draw decides between
-the three starts: ``ramp_at_wall`` first, then ``ramp_near_door``, then ``ramp_by_door``, so their probabilities add
-up to at most 1.
+has learned to step out for a ramp it sees through the door has a reason to look out of it.
+
+``ramp_outside_door`` takes the last step before the game: the ramp starts where ``ramp_by_door`` puts it, and the
+hiders where the game starts them, anywhere in the room, so hider 0 is no longer placed on the way out and the ramp is
+often out of sight. What is left to the game is where the ramp starts: anywhere outside, not a metre from a door.
+Hiders that go out from the doorway for the ramp (the doorway run's, docs: team self-play) locked it in about a fifth
+of such games before training on them, and in about one default game in ten.
+
+One draw decides between the four starts: ``ramp_at_wall`` first, then ``ramp_near_door``, ``ramp_by_door`` and
+``ramp_outside_door``, so their probabilities add up to at most 1.
 """
 
 from __future__ import annotations

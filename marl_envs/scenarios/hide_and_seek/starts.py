@@ -3,8 +3,8 @@
 Kept apart from the scenario's step because it is the one place that decides a game's first state (the quadrant
 room holds hiders and boxes, the rest starts outside, or with ``quadrant_spawn`` "uniform" the hiders and ramps
 anywhere; absent boxes are parked; ``boxes_at_doors`` moves boxes to the doors, ``ramp_at_wall`` sets the ramp
-against the room's wall, ``ramp_near_door`` and ``ramp_by_door`` in front of a door), and its rules are tested on
-reset scenes only.
+against the room's wall, ``ramp_near_door``, ``ramp_by_door`` and ``ramp_outside_door`` in front of a door), and its
+rules are tested on reset scenes only.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def draw(sc, layout: maps.Layout, present: torch.Tensor,
     # Each curriculum draws nothing when it is 0: default games keep their seeds' worlds.
     if c.boxes_at_doors > 0:
         regions, at_doors, door_angle, door_normal, slide = _door_regions(sc, layout, usual, present, generator)
-    if c.ramp_at_wall > 0 or c.ramp_near_door > 0 or c.ramp_by_door > 0:
+    if max(c.ramp_at_wall, c.ramp_near_door, c.ramp_by_door, c.ramp_outside_door) > 0:
         regions, at_wall, ramp_place, ramp_angle = _ramp_regions(sc, layout, regions, generator)
     try:
         placed = sample_positions(generator, b, radii, regions[:, order], walls=layout.walls, tries=64,
@@ -107,7 +107,8 @@ def _ramp_regions(sc, layout: maps.Layout, regions: torch.Tensor,
                   generator: torch.Generator) -> tuple[torch.Tensor, ...]:
     """``regions`` with ramp 0 of the worlds drawn for ``ramp_at_wall`` spawning just outside its spot at the room's
     wall, of those drawn for ``ramp_near_door`` in front of a door with hider 0 beside it, and of those drawn for
-    ``ramp_by_door`` in front of a door with hider 0 in that doorway; (B,) the worlds at
+    ``ramp_by_door`` in front of a door with hider 0 in that doorway, and of those drawn for ``ramp_outside_door``
+    in front of a door with the hiders in the room; (B,) the worlds at
     the wall, the ramp's place against the wall (B, 2) and its heading (B,)."""
     c, i = sc.config, sc.config.num_agents + sc.config.num_boxes
     draws = torch.rand(sc.num_envs, 2, generator=generator, device=sc.device)  # which start, where along the walls
@@ -132,6 +133,12 @@ def _ramp_regions(sc, layout: maps.Layout, regions: torch.Tensor,
         here = (by_door & has).unsqueeze(1)
         regions[:, i] = torch.where(here, ramp, regions[:, i])
         regions[:, 0] = torch.where(here, doorway, regions[:, 0])  # hider 0 in that doorway
+    if c.ramp_outside_door > 0:  # past the three shares above; the ramp where ramp_by_door puts it, the hiders as usual
+        low = c.ramp_at_wall + c.ramp_near_door + c.ramp_by_door
+        by_door = (draws[:, 0] >= low) & (draws[:, 0] < low + c.ramp_outside_door)
+        has, ramp = ramp_starts.near_door_regions(layout, room_doors(layout), radius, draws[:, 1],
+                                                  ramp_starts.BY_DOOR_DEPTH)
+        regions[:, i] = torch.where((by_door & has).unsqueeze(1), ramp, regions[:, i])
     return regions, chosen, place, angle
 
 

@@ -105,8 +105,8 @@ def test_the_two_ramp_starts_share_one_draw():
     assert not (near & at_wall).any()
 
 
-DOOR_STARTS = ["ramp_near_door", "ramp_by_door"]
-"""The two ramp-defense starts by a door (``ramp_by_door``'s own tests: test_ramp_by_door.py)."""
+DOOR_STARTS = ["ramp_near_door", "ramp_by_door", "ramp_outside_door"]
+"""The ramp-defense starts by a door (the others' own tests: test_ramp_by_door.py, test_ramp_outside_door.py)."""
 
 
 @pytest.mark.parametrize("name", DOOR_STARTS)
@@ -146,7 +146,8 @@ def test_ramp_near_door_is_training_only():
                                               ({"ramp_near_door": 0.5, "num_ramps": 0},
                                                "num_ramps >= 1"),
                                               ({"ramp_near_door": 0.6, "ramp_at_wall": 0.5},
-                                               "ramp_at_wall \\+ ramp_near_door \\+ ramp_by_door = 1.1 is over 1")])
+                                               "ramp_at_wall \\+ ramp_near_door \\+ ramp_by_door \\+ "
+                                               "ramp_outside_door = 1.1 is over 1")])
 def test_bad_ramp_near_door_is_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_batched("hide_and_seek_v2", num_envs=2, **kwargs)
