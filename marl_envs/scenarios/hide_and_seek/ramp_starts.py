@@ -158,9 +158,15 @@ def near_door_regions(layout, doors: torch.Tensor, radius: float, u: torch.Tenso
         first), leaves it the rest of the band.
     """
     has, door, normal, along = _door(layout, doors, u)
+    return has, _band(layout, door, normal, along, radius, depth)
+
+
+def _band(layout, door: torch.Tensor, normal: torch.Tensor, along: torch.Tensor, radius: float,
+          depth: float) -> torch.Tensor:
+    """(B, 4) spawn rectangles of the ramp in the band ``depth`` deep outside ``door`` (``_door``'s vectors)."""
     centre = door - normal * (layout.walls.half_thickness + radius + depth / 2)
     half = along * NEAR_ALONG + normal.abs() * (depth / 2) + radius
-    return has, torch.cat((centre - half, centre + half), dim=1)
+    return torch.cat((centre - half, centre + half), dim=1)
 
 
 BY_DOOR_DEPTH = 1.0
@@ -189,8 +195,8 @@ def by_door_regions(layout, doors: torch.Tensor, radius: float, agent_radius: fl
     Returns:
         has (B,) bool, the room has a door; the ramp's spawn rectangles (B, 4); hider 0's (B, 4).
     """
-    has, ramp = near_door_regions(layout, doors, radius, u, BY_DOOR_DEPTH)
-    _, door, normal, along = _door(layout, doors, u)
+    has, door, normal, along = _door(layout, doors, u)
+    ramp = _band(layout, door, normal, along, radius, BY_DOOR_DEPTH)
     # Regions hold the bounding circle: along the door, its centre keeps clear of the jambs' faces (the spawn rule
     # also keeps the spawn gap from them, and draws again where it does not).
     half_along = layout.door_width / 2 - EPS
