@@ -178,6 +178,8 @@ HOLD = {"lock_rule": "hold"}
     ("hide_and_seek_v3", "hide_and_seek_v3_ramp_use.pt", "seeker", 0.3, {}),  # 47.8%, over the doors on the ramp
     ("hide_and_seek_v3", "hide_and_seek_v3_ramp_defense_start.pt", "hider", 0.6, HOLD),  # 79.1%, trained under hold
     ("hide_and_seek_v3", "hide_and_seek_v3_ramp_defense_start.pt", "seeker", 0.6, HOLD),  # 76.5%
+    ("hide_and_seek_v3", "hide_and_seek_v3_ramp_defense_outside.pt", "hider", 0.6, HOLD),  # 74.7%
+    ("hide_and_seek_v3", "hide_and_seek_v3_ramp_defense_outside.pt", "seeker", 0.6, HOLD),  # 79.8%
 ])
 def test_the_shipped_self_play_policies_still_beat_the_scripted_team(env_id, name, team, at_least, kwargs):
     """The policy files in assets/ play without training (the docs' cross-play tables come from them); a change
