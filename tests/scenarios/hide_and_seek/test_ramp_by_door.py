@@ -5,39 +5,26 @@ import pytest
 import torch
 
 from marl_envs import evaluation_kwargs, make_batched
-from marl_envs.physics.geometry import perp
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
 from marl_envs.scenarios.hide_and_seek.behaviour import room_doors
-from marl_envs.scenarios.hide_and_seek.ramp_starts import BY_DOOR_DEPTH, DOORWAY_DEPTH, NEAR_ALONG
-from tests.scenarios.hide_and_seek.test_ramp_near_door import IDLE, _near_door, _ramp_index
+from marl_envs.scenarios.hide_and_seek.ramp_starts import BY_DOOR_DEPTH
+from tests.scenarios.hide_and_seek.door_bands import (
+    IDLE,
+    door_rank,
+    hider_in_doorway,
+    in_room,
+    ramp_in_band,
+    ramp_index,
+)
+from tests.scenarios.hide_and_seek.test_ramp_near_door import _near_door
 from tests.scenarios.hide_and_seek.test_ramp_starts import _assert_valid_start, _at_wall
 
 
 def _by_door(sc) -> tuple[torch.Tensor, torch.Tensor]:
     """(B,) bool: ramp 0's centre lies outside the room in the band ``BY_DOOR_DEPTH`` deep in front of a door of the
-    room and hider 0's in the column of that door's width, at most ``DOORWAY_DEPTH`` past either face of the wall;
-    and (B,) that door's rank."""
-    pos = sc.world.state.pos
-    wall = sc.layout.walls.half_thickness
-    radius = float(sc.world.spec.bounding_radius[_ramp_index(sc)])
-    agent_radius = float(sc.world.spec.bounding_radius[0])
-    doors = room_doors(sc.layout)
-    normal = sc.layout.door_normal  # into the room
-    ramp = pos[:, _ramp_index(sc)].unsqueeze(1) - sc.layout.doors  # (B, D, 2)
-    out = -(ramp * normal).sum(-1)
-    ramp_band = (out >= wall + radius - 1e-5) & (out <= wall + radius + BY_DOOR_DEPTH + 1e-5) \
-        & ((ramp * perp(normal)).sum(-1).abs() <= NEAR_ALONG + 1e-5)
-    hider = pos[:, 0].unsqueeze(1) - sc.layout.doors
-    hider_band = ((hider * normal).sum(-1).abs() <= wall + agent_radius + DOORWAY_DEPTH + 1e-5) \
-        & ((hider * perp(normal)).sum(-1).abs() <= sc.config.door_width / 2)
-    both = doors & ramp_band & hider_band
-    return both.any(1), torch.where(both, doors.long().cumsum(1) - 1, -1).amax(1)
-
-
-def _inside(sc) -> torch.Tensor:
-    """(B, N) bool: each body's centre lies in the room."""
-    room, pos = sc.layout.room, sc.world.state.pos
-    return ((pos > room[:, None, :2]) & (pos < room[:, None, 2:])).all(-1)
+    room and hider 0's in that door's doorway; and (B,) that door's rank."""
+    both = ramp_in_band(sc, BY_DOOR_DEPTH) & hider_in_doorway(sc)
+    return both.any(1), door_rank(sc, both)
 
 
 @pytest.mark.parametrize("env_id", ["hide_and_seek_v1", "hide_and_seek_v2", "hide_and_seek_v3"])
@@ -48,8 +35,8 @@ def test_every_world_starts_with_the_ramp_outside_a_door_and_hider_0_in_that_doo
     sc = env.scenario
     by_door, rank = _by_door(sc)
     assert by_door.all()
-    inside = _inside(sc)
-    assert inside[:, 1].all() and not inside[:, _ramp_index(sc)].any()
+    inside = in_room(sc)
+    assert inside[:, 1].all() and not inside[:, ramp_index(sc)].any()
     # Hider 0 from a step outside to a step inside: both ends of the way out are drawn.
     assert 0.3 < inside[:, 0].float().mean().item() < 0.6
     # Nothing is faked: every behaviour figure is measured.
@@ -57,11 +44,11 @@ def test_every_world_starts_with_the_ramp_outside_a_door_and_hider_0_in_that_doo
     # Either door of a two-door room; any heading; the ramp at every depth of its band, not only the nearest.
     two = room_doors(sc.layout).sum(1) == 2
     assert 0.4 < (rank[two] == 1).float().mean().item() < 0.6
-    assert sc.world.state.angle[:, _ramp_index(sc)].cos().abs().std() > 0.2
-    gap = (sc.world.state.pos[:, 0] - sc.world.state.pos[:, _ramp_index(sc)]).norm(dim=-1)
+    assert sc.world.state.angle[:, ramp_index(sc)].cos().abs().std() > 0.2
+    gap = (sc.world.state.pos[:, 0] - sc.world.state.pos[:, ramp_index(sc)]).norm(dim=-1)
     assert gap.max() > 1.6 and gap.min() < 1.0
     usual = torch.cat((torch.ones(b, sc.config.num_agents, dtype=torch.bool), sc.present), dim=1)
-    usual[:, _ramp_index(sc)] = False
+    usual[:, ramp_index(sc)] = False
     _assert_valid_start(sc, usual)
 
 
@@ -74,7 +61,7 @@ def test_the_hider_inside_can_go_out_lock_the_ramp_and_be_back_before_the_prepar
     env = make_batched("hide_and_seek_v3", num_envs=b, seed=9, ramp_by_door=1.0, lock_rule="hold")
     env.reset(seed=9)
     sc = env.scenario
-    i, k = _ramp_index(sc), sc.config.num_boxes
+    i, k = ramp_index(sc), sc.config.num_boxes
     _, rank = _by_door(sc)
     pick = (room_doors(sc.layout).long().cumsum(1) - 1 == rank.unsqueeze(1)) & room_doors(sc.layout)
     door = sc.layout.doors[pick]  # (B, 2) the door behind which hider 0 starts
@@ -100,7 +87,7 @@ def test_the_hider_inside_can_go_out_lock_the_ramp_and_be_back_before_the_prepar
         leg = torch.where(((leg == 2) & locked) | ((leg != 2) & (leg < 5) & reached), leg + 1, leg)
     locked = sc.lock_team[:, k] == rules.HIDERS
     assert locked.float().mean() > 0.95
-    assert (_inside(sc)[:, 0] & locked).float().mean() > 0.9
+    assert (in_room(sc)[:, 0] & locked).float().mean() > 0.9
 
 
 def test_the_three_ramp_starts_share_one_draw():
@@ -118,9 +105,9 @@ def test_the_three_ramp_starts_share_one_draw():
     # ramp_by_door's.
     alone = make_batched("hide_and_seek_v2", num_envs=b, seed=5, ramp_by_door=1.0)
     alone.reset(seed=5)
-    in_doorway = _inside(alone.scenario)[:, 0].float().mean().item()
-    in_room = _inside(sc)[:, 0].float().mean().item()
-    assert abs(in_room - (0.1 + 0.2 + 0.4 * in_doorway)) < 0.03, (in_room, in_doorway)
+    in_doorway = in_room(alone.scenario)[:, 0].float().mean().item()
+    hider_in_room = in_room(sc)[:, 0].float().mean().item()
+    assert abs(hider_in_room - (0.1 + 0.2 + 0.4 * in_doorway)) < 0.03, (hider_in_room, in_doorway)
 
 
 def test_ramp_by_door_is_training_only():

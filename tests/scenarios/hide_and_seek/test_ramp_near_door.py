@@ -6,35 +6,20 @@ import pytest
 import torch
 
 from marl_envs import evaluation_kwargs, make_batched
-from marl_envs.physics.geometry import perp
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
 from marl_envs.scenarios.hide_and_seek.behaviour import NAMES, room_doors
-from marl_envs.scenarios.hide_and_seek.ramp_starts import NEAR_ALONG, NEAR_DEPTH
+from marl_envs.scenarios.hide_and_seek.ramp_starts import NEAR_DEPTH
+from tests.scenarios.hide_and_seek.door_bands import IDLE, door_rank, ramp_in_band, ramp_index
 from tests.scenarios.hide_and_seek.test_ramp_starts import _assert_valid_start, _at_wall
 
 ENV_IDS = ["hide_and_seek_v1", "hide_and_seek_v2"]
-IDLE = torch.tensor([5, 5, 5, 0, 0])
-
-
-def _ramp_index(sc) -> int:
-    return sc.config.num_agents + sc.config.num_boxes
 
 
 def _near_door(sc) -> tuple[torch.Tensor, torch.Tensor]:
     """(B,) bool: ramp 0's centre lies outside the room in the band in front of one of its doors that ramp_starts
     documents; and (B,) which door of the room (its rank) that is (-1 for none)."""
-    pos = sc.world.state.pos[:, _ramp_index(sc)]
-    radius = float(sc.world.spec.bounding_radius[_ramp_index(sc)])
-    wall = sc.layout.walls.half_thickness
-    doors = room_doors(sc.layout)
-    rel = pos.unsqueeze(1) - sc.layout.doors  # (B, D, 2)
-    normal = sc.layout.door_normal  # into the room
-    depth = -(rel * normal).sum(-1)  # outwards
-    side = (rel * perp(normal)).sum(-1)
-    band = doors & (side.abs() <= NEAR_ALONG + 1e-5) & (depth >= wall + radius - 1e-5) \
-        & (depth <= wall + radius + NEAR_DEPTH + 1e-5)
-    rank = torch.where(band, doors.long().cumsum(1) - 1, -1).amax(1)
-    return band.any(1), rank
+    near = ramp_in_band(sc, NEAR_DEPTH)
+    return near.any(1), door_rank(sc, near)
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
@@ -50,17 +35,17 @@ def test_every_world_starts_with_the_ramp_in_front_of_a_door_outside_the_room(en
     # Rooms with two doors start it by either; headings are spread (the hiders meet the ramp at any angle).
     two = room_doors(sc.layout).sum(1) == 2
     assert 0.4 < (rank[two] == 1).float().mean().item() < 0.6
-    angle = sc.world.state.angle[:, _ramp_index(sc)]
+    angle = sc.world.state.angle[:, ramp_index(sc)]
     assert angle.cos().abs().std() > 0.2
     # Hider 0 starts beside it: outside the room, within a metre of the ramp; the other hider in the room.
     room = sc.layout.room
     pos = sc.world.state.pos
     inside = ((pos > room[:, None, :2]) & (pos < room[:, None, 2:])).all(-1)
     assert not inside[:, 0].any() and inside[:, 1].all()
-    assert (pos[:, 0] - pos[:, _ramp_index(sc)]).norm(dim=-1).max() < 1.5
+    assert (pos[:, 0] - pos[:, ramp_index(sc)]).norm(dim=-1).max() < 1.5
     # The ramp clear of everything; every other body, hider 0 included, by the spawn rule.
     usual = torch.cat((torch.ones(b, sc.config.num_agents, dtype=torch.bool), sc.present), dim=1)
-    usual[:, _ramp_index(sc)] = False
+    usual[:, ramp_index(sc)] = False
     _assert_valid_start(sc, usual)
 
 
@@ -71,7 +56,7 @@ def test_the_hider_beside_the_ramp_locks_it_within_a_few_steps_of_the_preparatio
     env = make_batched("hide_and_seek_v2", num_envs=b, seed=9, ramp_near_door=1.0)
     env.reset(seed=9)
     sc = env.scenario
-    i, k = _ramp_index(sc), sc.config.num_boxes
+    i, k = ramp_index(sc), sc.config.num_boxes
     to_ramp = sc.world.state.pos[:, i] - sc.world.state.pos[:, 0]
     sc.world.state.angle[:, 0] = torch.atan2(to_ramp[:, 1], to_ramp[:, 0])
     sc.refresh()
