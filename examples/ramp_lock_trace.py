@@ -8,7 +8,9 @@ Why. Ramp defense fails in two different ways that the end-of-preparation figure
 tell apart: the hiders never lock the ramp, or they lock it and undo it. Under ``lock_rule="toggle"`` every press of
 the lock action on the closest object flips it, so a policy that presses lock in most steps near the ramp undoes
 its own lock as often as it makes it. The trace counts both: the games in which the ramp was locked by the hiders
-at some step (``ever locked``) and those in which it was locked and then unlocked again (``undone``).
+at some step (``ever locked``) and those in which it was locked and then unlocked again (``undone``). It also splits
+the games by how far the ramp starts from the nearest door of the room: a policy may defend a ramp it finds by the
+door and never go out for one across the arena, and only the split shows which start curriculum it still needs.
 
 By default the games start from the ramp-defense curriculum's state (``ramp_near_door`` 1: the ramp outside a door
 and hider 0 beside it), where a hider has the ramp within reach from the first step. Both teams play the policy
@@ -31,9 +33,15 @@ from baselines.common.rollout import agent_teams
 from baselines.crossplay import make_player
 from marl_envs import make_batched
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
+from marl_envs.scenarios.hide_and_seek.behaviour import room_doors
 
 LOCK = 4
 """Index of the lock action in an agent's MultiDiscrete action."""
+
+DISTANCE_BANDS = (0.0, 1.5, 2.5, float("inf"))
+"""Edges (metres) of the ramp's start distance from the nearest door that the summary splits the games by: within
+about 1.5 m is where ``ramp_outside_door`` starts it (a band 1 m deep beyond the wall and the ramp's radius, 0.5 m
+to either side of the door's centre); the quadrant game starts it up to about 3.3 m away."""
 
 
 @torch.no_grad()
@@ -43,7 +51,8 @@ def trace(env_id: str, policy: str | Callable, games: int, seed: int, env_kwargs
     by the hiders after some step), ``undone`` (locked by them after some step and unlocked after a later one),
     ``kept`` (locked at the end of the preparation), ``started_in`` (hider 0 started in the room: the
     ``ramp_by_door`` start puts it on either side of the door), ``seen_first`` (a hider saw the ramp at the first
-    step) and ``went_out`` (a hider that started in the room was outside it after some step)
+    step), ``went_out`` (a hider that started in the room was outside it after some step) and ``door_distance``
+    (metres from ramp 0's centre to the centre of the room's nearest door at the start).
     ``policy`` is a source for ``baselines.crossplay.make_player`` or a player (obs, state) -> actions."""
     env = make_batched(env_id, num_envs=games, seed=seed, autoreset=False, **env_kwargs)
     sc = env.scenario
@@ -56,6 +65,7 @@ def trace(env_id: str, policy: str | Callable, games: int, seed: int, env_kwargs
     obs, info = env.reset(seed=seed)
     state = info["state"]
     room, start = sc.layout.room, sc.world.state.pos[:, 0]
+    door_distance = _door_distance(sc)
     started_in = ((start > room[:, :2]) & (start < room[:, 2:])).all(-1)
     mask = sum(block.width for block in _blocks_before(env.obs_spec, "ramps_mask"))
     seen_first = (obs[:, hiders, mask] > 0.5).any(1)
@@ -76,7 +86,15 @@ def trace(env_id: str, policy: str | Callable, games: int, seed: int, env_kwargs
         locked.append(now.float().mean())
     env.close()
     return {"presses": torch.stack(presses), "locked": torch.stack(locked), "ever": ever, "undone": undone,
-            "kept": now, "started_in": started_in, "seen_first": seen_first, "went_out": went_out}
+            "kept": now, "started_in": started_in, "seen_first": seen_first, "went_out": went_out,
+            "door_distance": door_distance}
+
+
+def _door_distance(sc) -> torch.Tensor:
+    """(B,) metres from ramp 0's centre to the centre of the nearest door in the room's walls."""
+    ramp = sc.world.state.pos[:, sc.config.num_agents + sc.config.num_boxes]
+    gap = (ramp.unsqueeze(1) - sc.layout.doors).norm(dim=-1)
+    return gap.masked_fill(~room_doors(sc.layout), float("inf")).amin(1)
 
 
 def _in_room(sc, agents: list[int]) -> torch.Tensor:
@@ -119,6 +137,13 @@ def main() -> None:
         if games.any():
             print(f"; hider 0 started {name} in {int(games.sum())}: {kept[games].float().mean().item():.1%}", end="")
     print()
+    print("by the ramp's start distance from the nearest door of the room:")
+    for low, high in zip(DISTANCE_BANDS[:-1], DISTANCE_BANDS[1:], strict=True):
+        games = (t["door_distance"] >= low) & (t["door_distance"] < high)
+        if games.any():
+            print(f"  {low:.1f} to {high:.1f} m: {int(games.sum())} games, locked at the end of the preparation "
+                  f"{kept[games].float().mean().item():.1%}, a hider left the room "
+                  f"{t['went_out'][games].float().mean().item():.1%}")
 
 
 if __name__ == "__main__":

@@ -66,3 +66,22 @@ def test_the_command_line_refuses_env_kwargs_that_are_not_an_object(monkeypatch,
     with pytest.raises(SystemExit):
         _example().main()
     assert "--env-kwargs must be a JSON object" in capsys.readouterr().err
+
+
+@pytest.mark.one_compute_path
+def test_the_games_are_split_by_how_far_the_ramp_starts_from_a_door(monkeypatch, capsys):
+    example = _example()
+    near = example.trace("hide_and_seek_v3", press_lock_and_stand, 128, 3, {"ramp_outside_door": 1.0})
+    game = example.trace("hide_and_seek_v3", press_lock_and_stand, 128, 3, {})
+    # ramp_outside_door starts the ramp in its band by a door: all in the first split; the game starts it anywhere.
+    assert bool((near["door_distance"] < example.DISTANCE_BANDS[1]).all())
+    assert bool((near["door_distance"] > 0.4).all())  # outside the wall, never in the doorway
+    assert bool((game["door_distance"] >= example.DISTANCE_BANDS[2]).any())
+    assert bool((game["door_distance"] < example.DISTANCE_BANDS[1]).any())
+    monkeypatch.setattr(sys, "argv", ["ramp_lock_trace.py", "--policy", "random", "--games", "64",
+                                      "--env-kwargs", '{"lock_rule": "hold"}'])
+    example.main()
+    lines = capsys.readouterr().out.splitlines()
+    split = lines[lines.index("by the ramp's start distance from the nearest door of the room:") + 1:]
+    assert split and all(line.startswith("  ") and " m: " in line for line in split)
+    assert sum(int(line.split(": ")[1].split(" games")[0]) for line in split) == 64
