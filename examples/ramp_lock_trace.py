@@ -51,8 +51,9 @@ def trace(env_id: str, policy: str | Callable, games: int, seed: int, env_kwargs
     by the hiders after some step), ``undone`` (locked by them after some step and unlocked after a later one),
     ``kept`` (locked at the end of the preparation), ``started_in`` (hider 0 started in the room: the
     ``ramp_by_door`` start puts it on either side of the door), ``seen_first`` (a hider saw the ramp at the first
-    step), ``went_out`` (a hider that started in the room was outside it after some step) and ``door_distance``
-    (metres from ramp 0's centre to the centre of the room's nearest door at the start).
+    step), ``went_out`` (a hider that started in the room was outside it after some step), ``out_at_end`` (a hider
+    was outside the room at the end of the preparation, where the seekers will find it) and ``door_distance`` (metres
+    from ramp 0's centre to the centre of the room's nearest door at the start).
     ``policy`` is a source for ``baselines.crossplay.make_player`` or a player (obs, state) -> actions."""
     env = make_batched(env_id, num_envs=games, seed=seed, autoreset=False, **env_kwargs)
     sc = env.scenario
@@ -84,10 +85,11 @@ def trace(env_id: str, policy: str | Callable, games: int, seed: int, env_kwargs
         ever |= now
         went_out |= (was_in & ~_in_room(sc, hiders)).any(1)
         locked.append(now.float().mean())
+    out_at_end = ~_in_room(sc, hiders).all(1)
     env.close()
     return {"presses": torch.stack(presses), "locked": torch.stack(locked), "ever": ever, "undone": undone,
             "kept": now, "started_in": started_in, "seen_first": seen_first, "went_out": went_out,
-            "door_distance": door_distance}
+            "out_at_end": out_at_end, "door_distance": door_distance}
 
 
 def _door_distance(sc) -> torch.Tensor:
@@ -130,7 +132,8 @@ def main() -> None:
     ever, undone = t["ever"].float().mean().item(), t["undone"].float().mean().item()
     print(f"ramp locked by the hiders at some step: {ever:.1%} of games; locked and then unlocked again: {undone:.1%}")
     print(f"a hider saw the ramp at the first step: {t['seen_first'].float().mean().item():.1%} of games; a hider "
-          f"left the room during the preparation: {t['went_out'].float().mean().item():.1%}")
+          f"left the room during the preparation: {t['went_out'].float().mean().item():.1%}; a hider was outside it at "
+          f"the end of the preparation: {t['out_at_end'].float().mean().item():.1%}")
     kept, started_in = t["kept"], t["started_in"]
     print(f"locked at the end of the preparation: {kept.float().mean().item():.1%} of games", end="")
     for name, games in (("in the room", started_in), ("outside it", ~started_in)):

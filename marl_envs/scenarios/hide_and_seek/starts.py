@@ -3,8 +3,8 @@
 Kept apart from the scenario's step because it is the one place that decides a game's first state (the quadrant
 room holds hiders and boxes, the rest starts outside, or with ``quadrant_spawn`` "uniform" the hiders and ramps
 anywhere; absent boxes are parked; ``boxes_at_doors`` moves boxes to the doors, ``ramp_at_wall`` sets the ramp
-against the room's wall, ``ramp_near_door``, ``ramp_by_door`` and ``ramp_outside_door`` in front of a door), and its
-rules are tested on reset scenes only.
+against the room's wall, ``ramp_near_door``, ``ramp_by_door`` and ``ramp_outside_door`` in front of a door,
+``hider_outside`` moves hider 0 out of the room), and its rules are tested on reset scenes only.
 """
 
 from __future__ import annotations
@@ -41,13 +41,18 @@ def draw(sc, layout: maps.Layout, present: torch.Tensor,
     # Each curriculum draws nothing when it is 0: default games keep their seeds' worlds.
     if c.boxes_at_doors > 0:
         regions, at_doors, door_angle, door_normal, slide = _door_regions(sc, layout, usual, present, generator)
-    if max(c.ramp_at_wall, c.ramp_near_door, c.ramp_by_door, c.ramp_outside_door) > 0:
-        regions, at_wall, ramp_place, ramp_angle = _ramp_regions(sc, layout, regions, generator)
+    starts_exclude = exclude
+    if max(c.ramp_at_wall, c.ramp_near_door, c.ramp_by_door, c.ramp_outside_door, c.hider_outside) > 0:
+        regions, at_wall, ramp_place, ramp_angle, out = _ramp_regions(sc, layout, regions, generator)
+        if out is not None:  # hider 0 (first in order after the objects) keeps out of the room in those worlds
+            starts_exclude = exclude.clone()
+            hider = spec.num_bodies - a  # hider 0's column in the largest-first order
+            starts_exclude[:, hider] = torch.where(out.unsqueeze(1), layout.room, exclude[:, hider])
     try:
         placed = sample_positions(generator, b, radii, regions[:, order], walls=layout.walls, tries=64,
-                                  exclude=exclude, device=dev)
+                                  exclude=starts_exclude, device=dev)
     except RuntimeError:
-        if at_doors is None and at_wall is None:
+        if at_doors is None and at_wall is None and starts_exclude is exclude:
             raise
         # A box at a door (or the ramp at the wall) can leave no room for the rest (a few worlds in a million):
         # this reset's worlds start as usual instead of failing the run.
@@ -108,8 +113,9 @@ def _ramp_regions(sc, layout: maps.Layout, regions: torch.Tensor,
     """``regions`` with ramp 0 of the worlds drawn for ``ramp_at_wall`` spawning just outside its spot at the room's
     wall, of those drawn for ``ramp_near_door`` in front of a door with hider 0 beside it, and of those drawn for
     ``ramp_by_door`` in front of a door with hider 0 in that doorway, and of those drawn for ``ramp_outside_door``
-    in front of a door with the hiders in the room; (B,) the worlds at
-    the wall, the ramp's place against the wall (B, 2) and its heading (B,)."""
+    in front of a door with the hiders in the room, and of those drawn for ``hider_outside`` with hider 0 anywhere in
+    the arena; (B,) the worlds at the wall, the ramp's place against the wall (B, 2) and its heading (B,), and (B,)
+    the worlds whose hider 0 must start outside the room (None without ``hider_outside``)."""
     c, i = sc.config, sc.config.num_agents + sc.config.num_boxes
     draws = torch.rand(sc.num_envs, 2, generator=generator, device=sc.device)  # which start, where along the walls
     hx, hy = sc.ramp_half[0].tolist()  # one read from the device
@@ -139,7 +145,13 @@ def _ramp_regions(sc, layout: maps.Layout, regions: torch.Tensor,
         has, ramp = ramp_starts.near_door_regions(layout, room_doors(layout), radius, draws[:, 1],
                                                   ramp_starts.BY_DOOR_DEPTH)
         regions[:, i] = torch.where((by_door & has).unsqueeze(1), ramp, regions[:, i])
-    return regions, chosen, place, angle
+    out = None
+    if c.hider_outside > 0:  # past the four shares above; the ramp and hider 1 as usual, hider 0 where seekers start
+        low = c.ramp_at_wall + c.ramp_near_door + c.ramp_by_door + c.ramp_outside_door
+        out = (draws[:, 0] >= low) & (draws[:, 0] < low + c.hider_outside)
+        arena = torch.tensor([-c.half_size, -c.half_size, c.half_size, c.half_size], device=sc.device)
+        regions[:, 0] = torch.where(out.unsqueeze(1), arena, regions[:, 0])
+    return regions, chosen, place, angle, out
 
 
 def _excludes(sc, layout: maps.Layout) -> torch.Tensor | None:

@@ -47,6 +47,7 @@ def test_the_doorway_start_is_split_by_where_hider_0_started():
     assert trace["kept"].shape == (128,) and torch.equal(trace["kept"], trace["ever"] & ~trace["undone"])
     # Standing still, no hider leaves the room; from the doorway the ramp a step outside is often in sight.
     assert not bool(trace["went_out"].any())
+    assert torch.equal(trace["out_at_end"], ~trace["started_in"])  # hider 0 is still where it started
     assert 0.0 < trace["seen_first"].float().mean().item() < 1.0
 
 
@@ -59,6 +60,7 @@ def test_a_hider_walking_out_of_the_room_is_counted():
 
     trace = _example().trace("hide_and_seek_v3", walk_west, 128, 3, {"lock_rule": "hold"})
     assert 0 < int(trace["went_out"].sum()) < 128
+    assert torch.equal(trace["out_at_end"], trace["went_out"])  # the hiders start in the room and never turn back
 
 
 def test_the_command_line_refuses_env_kwargs_that_are_not_an_object(monkeypatch, capsys):

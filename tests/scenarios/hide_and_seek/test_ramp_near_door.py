@@ -132,7 +132,7 @@ def test_ramp_near_door_is_training_only():
                                                "num_ramps >= 1"),
                                               ({"ramp_near_door": 0.6, "ramp_at_wall": 0.5},
                                                "ramp_at_wall \\+ ramp_near_door \\+ ramp_by_door \\+ "
-                                               "ramp_outside_door = 1.1 is over 1")])
+                                               "ramp_outside_door \\+ hider_outside = 1.1 is over 1")])
 def test_bad_ramp_near_door_is_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_batched("hide_and_seek_v2", num_envs=2, **kwargs)

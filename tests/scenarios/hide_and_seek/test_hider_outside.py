@@ -1,0 +1,94 @@
+"""hider_outside: hider 0 starts outside the room, the rest as in the game (the step of the ramp-defense curriculum for
+a ramp far from the doors: lock it, then find a door back)."""
+
+import math
+
+import pytest
+import torch
+
+from marl_envs import evaluation_kwargs, make_batched
+from marl_envs.scenarios.hide_and_seek.behaviour import NAMES
+from marl_envs.scenarios.hide_and_seek.ramp_starts import BY_DOOR_DEPTH
+from tests.scenarios.hide_and_seek.door_bands import in_room, ramp_in_band, ramp_index
+from tests.scenarios.hide_and_seek.spawn_rule import assert_spawned_apart
+
+
+@pytest.mark.parametrize("env_id", ["hide_and_seek_v1", "hide_and_seek_v2", "hide_and_seek_v3"])
+def test_every_world_starts_with_hider_0_outside_and_the_rest_as_in_the_game(env_id):
+    b = 2048
+    env = make_batched(env_id, num_envs=b, seed=4, hider_outside=1.0)
+    env.reset(seed=4)
+    sc = env.scenario
+    c = sc.config
+    inside = in_room(sc)
+    # Hider 0 out, hider 1 and the boxes in, the seekers and the ramp out, as the game starts them.
+    assert not inside[:, 0].any() and inside[:, 1:c.num_hiders].all()
+    assert not inside[:, c.num_hiders:c.num_agents].any()
+    assert inside[:, c.num_agents:ramp_index(sc)][sc.present[:, :c.num_boxes]].all()
+    assert not inside[:, ramp_index(sc)].any()
+    # Anywhere outside: in every other quadrant, sometimes by the ramp and sometimes across the arena from it.
+    pos = sc.world.state.pos
+    centre = (sc.layout.room[:, :2] + sc.layout.room[:, 2:]) / 2
+    same_x, same_y = (pos[:, 0].sign() == centre.sign()).unbind(-1)  # the side of the arena's axes the room is on
+    for quadrant in (same_x & ~same_y, ~same_x & same_y, ~same_x & ~same_y):
+        assert quadrant.float().mean().item() > 0.15
+    gap = (pos[:, 0] - pos[:, ramp_index(sc)]).norm(dim=-1)
+    assert gap.min() < 1.0 and gap.max() > 3.0
+    # The ramp is not moved: where the game puts it, about as often by a door as in a default game.
+    plain = make_batched(env_id, num_envs=b, seed=4)
+    plain.reset(seed=4)
+    near = [ramp_in_band(e.scenario, BY_DOOR_DEPTH).any(1).float().mean().item() for e in (env, plain)]
+    assert abs(near[0] - near[1]) < 0.05, near
+    # A valid start: every body's disc apart from the others' and off the walls; nothing counts as a curriculum start.
+    assert_spawned_apart(sc, torch.cat((torch.ones(b, c.num_agents, dtype=torch.bool), sc.present), dim=1))
+    assert not sc.ramp_start.any() and not sc.door_start.any()
+
+
+def test_it_shares_the_ramp_starts_draw():
+    b = 4096
+    env = make_batched("hide_and_seek_v2", num_envs=b, seed=5, ramp_near_door=0.2, ramp_outside_door=0.3,
+                       hider_outside=0.4)
+    env.reset(seed=5)
+    # Hider 0 outside: ramp_near_door's worlds (beside the ramp) and hider_outside's; never both in one world.
+    out = ~in_room(env.scenario)[:, 0]
+    assert abs(out.float().mean().item() - 0.6) < 0.03
+    near_ramp = (env.scenario.world.state.pos[:, 0] - env.scenario.world.state.pos[:, ramp_index(env.scenario)])
+    assert abs((out & (near_ramp.norm(dim=-1) < 1.5)).float().mean().item() - (0.2 + 0.4 * 0.2)) < 0.1
+
+
+@pytest.mark.parametrize("extra", [{}, {"ramp_outside_door": 0.3, "boxes_at_doors": 0.5}], ids=["plain", "with_others"])
+def test_hider_outside_at_0_draws_nothing(extra):
+    envs = [make_batched("hide_and_seek_v2", num_envs=64, seed=7, **extra, **more)
+            for more in ({}, {"hider_outside": 0.0})]
+    outs = [env.reset(seed=7) for env in envs]
+    assert torch.equal(outs[0][0], outs[1][0]) and torch.equal(outs[0][1]["state"], outs[1][1]["state"])
+    assert torch.equal(envs[0]._generator.get_state(), envs[1]._generator.get_state())
+
+
+def test_every_behaviour_figure_is_measured():
+    env = make_batched("hide_and_seek_v2", num_envs=256, seed=11, hider_outside=1.0)
+    env.reset(seed=11)
+    for _ in range(env.scenario.config.max_cycles - 1):
+        env.step(env.scripted_actions())
+    figures = env.scenario.behaviour()
+    for name in NAMES:
+        assert not figures[name].isnan().any(), name
+
+
+def test_hider_outside_is_training_only():
+    kwargs = {"hider_outside": 0.5, "ramp_outside_door": 0.2, "max_cycles": 10}
+    for env_id in ("hide_and_seek_v1", "hide_and_seek_v2", "hide_and_seek_v3"):
+        assert evaluation_kwargs(env_id, kwargs) == ({"max_cycles": 10}, ["ramp_outside_door", "hider_outside"])
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [({"hider_outside": 1.5}, "hider_outside=1.5 is out of range"),
+                                              ({"hider_outside": math.nan}, "hider_outside=nan is out of range"),
+                                              ({"hider_outside": "0.5"}, "hider_outside='0.5' is out of range"),
+                                              ({"hider_outside": 0.5, "map": "open"},
+                                               "hider_outside=0.5 needs map='quadrant'"),
+                                              ({"hider_outside": 0.5, "num_ramps": 0}, "num_ramps >= 1"),
+                                              ({"hider_outside": 0.6, "ramp_at_wall": 0.5},
+                                               "ramp_outside_door \\+ hider_outside = 1.1 is over 1")])
+def test_bad_hider_outside_is_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_batched("hide_and_seek_v2", num_envs=2, **kwargs)
