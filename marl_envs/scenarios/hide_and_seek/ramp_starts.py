@@ -50,10 +50,11 @@ of such games before training on them, and in about one default game in ten.
 
 ``hider_outside`` (drawn in ``starts``; the ramp is where the game puts it) covers a ramp far from the doors: hider 0
 starts outside the room, anywhere the seekers may, so it often sees the ramp and must lock it (or bring it in) and find
-a door back. A policy trained on the steps above locked the ramp in about 40% of default games that start it within
-1.5 m of a door and about 14% of those that start it further out, where a hider left the room in only 29% of games;
-with hider 0 already outside it locked the ramp in over half of the games at every distance (``examples/
-ramp_lock_trace.py`` splits its games by that distance).
+a door back. The policy trained on the steps above locks the ramp in 39% of default games that start it within
+1.5 m of a door and 15% of those that start it further out, where a hider leaves the room in about a third of
+games; with hider 0 already outside it locks the ramp in 59% of games, at every distance (``examples/
+ramp_lock_trace.py`` splits its games by that distance). Training on this start brings the hider back more often
+but does not by itself send the hiders out for a ramp they cannot see (docs: team self-play).
 
 One draw decides between the five starts: ``ramp_at_wall`` first, then ``ramp_near_door``, ``ramp_by_door``,
 ``ramp_outside_door`` and ``hider_outside``, so their probabilities add up to at most 1.
