@@ -90,13 +90,14 @@ def test_the_two_ramp_starts_share_one_draw():
     assert not (near & at_wall).any()
 
 
-DOOR_STARTS = ["ramp_near_door", "ramp_by_door", "ramp_outside_door"]
-"""The ramp-defense starts by a door (the others' own tests: test_ramp_by_door.py, test_ramp_outside_door.py)."""
+DEFENSE_STARTS = ["ramp_near_door", "ramp_by_door", "ramp_outside_door", "hider_outside"]
+"""The ramp-defense starts (the others' own tests: test_ramp_by_door.py, test_ramp_outside_door.py,
+test_hider_outside.py)."""
 
 
-@pytest.mark.parametrize("name", DOOR_STARTS)
+@pytest.mark.parametrize("name", DEFENSE_STARTS)
 @pytest.mark.parametrize("extra", [{}, {"ramp_at_wall": 0.3, "boxes_at_doors": 0.5}], ids=["plain", "with_others"])
-def test_a_door_start_at_0_draws_nothing(name, extra):
+def test_a_defense_start_at_0_draws_nothing(name, extra):
     """The default changes no seed's worlds, nor the generator's state, with or without the other curricula."""
     envs = [make_batched("hide_and_seek_v2", num_envs=64, seed=7, **extra, **more)
             for more in ({}, {name: 0.0})]
@@ -105,8 +106,8 @@ def test_a_door_start_at_0_draws_nothing(name, extra):
     assert torch.equal(envs[0]._generator.get_state(), envs[1]._generator.get_state())
 
 
-@pytest.mark.parametrize("name", DOOR_STARTS)
-def test_every_behaviour_figure_is_measured_in_a_door_start(name):
+@pytest.mark.parametrize("name", DEFENSE_STARTS)
+def test_every_behaviour_figure_is_measured_in_a_defense_start(name):
     b = 256
     env = make_batched("hide_and_seek_v2", num_envs=b, seed=11, **{name: 1.0})
     env.reset(seed=11)
