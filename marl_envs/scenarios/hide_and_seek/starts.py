@@ -37,22 +37,22 @@ def draw(sc, layout: maps.Layout, present: torch.Tensor,
     exclude = _excludes(sc, layout)
     exclude = None if exclude is None else exclude[:, order]
     usual = _regions(sc, layout, present)
-    regions, at_doors, at_wall = usual, None, None
+    regions, at_doors, at_wall, out = usual, None, None, None
     # Each curriculum draws nothing when it is 0: default games keep their seeds' worlds.
     if c.boxes_at_doors > 0:
         regions, at_doors, door_angle, door_normal, slide = _door_regions(sc, layout, usual, present, generator)
-    starts_exclude = exclude
     if max(c.ramp_at_wall, c.ramp_near_door, c.ramp_by_door, c.ramp_outside_door, c.hider_outside) > 0:
         regions, at_wall, ramp_place, ramp_angle, out = _ramp_regions(sc, layout, regions, generator)
-        if out is not None:  # hider 0 (first in order after the objects) keeps out of the room in those worlds
-            starts_exclude = exclude.clone()
-            hider = spec.num_bodies - a  # hider 0's column in the largest-first order
-            starts_exclude[:, hider] = torch.where(out.unsqueeze(1), layout.room, exclude[:, hider])
+    starts_exclude = exclude
+    if out is not None:  # in those worlds hider 0 keeps out of what the seekers keep out of (the room)
+        hider, seeker = spec.num_bodies - a, spec.num_bodies - a + c.num_hiders  # columns in the largest-first order
+        starts_exclude = exclude.clone()
+        starts_exclude[:, hider] = torch.where(out.unsqueeze(1), exclude[:, seeker], exclude[:, hider])
     try:
         placed = sample_positions(generator, b, radii, regions[:, order], walls=layout.walls, tries=64,
                                   exclude=starts_exclude, device=dev)
     except RuntimeError:
-        if at_doors is None and at_wall is None and starts_exclude is exclude:
+        if at_doors is None and at_wall is None and out is None:
             raise
         # A box at a door (or the ramp at the wall) can leave no room for the rest (a few worlds in a million):
         # this reset's worlds start as usual instead of failing the run.
@@ -149,8 +149,7 @@ def _ramp_regions(sc, layout: maps.Layout, regions: torch.Tensor,
     if c.hider_outside > 0:  # past the four shares above; the ramp and hider 1 as usual, hider 0 where seekers start
         low = c.ramp_at_wall + c.ramp_near_door + c.ramp_by_door + c.ramp_outside_door
         out = (draws[:, 0] >= low) & (draws[:, 0] < low + c.hider_outside)
-        arena = torch.tensor([-c.half_size, -c.half_size, c.half_size, c.half_size], device=sc.device)
-        regions[:, 0] = torch.where(out.unsqueeze(1), arena, regions[:, 0])
+        regions[:, 0] = torch.where(out.unsqueeze(1), regions[:, c.num_hiders], regions[:, 0])
     return regions, chosen, place, angle, out
 
 
