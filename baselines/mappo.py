@@ -161,6 +161,10 @@ class Args(CommonArgs):
     reference_opponents: str = ""
     """team games: fixed players that join the opponent pool and never age out, comma-separated: scripted (the
     env's scripted team), random (uniform valid actions); drawn like a snapshot, with --opponent-prob"""
+    learn_team: str = ""
+    """two-team games: only this team learns (e.g. hider), every update, against a frozen opponent: the policy the
+    run starts from (--init-from's), or with --opponent-pool / --reference-opponents a member of the pool (a best
+    response; selfplay.py)"""
     curriculum: str = ""
     """envs with stages of play: training-only env arguments to set when self-play first shows a stage, a JSON
     object from stage name to arguments, e.g. '{"shelter": {"ramp_at_wall": 0.3}}' (common/curriculum.py)"""
@@ -177,9 +181,21 @@ class Args(CommonArgs):
             raise ValueError("--no-critic-obs is for the MLP critic (--policy mlp); the entity critic reads the "
                              "state's entities and the agent's own observation")
         parse_references(self.reference_opponents)
-        if self.recurrent and (self.opponent_pool or self.reference_opponents):
-            raise ValueError("--recurrent with --opponent-pool or --reference-opponents is not supported: a frozen "
-                             "opponent would need its own memory")
+        if self.recurrent and (self.opponent_pool or self.reference_opponents or self.learn_team):
+            raise ValueError("--recurrent with --opponent-pool, --reference-opponents or --learn-team is not "
+                             "supported: a frozen opponent would need its own memory")
+
+
+def learn_team_index(policy: MultiAgentPolicy, name: str) -> int | None:
+    """The index of ``--learn-team``'s team in ``policy.team_of`` (a team's agent-id prefix, "hider" or "hiders"),
+    None when every team learns."""
+    if not name:
+        return None
+    teams = list(policy.teams)
+    for index, team in enumerate(teams):
+        if name in (team, f"{team}s"):
+            return index
+    raise ValueError(f"--learn-team {name!r} is not a team of this env: its teams are {teams}")
 
 
 def ActorCritic(env, args: Args) -> MultiAgentPolicy:  # noqa: N802 - the old class name, kept for callers
@@ -293,7 +309,8 @@ def train(args: Args, algo: str = "mappo", make_optimizers: Callable = adam_per_
     if "random" in references and not hasattr(env, "action_spec"):
         raise ValueError(f"--reference-opponents random: {args.env_id} has no batched action_spec to draw from")
     pool = run.register("opponent_pool", OpponentPool(args.opponent_pool, args.opponent_prob, args.snapshot_every,
-                                                      policy.num_teams, args.seed + 1, references))
+                                                      policy.num_teams, args.seed + 1, references,
+                                                      learn_team_index(policy, args.learn_team)))
     curriculum = start_curriculum(run, args)
     num_updates, batch_steps = plan_updates(args)
     stats, done_this_call = EpisodeStats(agent_teams(list(env.agents))), 0

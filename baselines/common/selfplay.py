@@ -19,6 +19,12 @@ climb the ramp to look for hiders in the room lost 13.7% of their games to rando
 of those in which they did not climb. A reference opponent acts with the learner's arithmetic
 (so compiled acting is unchanged) and then overwrites its team's actions from the env, eagerly,
 before the step.
+
+Best response (``--learn-team hiders``): only the named team learns, every update, against a frozen
+member of the pool; with no snapshots asked for (``--opponent-pool 0``) and no reference opponents,
+the pool holds one member, the policy as the run started (``--init-from``'s). Training one team
+against a fixed opponent measures how exploitable that opponent is, or lets a team catch up with an
+opponent that self-play keeps moving (a seeker's ramp use, say, that the hiders have to answer).
 """
 
 from __future__ import annotations
@@ -47,24 +53,37 @@ class OpponentPool:
     each update's matchup."""
 
     def __init__(self, size: int, prob: float, every: int, num_teams: int, seed: int,
-                 references: tuple[str, ...] = ()):
+                 references: tuple[str, ...] = (), learn_team: int | None = None):
         if size < 0 or not 0.0 <= prob <= 1.0 or every < 1:
             raise ValueError(f"--opponent-pool must be >= 0, --opponent-prob in [0, 1] and --snapshot-every >= 1, "
                              f"got {size}, {prob}, {every}")
         unknown = [name for name in references if name not in REFERENCE_OPPONENTS]
         if unknown:
             raise ValueError(f"unknown reference opponents {unknown}: the choices are {list(REFERENCE_OPPONENTS)}")
+        if learn_team is not None and (num_teams != 2 or not 0 <= learn_team < num_teams):
+            raise ValueError(f"--learn-team is for games of two teams (the other one plays frozen); this one has "
+                             f"{num_teams}, and team index {learn_team} was asked for")
         self.size, self.prob, self.every, self.num_teams = size, prob, every, num_teams
         self.references = tuple(references)
+        self.learn_team = learn_team
+        # best response with nothing else to play: the pool keeps the run's first policy, and only it
+        self.keep_first = learn_team is not None and size == 0 and not self.references
         self.snapshots: list[dict[str, torch.Tensor]] = []
         self.generator = torch.Generator().manual_seed(seed)
 
     @property
     def enabled(self) -> bool:
+        if self.learn_team is not None:
+            return True
         return (self.size > 0 or bool(self.references)) and self.prob > 0 and self.num_teams > 1
 
     def maybe_snapshot(self, policy: nn.Module, update: int) -> None:
-        """Keep a copy of ``policy`` every ``every`` updates (update 0 included)."""
+        """Keep a copy of ``policy`` every ``every`` updates (update 0 included); with ``keep_first``, the first
+        policy it is given and no other (a resumed run keeps the one in its checkpoint)."""
+        if self.keep_first:
+            if not self.snapshots:
+                self.snapshots.append({k: v.detach().cpu().clone() for k, v in policy.state_dict().items()})
+            return
         if self.enabled and self.size > 0 and update % self.every == 0:
             self.snapshots.append({k: v.detach().cpu().clone() for k, v in policy.state_dict().items()})
             del self.snapshots[:-self.size]
@@ -74,7 +93,11 @@ class OpponentPool:
         count the snapshots first (oldest kept first), then the reference opponents."""
         members = len(self.snapshots) + len(self.references)
         if not self.enabled or members == 0:
+            if self.learn_team is not None:
+                raise RuntimeError("--learn-team: the opponent pool is empty; snapshot the policy before drawing")
             return None
+        if self.learn_team is not None:  # best response: the other team is frozen every update
+            return 1 - self.learn_team, int(torch.randint(members, (), generator=self.generator))
         if float(torch.rand((), generator=self.generator)) >= self.prob:
             return None
         team = int(torch.randint(self.num_teams, (), generator=self.generator))

@@ -1,6 +1,7 @@
 """Team self-play in MAPPO: loss masks (acted, frozen opponents), parameter layouts, per-team statistics."""
 
 import copy
+import dataclasses
 import math
 import warnings
 from types import SimpleNamespace
@@ -339,7 +340,72 @@ def test_training_against_reference_opponents_leaves_the_frozen_teams_weights_al
         mappo.train(mappo.Args(env_id="spread_v0", num_envs=2, num_steps=25, total_timesteps=50, progress=False,
                                tensorboard=False, device="cpu", run_dir=str(tmp_path / "spread"),
                                reference_opponents="random"))
-    with pytest.raises(ValueError, match="--recurrent with --opponent-pool or --reference-opponents"):
-        mappo.Args(recurrent=True, reference_opponents="random")
+    for frozen_opponents in ({"reference_opponents": "random"}, {"learn_team": "hider"}):
+        with pytest.raises(ValueError, match="--recurrent with --opponent-pool, --reference-opponents or --learn"):
+            mappo.Args(recurrent=True, **frozen_opponents)
     with pytest.raises(ValueError, match="--reference-opponents takes"):
         mappo.Args(reference_opponents="scripted,bot")
+
+
+def test_a_best_response_pool_keeps_the_first_policy_and_freezes_the_other_team_every_update():
+    policy = _policy()
+    first = copy.deepcopy(policy.state_dict())
+    pool = OpponentPool(size=0, prob=0.0, every=1, num_teams=2, seed=0, learn_team=0)
+    assert pool.enabled and pool.keep_first  # on although --opponent-prob is 0: the draw ignores it
+    with pytest.raises(RuntimeError, match="pool is empty"):
+        pool.draw()
+    for update in range(4):
+        pool.maybe_snapshot(policy, update)
+        with torch.no_grad():
+            for p in policy.parameters():
+                p.add_(1.0)
+    assert len(pool.snapshots) == 1
+    assert all(torch.equal(first[k], v) for k, v in pool.snapshots[0].items())
+    assert [pool.draw() for _ in range(5)] == [(1, 0)] * 5  # team 1 plays the first policy, always
+    resumed = OpponentPool(size=0, prob=0.0, every=1, num_teams=2, seed=0, learn_team=0)
+    resumed.load_state_dict(copy.deepcopy(pool.state_dict()))
+    resumed.maybe_snapshot(policy, 7)  # a resumed run keeps the checkpoint's first policy, not today's
+    assert len(resumed.snapshots) == 1 and torch.equal(resumed.snapshots[0]["actors.0.net.0.weight"],
+                                                       first["actors.0.net.0.weight"])
+    # with a pool asked for, the snapshots age out as usual and the draw still freezes the other team only
+    growing = OpponentPool(size=2, prob=0.0, every=1, num_teams=2, seed=0, learn_team=1,
+                           references=("scripted",))
+    for update in range(3):
+        growing.maybe_snapshot(policy, update)
+    assert not growing.keep_first and len(growing.snapshots) == 2
+    draws = [growing.draw() for _ in range(40)]
+    assert {team for team, _ in draws} == {0} and {index for _, index in draws} == {0, 1, 2}
+    for teams, index in ((3, 0), (2, 2)):
+        with pytest.raises(ValueError, match="--learn-team is for games of two teams"):
+            OpponentPool(size=0, prob=0.0, every=1, num_teams=teams, seed=0, learn_team=index)
+
+
+@pytest.mark.parametrize("param_sharing", ["all", "team"])
+def test_learn_team_trains_one_team_against_the_policy_the_run_started_with(tmp_path, monkeypatch, param_sharing):
+    args = mappo.Args(env_id="hide_and_seek_v1", env_kwargs='{"max_cycles": 10, "map": "open"}', num_envs=2,
+                      num_steps=10, total_timesteps=2 * 10 * 3, update_epochs=1, progress=False, tensorboard=False,
+                      device="cpu", run_dir=str(tmp_path / "run"), param_sharing=param_sharing, learn_team="hiders")
+    seen = []
+    original = mappo.update
+
+    def spying_update(policy, optimizers, batch, args):
+        seen.append((copy.deepcopy(policy.state_dict()), batch["learn"].clone(), batch["agent"].clone()))
+        return original(policy, optimizers, batch, args)
+
+    monkeypatch.setattr(mappo, "update", spying_update)
+    run = mappo.train(args)
+    policy = run.agent
+    seeker = policy.team_of[2].item()
+    assert list(policy.teams) == ["hider", "seeker"] and seeker == 1
+    assert run.update == 3 and [row["selfplay/frozen_team"] for row in run.history] == [seeker] * 3
+    first = seen[0][0]
+    (snapshot,) = run.extras["opponent_pool"].snapshots  # the seekers acted with the first policy throughout
+    assert all(torch.equal(first[k], snapshot[k]) for k in first)
+    for _, learn, agent in seen:  # the seekers' samples never enter a loss
+        assert bool(learn[policy.team_of[agent] == 0].all()) and not bool(learn[policy.team_of[agent] == 1].any())
+    after = policy.state_dict()
+    if param_sharing == "team":  # the seekers' networks are never stepped; the hiders' are
+        assert all(torch.equal(first[k], after[k]) for k in first if k.startswith("actors.1."))
+        assert any(not torch.equal(first[k], after[k]) for k in first if k.startswith("actors.0."))
+    with pytest.raises(ValueError, match="--learn-team 'hunters' is not a team of this env"):
+        mappo.train(dataclasses.replace(args, learn_team="hunters", run_dir=str(tmp_path / "bad")))
