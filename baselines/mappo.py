@@ -45,7 +45,8 @@ Logged: charts/{episodic_return, episodic_length, SPS, learning_rate};
 losses/{policy_loss, value_loss, entropy, approx_kl, clipfrac, explained_variance};
 behaviour/<name> where the env reports info["behaviour"], and behaviour/stage (the index in env.stages of
 the stage those means show: hide-and-seek 0 chasing, 1 shelter, 2 ramp use, 3 ramp defense);
-selfplay/frozen_team with --opponent-pool; time/{env, acting, learning}: where the update's seconds went.
+selfplay/frozen_team with --opponent-pool, --reference-opponents or --learn-team;
+time/{env, acting, learning}: where the update's seconds went.
 """
 
 from __future__ import annotations

@@ -68,7 +68,10 @@ done
 # A run with an opponent pool (--opponent-pool, --reference-opponents) logs the games of every update, those a team
 # played against a frozen opponent too: its curves show the updates in which both teams played the current policy.
 WHERE=()
-if head -1 "$RUN/metrics.csv" | grep -q "selfplay/frozen_team"; then WHERE=(--where selfplay/frozen_team=-1); fi
+if python -c 'import json, sys; sys.exit(bool(json.load(open(sys.argv[1])).get("learn_team")))' "$RUN/config.json" &&
+   head -1 "$RUN/metrics.csv" | grep -q "selfplay/frozen_team"; then
+  WHERE=(--where selfplay/frozen_team=-1)  # a best response (--learn-team) has no self-play rows: draw them all
+fi
 python -m baselines.plot "$RUN" "${WHERE[@]}" --out "$RUN/behaviour.png" --smooth 3 --metric episodic_return \
     behaviour/all_doors_blocked_prep behaviour/box_locked_hiders_prep behaviour/hidden_fraction behaviour/seekers_elevated \
     behaviour/seekers_crossed behaviour/ramp_secured_prep behaviour/max_box_move_prep behaviour/stage
