@@ -165,7 +165,8 @@ class Args(CommonArgs):
     learn_team: str = ""
     """two-team games: only this team learns (e.g. hider), every update, against a frozen opponent: the policy the
     run starts from (--init-from's), or with --opponent-pool / --reference-opponents a member of the pool (a best
-    response; selfplay.py)"""
+    response; selfplay.py). Under --param-sharing all the other team's side of the saved network drifts with the
+    shared weights: evaluate against the opponent's own file"""
     curriculum: str = ""
     """envs with stages of play: training-only env arguments to set when self-play first shows a stage, a JSON
     object from stage name to arguments, e.g. '{"shelter": {"ramp_at_wall": 0.3}}' (common/curriculum.py)"""
