@@ -17,6 +17,10 @@ its team's plan and walks out of the room by the door nearest the ramp, locks it
 (``heuristic.ramp_trip_actions``, a script that knows where the ramp is); the other hiders play ``--hiders``. Its
 rows count how often the ramp was secured by the end of the preparation, and what the trip costs the shelter.
 
+Each set is also split by the number of doors of the room (quadrant map: one or two). With one door the hider that
+stays can block it alone, so the trip should cost the shelter little; with two it has both doors to shut, and
+the split shows whether the trip is worth it there.
+
 Each team is ``scripted``, ``random`` or a trained policy (a run directory or a checkpoint file), as in
 ``baselines.evaluate``. One game per world, all played at once. A win is a positive hider team return.
 """
@@ -46,8 +50,8 @@ def play(env_id: str, hiders: str, seekers: str, games: int, seed: int, env_kwar
          defense: str) -> dict[str, torch.Tensor]:
     """Per game: ``win`` (bool), ``sheltered`` (every door blocked at the end of the preparation), ``crossed`` (a
     seeker went over a wall on a ramp), ``secured`` (the ramps locked by the hiders or in the room at the end of the
-    preparation, NaN-free: a game whose ramp started in the room counts as not secured); ``defense`` one of
-    ``DEFENSES``."""
+    preparation, NaN-free: a game whose ramp started in the room counts as not secured), ``doors`` (the number of
+    doors of the room, 0 on maps without one); ``defense`` one of ``DEFENSES``."""
     if defense not in DEFENSES:
         raise ValueError(f"defense must be one of {DEFENSES}, got {defense!r}")
     env = make_batched(env_id, num_envs=games, seed=seed, autoreset=False, **env_kwargs)
@@ -57,6 +61,7 @@ def play(env_id: str, hiders: str, seekers: str, games: int, seed: int, env_kwar
     players = {"hider": make_player(hiders, env, generator), "seeker": make_player(seekers, env, generator)}
     obs, info = env.reset(seed=seed)
     sc = env.scenario
+    doors = sc.layout.door_mask.sum(1).cpu()
     if defense == "locked":
         k = sc.config.num_boxes
         sc.lock_team[:, k:] = torch.where(sc.present[:, k:], rules.HIDERS, sc.lock_team[:, k:])
@@ -72,7 +77,8 @@ def play(env_id: str, hiders: str, seekers: str, games: int, seed: int, env_kwar
         hider_return += reward[:, columns["hider"]].sum(1)
     figures = info["behaviour"]
     return {"win": hider_return > 0, "sheltered": figures["all_doors_blocked_prep"] > 0.5,
-            "crossed": figures["seekers_crossed"] > 0.5, "secured": figures["ramp_secured_prep"] > 0.5}
+            "crossed": figures["seekers_crossed"] > 0.5, "secured": figures["ramp_secured_prep"] > 0.5,
+            "doors": doors}
 
 
 def rate(flags: torch.Tensor) -> str:
@@ -97,12 +103,21 @@ def main() -> None:
         parser.error(f"--env-kwargs must be a JSON object, got {args.env_kwargs!r}")
     print(f"{args.env_id} {env_kwargs}: hiders {args.hiders} vs seekers {args.seekers}, {args.games} games, "
           f"seed {args.seed}")
-    print(f"{'ramps':<8} {'hiders win':<26} {'every door blocked':<26} {'a seeker over a wall':<26} "
+    print(f"{'ramps':<9} {'hiders win':<26} {'every door blocked':<26} {'a seeker over a wall':<26} "
           f"{'ramp secured in prep':<26}")
     for defense in DEFENSES:
         g = play(args.env_id, args.hiders, args.seekers, args.games, args.seed, env_kwargs, defense)
-        print(f"{defense:<8} {rate(g['win']):<26} {rate(g['sheltered']):<26} {rate(g['crossed']):<26} "
-              f"{rate(g['secured']):<26}")
+        for label, rows in [(defense, slice(None))] + door_splits(g["doors"]):
+            print(f"{label:<9} {rate(g['win'][rows]):<26} {rate(g['sheltered'][rows]):<26} "
+                  f"{rate(g['crossed'][rows]):<26} {rate(g['secured'][rows]):<26}")
+
+
+def door_splits(doors: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
+    """(label, games) for each number of doors the games' rooms have, when they differ ("" rows otherwise)."""
+    counts = sorted(int(n) for n in doors.unique())
+    if len(counts) < 2:
+        return []
+    return [(f"  {n} door" + ("s" if n != 1 else ""), doors == n) for n in counts]
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 import sys
 
 import pytest
+import torch
 
 from tests.examples import load_example
 
@@ -45,3 +46,28 @@ def test_a_scripted_hider_can_go_out_for_the_ramp_and_lock_it_within_the_prepara
 def test_an_unknown_defense_is_refused():
     with pytest.raises(ValueError, match="defense must be one of"):
         _example().play("hide_and_seek_v3", "scripted", "scripted", 4, 0, {}, defense="moat")
+
+
+@pytest.mark.one_compute_path
+def test_the_games_are_split_by_the_rooms_number_of_doors(monkeypatch, capsys):
+    """Quadrant rooms have one door or two, and the printed table has a row for each under every defense; the rows
+    count the games that the reset drew with that many doors."""
+    example = _example()
+    from marl_envs import make_batched
+
+    g = example.play("hide_and_seek_v3", "scripted", "scripted", 64, 11, {}, defense="free")
+    env = make_batched("hide_and_seek_v3", num_envs=64, seed=11, autoreset=False)
+    env.reset(seed=11)
+    assert g["doors"].tolist() == env.scenario.layout.door_mask.sum(1).tolist()
+    assert set(g["doors"].tolist()) == {1, 2}
+    assert [label.strip() for label, _ in example.door_splits(g["doors"])] == ["1 door", "2 doors"]
+    assert example.door_splits(torch.ones(5, dtype=torch.long)) == []
+    monkeypatch.setattr(sys, "argv", ["ramp_defense_value.py", "--env-id", "hide_and_seek_v3", "--games", "64"])
+    example.main()
+    lines = capsys.readouterr().out.splitlines()
+    for defense in example.DEFENSES:
+        at = next(i for i, line in enumerate(lines) if line.startswith(defense + " "))
+        assert lines[at + 1].startswith("  1 door ") and lines[at + 2].startswith("  2 doors ")
+        total = int(lines[at].split("n=")[1].split(")")[0])
+        parts = [int(lines[at + k].split("n=")[1].split(")")[0]) for k in (1, 2)]
+        assert total == 64 and sum(parts) == 64 and parts == [int((g["doors"] == n).sum()) for n in (1, 2)]
