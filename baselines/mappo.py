@@ -249,8 +249,15 @@ def start_curriculum(run: Run, args: Args) -> StageCurriculum:
         return curriculum
     if not hasattr(run.env, "set_training_kwargs"):
         raise ValueError(f"--curriculum: {args.env_id} cannot change its arguments during a run")
+    stages = tuple(getattr(run.env, "stages", ()))
     for level in range(1, len(curriculum.steps) + 1):  # every step valid now, not an error hours into the run
-        run.env.set_training_kwargs(**run.env.set_training_kwargs(**curriculum.arguments(level)))
+        try:
+            run.env.set_training_kwargs(**run.env.set_training_kwargs(**curriculum.arguments(level)))
+        except ValueError as error:
+            stage = stages[curriculum.steps[level - 1][0]]
+            raise ValueError(f"--curriculum: its step for {stage!r} ({curriculum.arguments(level)} on top of "
+                             f"--env-kwargs) would make an env the run cannot use, so it stops before training "
+                             f"(pass --curriculum {{}} for none; the env presets set one): {error}") from error
     run.register("curriculum", curriculum)
     if curriculum.level:
         run.collector.set_training_kwargs(**curriculum.arguments())

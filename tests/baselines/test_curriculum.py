@@ -48,9 +48,15 @@ def test_a_curriculum_needs_an_env_with_stages(tmp_path):
 def test_a_step_the_env_would_refuse_stops_the_run_before_it_trains(tmp_path):
     args = mappo.Args(**TINY, total_timesteps=40, run_dir=str(tmp_path / "run"),
                       curriculum='{"shelter": {"num_seekers": 3}}')
-    with pytest.raises(ValueError, match="training-only"):
+    with pytest.raises(ValueError, match="step for 'shelter'.*training-only"):
         mappo.train(args)
     assert not (tmp_path / "run" / "metrics.csv").exists() or not _rows(tmp_path / "run")
+    # a step that is valid alone but not with the run's own start arguments is named with them
+    clash = mappo.Args(**{**TINY, "env_kwargs": '{"max_cycles": 10, "ramp_outside_door": 0.9}'}, total_timesteps=40,
+                       run_dir=str(tmp_path / "clash"), curriculum='{"shelter": {"ramp_at_wall": 0.3}}')
+    with pytest.raises(ValueError, match=r"step for 'shelter' \(\{'ramp_at_wall': 0.3\} on top of --env-kwargs\)"
+                                         r".*--curriculum \{\}.*is over 1"):
+        mappo.train(clash)
 
 
 def _rows(run_dir):
