@@ -67,19 +67,22 @@ done
 
 # A run with an opponent pool (--opponent-pool, --reference-opponents) logs the games of every update, those a team
 # played against a frozen opponent too: its curves show the updates in which both teams played the current policy.
+# A best response (--learn-team) has no self-play rows, so no stage of play: draw every row, without the stage.
 WHERE=()
-if python -c 'import json, sys; sys.exit(bool(json.load(open(sys.argv[1])).get("learn_team")))' "$RUN/config.json" &&
-   head -1 "$RUN/metrics.csv" | grep -q "selfplay/frozen_team"; then
-  WHERE=(--where selfplay/frozen_team=-1)  # a best response (--learn-team) has no self-play rows: draw them all
+STAGE=(behaviour/stage)
+if ! python -c 'import json, sys; sys.exit(bool(json.load(open(sys.argv[1])).get("learn_team")))' "$RUN/config.json"; then
+  STAGE=()
+elif head -1 "$RUN/metrics.csv" | grep -q "selfplay/frozen_team"; then
+  WHERE=(--where selfplay/frozen_team=-1)
 fi
 python -m baselines.plot "$RUN" "${WHERE[@]}" --out "$RUN/behaviour.png" --smooth 3 --metric episodic_return \
     behaviour/all_doors_blocked_prep behaviour/box_locked_hiders_prep behaviour/hidden_fraction behaviour/seekers_elevated \
-    behaviour/seekers_crossed behaviour/ramp_secured_prep behaviour/max_box_move_prep behaviour/stage
+    behaviour/seekers_crossed behaviour/ramp_secured_prep behaviour/max_box_move_prep "${STAGE[@]}"
 # A run with a schedule of start curricula (--curriculum, the v2 presets) also shows the steps it applied.
 LEVEL=()
 if head -1 "$RUN/metrics.csv" | grep -q "curriculum/level"; then LEVEL=(curriculum/level); fi
 python -m baselines.plot "$RUN" "${WHERE[@]}" --out "$RUN/behaviour_time.png" --x time --smooth 3 --metric episodic_return \
-    behaviour/all_doors_blocked_prep behaviour/seekers_crossed behaviour/ramp_secured_prep behaviour/stage "${LEVEL[@]}"
+    behaviour/all_doors_blocked_prep behaviour/seekers_crossed behaviour/ramp_secured_prep "${STAGE[@]}" "${LEVEL[@]}"
 # One game of each stage's policy against itself, as a GIF beside its policy file (stages/<i>_<stage>.gif).
 for stage in "$RUN"/stages/*.pt; do
   [ -e "$stage" ] || continue
