@@ -409,3 +409,21 @@ def test_learn_team_trains_one_team_against_the_policy_the_run_started_with(tmp_
         assert any(not torch.equal(first[k], after[k]) for k in first if k.startswith("actors.0."))
     with pytest.raises(ValueError, match="--learn-team 'hunters' is not a team of this env"):
         mappo.train(dataclasses.replace(args, learn_team="hunters", run_dir=str(tmp_path / "bad")))
+
+
+@pytest.mark.parametrize("algo", ["happo", "hatrpo"])
+def test_learn_team_in_the_sequential_trust_region_methods_steps_only_that_teams_actors(tmp_path, algo):
+    """HAPPO and HATRPO give each agent its own actor and share MAPPO's loop and masks: under --learn-team the
+    seekers' actors stay as the run started, and the hiders' move."""
+    import importlib
+
+    module = importlib.import_module(f"baselines.{algo}")
+    args = module.Args(env_id="hide_and_seek_v1", env_kwargs='{"max_cycles": 10, "map": "open"}', num_envs=2,
+                       num_steps=10, total_timesteps=2 * 10 * 2, progress=False, tensorboard=False, device="cpu",
+                       run_dir=str(tmp_path / algo), learn_team="hider")
+    run = module.train(args)
+    (first,) = run.extras["opponent_pool"].snapshots
+    after = run.agent.state_dict()
+    moved = {int(k.split(".")[1]) for k in first if k.startswith("actors.") and not torch.equal(first[k], after[k])}
+    assert run.agent.spec["param_sharing"] == "agent" and run.agent.agents[2:] == ["seeker_0", "seeker_1"]
+    assert moved == {0, 1} and [row["selfplay/frozen_team"] for row in run.history] == [1, 1]
