@@ -70,8 +70,8 @@ done
 # A best response (--learn-team) has no self-play rows, so no stage of play: draw every row, without the stage.
 WHERE=()
 STAGE=(behaviour/stage)
-if ! python -c 'import json, sys; sys.exit(bool(json.load(open(sys.argv[1])).get("learn_team")))' "$RUN/config.json"; then
-  STAGE=()
+if python -c 'import json, sys; sys.exit(not json.load(open(sys.argv[1])).get("learn_team"))' "$RUN/config.json"; then
+  STAGE=()  # the run has a --learn-team
 elif head -1 "$RUN/metrics.csv" | grep -q "selfplay/frozen_team"; then
   WHERE=(--where selfplay/frozen_team=-1)
 fi

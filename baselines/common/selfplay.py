@@ -80,13 +80,11 @@ class OpponentPool:
     def maybe_snapshot(self, policy: nn.Module, update: int) -> None:
         """Keep a copy of ``policy`` every ``every`` updates (update 0 included); with ``keep_first``, the first
         policy it is given and no other (a resumed run keeps the one in its checkpoint)."""
-        if self.keep_first:
-            if not self.snapshots:
-                self.snapshots.append({k: v.detach().cpu().clone() for k, v in policy.state_dict().items()})
-            return
-        if self.enabled and self.size > 0 and update % self.every == 0:
+        due = not self.snapshots if self.keep_first else self.enabled and self.size > 0 and update % self.every == 0
+        if due:
             self.snapshots.append({k: v.detach().cpu().clone() for k, v in policy.state_dict().items()})
-            del self.snapshots[:-self.size]
+            if self.size:
+                del self.snapshots[:-self.size]
 
     def draw(self) -> tuple[int, int] | None:
         """(frozen team index, opponent index) for this update, or None for plain self-play. Opponent indices
