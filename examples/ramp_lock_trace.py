@@ -43,6 +43,11 @@ DISTANCE_BANDS = (0.0, 1.5, 2.5, float("inf"))
 about 1.5 m is where ``ramp_outside_door`` starts it (a band 1 m deep beyond the wall and the ramp's radius, 0.5 m
 to either side of the door's centre); the quadrant game starts it up to about 3.3 m away."""
 
+HIDER_BANDS = (0.0, 0.5, 1.0, float("inf"))
+"""Edges (metres) of hider 0's start distance from the centre of the room's nearest door that the summary also splits
+the games by: within 0.5 m it starts in the doorway or a step from it (``ramp_by_door``, most of ``hider_by_door``);
+the quadrant game starts it anywhere in the 2 m room, up to about 2.5 m away."""
+
 
 @torch.no_grad()
 def trace(env_id: str, policy: str | Callable, games: int, seed: int, env_kwargs: dict) -> dict[str, torch.Tensor]:
@@ -53,7 +58,8 @@ def trace(env_id: str, policy: str | Callable, games: int, seed: int, env_kwargs
     ``ramp_by_door`` start puts it on either side of the door), ``seen_first`` (a hider saw the ramp at the first
     step), ``went_out`` (a hider that started in the room was outside it after some step), ``out_at_end`` (a hider
     was outside the room at the end of the preparation, where the seekers will find it) and ``door_distance`` (metres
-    from ramp 0's centre to the centre of the room's nearest door at the start).
+    from ramp 0's centre to the centre of the room's nearest door at the start) and ``hider_distance`` (the same from
+    hider 0's centre).
     ``policy`` is a source for ``baselines.crossplay.make_player`` or a player (obs, state) -> actions."""
     env = make_batched(env_id, num_envs=games, seed=seed, autoreset=False, **env_kwargs)
     sc = env.scenario
@@ -67,6 +73,7 @@ def trace(env_id: str, policy: str | Callable, games: int, seed: int, env_kwargs
     state = info["state"]
     room, start = sc.layout.room, sc.world.state.pos[:, 0]
     door_distance = _door_distance(sc)
+    hider_distance = _door_distance(sc, 0)
     started_in = ((start > room[:, :2]) & (start < room[:, 2:])).all(-1)
     mask = sum(block.width for block in _blocks_before(env.obs_spec, "ramps_mask"))
     seen_first = (obs[:, hiders, mask] > 0.5).any(1)
@@ -89,13 +96,15 @@ def trace(env_id: str, policy: str | Callable, games: int, seed: int, env_kwargs
     env.close()
     return {"presses": torch.stack(presses), "locked": torch.stack(locked), "ever": ever, "undone": undone,
             "kept": now, "started_in": started_in, "seen_first": seen_first, "went_out": went_out,
-            "out_at_end": out_at_end, "door_distance": door_distance}
+            "out_at_end": out_at_end, "door_distance": door_distance,
+            "hider_distance": hider_distance}
 
 
-def _door_distance(sc) -> torch.Tensor:
-    """(B,) metres from ramp 0's centre to the centre of the nearest door in the room's walls."""
-    ramp = sc.world.state.pos[:, sc.config.num_agents + sc.config.num_boxes]
-    gap = (ramp.unsqueeze(1) - sc.layout.doors).norm(dim=-1)
+def _door_distance(sc, body: int | None = None) -> torch.Tensor:
+    """(B,) metres from the centre of ``body`` (default ramp 0) to the centre of the nearest door in the room's
+    walls."""
+    body = sc.config.num_agents + sc.config.num_boxes if body is None else body
+    gap = (sc.world.state.pos[:, body].unsqueeze(1) - sc.layout.doors).norm(dim=-1)
     return gap.masked_fill(~room_doors(sc.layout), float("inf")).amin(1)
 
 
@@ -140,13 +149,15 @@ def main() -> None:
         if games.any():
             print(f"; hider 0 started {name} in {int(games.sum())}: {kept[games].float().mean().item():.1%}", end="")
     print()
-    print("by the ramp's start distance from the nearest door of the room:")
-    for low, high in zip(DISTANCE_BANDS[:-1], DISTANCE_BANDS[1:], strict=True):
-        games = (t["door_distance"] >= low) & (t["door_distance"] < high)
-        if games.any():
-            print(f"  {low:.1f} to {high:.1f} m: {int(games.sum())} games, locked at the end of the preparation "
-                  f"{kept[games].float().mean().item():.1%}, a hider left the room "
-                  f"{t['went_out'][games].float().mean().item():.1%}")
+    for what, key, bands in (("the ramp's", "door_distance", DISTANCE_BANDS),
+                             ("hider 0's", "hider_distance", HIDER_BANDS)):
+        print(f"by {what} start distance from the nearest door of the room:")
+        for low, high in zip(bands[:-1], bands[1:], strict=True):
+            games = (t[key] >= low) & (t[key] < high)
+            if games.any():
+                print(f"  {low:.1f} to {high:.1f} m: {int(games.sum())} games, locked at the end of the preparation "
+                      f"{kept[games].float().mean().item():.1%}, a hider left the room "
+                      f"{t['went_out'][games].float().mean().item():.1%}")
 
 
 if __name__ == "__main__":

@@ -142,8 +142,8 @@ since it did the seekers' carrying (`behaviour.RAMP_START_UNMEASURED`: `seekers_
 preparation's ramp figures included (`ramp_secured_prep`: the hiders must still lock or pull away
 the ramp, which is what that curriculum is for, so a training run's stage counts them). A game
 that started with the ramp in front of a door (`ramp_near_door`, `ramp_by_door` and `ramp_outside_door`, the
-curricula of ramp defense) or with hider 0 outside the room (`hider_outside`) fakes nothing and measures every
-figure. All six arguments are training-only
+curricula of ramp defense) or with hider 0 outside the room or by a door (`hider_outside`,
+`hider_by_door`) fakes nothing and measures every figure. All seven arguments are training-only
 (`HideAndSeekConfig.TRAINING_ONLY`): evaluating a run plays without them.
 - `max_box_move_prep`, `max_box_move`, `max_ramp_move_prep`, `max_ramp_move`: largest distance
   (m) of a box / ramp from its position at the episode's start; and `boxes_locked_prep`,
@@ -196,7 +196,8 @@ against a part of its wall without a door, ready to climb), `ramp_near_door` (0:
 starts a share of quadrant games with the ramp outside the room in front of a door and hider 0 beside it),
 `ramp_by_door` (0: the same with the ramp up to a metre out and hider 0 in that doorway, a step out to a step in),
 `ramp_outside_door` (0: the ramp as in `ramp_by_door`, the hiders anywhere in the room), `hider_outside` (0: hider
-0 outside the room, the ramp where the game puts it; the five ramp starts' probabilities sum to <= 1),
+0 outside the room, the ramp where the game puts it), `hider_by_door` (0: hider 0 in front of a door, a step out
+to a metre in, the ramp where the game puts it; the six ramp starts' probabilities sum to <= 1),
 `quadrant_spawn` ("room": the hiders start in the room and the ramps outside it; "uniform": both anywhere, as in
 mae-envs' released quadrant game),
 `grab_reach` (0.3), `lock_rule` ("toggle"; "hold": the released game's lock, see the actions), `half_size` (2; 3 in

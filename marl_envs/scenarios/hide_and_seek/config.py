@@ -33,7 +33,7 @@ class HideAndSeekConfig(ScenarioConfig):
     """Arguments of ``hide_and_seek_v1``."""
 
     TRAINING_ONLY = ("boxes_at_doors", "ramp_at_wall", "ramp_near_door", "ramp_by_door", "ramp_outside_door",
-                     "hider_outside")
+                     "hider_outside", "hider_by_door")
 
     max_cycles: int | None = None  # type: ignore[assignment]
     """Steps per episode; default 80 (quadrant, open) or 240 (random_rooms)."""
@@ -122,8 +122,15 @@ class HideAndSeekConfig(ScenarioConfig):
     everything else where the game starts it (the ramp anywhere outside, hider 1 and the boxes in the room): the step
     of the ramp-defense curriculum for a ramp far from the doors (``ramp_starts``), where a hider that is already out
     often sees the ramp and must lock it or bring it in and find a door back before the preparation ends. Every
-    behaviour figure is measured. Drawn after ``ramp_outside_door`` from the same uniform, so the five ramp starts'
+    behaviour figure is measured. Drawn after ``ramp_outside_door`` from the same uniform, so the ramp starts'
     probabilities add up to at most 1. Evaluate with the default 0."""
+    hider_by_door: float = 0.0
+    """Probability that a quadrant world starts with hider 0 in front of one of the room's doors, in the door's width
+    from 0.4 m outside the wall to 1 m inside the room, and everything else where the game starts it (the ramp anywhere
+    outside): the step of the ramp-defense curriculum between ``hider_outside`` and the game (``ramp_starts``), where
+    the hider must go out for a ramp it may not see, lock it or bring it in, and get back in. Every behaviour figure
+    is measured. Drawn after ``hider_outside`` from the same uniform, so the six ramp starts' probabilities add up to
+    at most 1. Evaluate with the default 0."""
     quadrant_spawn: str = "room"
     """Where the quadrant game's hiders and ramps start. "room" (default): the hiders (and the boxes) in the room,
     the ramps (and the seekers) outside it, so that the hiders have the boxes at hand and must go out for the ramp.
@@ -223,6 +230,7 @@ class HideAndSeekConfig(ScenarioConfig):
             "ramp_by_door": lambda v: 0.0 <= v <= 1.0,
             "ramp_outside_door": lambda v: 0.0 <= v <= 1.0,
             "hider_outside": lambda v: 0.0 <= v <= 1.0,
+            "hider_by_door": lambda v: 0.0 <= v <= 1.0,
             "see_over_reach": lambda v: 0.0 < v <= 1.0,
             "dt": lambda v: 0.05 <= v <= 0.4,
         }
@@ -238,17 +246,18 @@ class HideAndSeekConfig(ScenarioConfig):
         if self.ramp_at_wall > 0 and self.map != "quadrant":
             raise ValueError(f"HideAndSeekConfig.ramp_at_wall={self.ramp_at_wall!r} needs map='quadrant' (the room "
                              f"whose wall the ramp starts against), got map={self.map!r}")
-        for name in ("ramp_near_door", "ramp_by_door", "ramp_outside_door", "hider_outside"):
+        for name in ("ramp_near_door", "ramp_by_door", "ramp_outside_door", "hider_outside", "hider_by_door"):
             value = getattr(self, name)
             if value > 0 and (self.map != "quadrant" or self.num_ramps < 1):
                 raise ValueError(f"HideAndSeekConfig.{name}={value!r} needs map='quadrant' and num_ramps >= 1 (a "
                                  f"start of ramp defense: the room and a ramp), got map={self.map!r}, "
                                  f"num_ramps={self.num_ramps!r}")
         shares = self.ramp_at_wall + self.ramp_near_door + self.ramp_by_door + self.ramp_outside_door \
-            + self.hider_outside
+            + self.hider_outside + self.hider_by_door
         if shares > 1.0:
             raise ValueError(f"HideAndSeekConfig.ramp_at_wall + ramp_near_door + ramp_by_door + ramp_outside_door + "
-                             f"hider_outside = {shares!r} is over 1 (one draw picks at most one ramp start per world)")
+                             f"hider_outside + hider_by_door = {shares!r} is over 1 (one draw picks at most one "
+                             f"ramp start per world)")
         if self.ramp_at_wall > 0 and self.num_ramps < 1:
             raise ValueError(f"HideAndSeekConfig.ramp_at_wall={self.ramp_at_wall!r} needs num_ramps >= 1 (a ramp to "
                              f"start against the wall), got num_ramps={self.num_ramps!r}")

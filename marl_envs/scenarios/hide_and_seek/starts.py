@@ -4,7 +4,8 @@ Kept apart from the scenario's step because it is the one place that decides a g
 room holds hiders and boxes, the rest starts outside, or with ``quadrant_spawn`` "uniform" the hiders and ramps
 anywhere; absent boxes are parked; ``boxes_at_doors`` moves boxes to the doors, ``ramp_at_wall`` sets the ramp
 against the room's wall, ``ramp_near_door``, ``ramp_by_door`` and ``ramp_outside_door`` in front of a door,
-``hider_outside`` moves hider 0 out of the room), and its rules are tested on reset scenes only.
+``hider_outside`` moves hider 0 out of the room, ``hider_by_door`` in front of a door), and its rules are tested on
+reset scenes only.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ def draw(sc, layout: maps.Layout, present: torch.Tensor,
     """
     c, b, a, dev = sc.config, sc.num_envs, sc.config.num_agents, sc.device
     spec = sc.world.spec
-    # Largest first (objects, then agents): a crowded room fills best that way.
-    order = torch.cat((torch.arange(a, spec.num_bodies), torch.arange(a))).to(dev)
+    # Largest first (objects, then agents): a crowded room fills best that way. With hider_by_door, hider 0 first:
+    # placed after the boxes, it would start deep in the room only where no box stands in front of the door.
+    first = [0] if c.hider_by_door > 0 else []
+    order = torch.tensor(first + list(range(a, spec.num_bodies)) + list(range(len(first), a)), device=dev)
     radii = spec.bounding_radius[order].tolist()
     exclude = _excludes(sc, layout)
     exclude = None if exclude is None else exclude[:, order]
@@ -41,11 +44,12 @@ def draw(sc, layout: maps.Layout, present: torch.Tensor,
     # Each curriculum draws nothing when it is 0: default games keep their seeds' worlds.
     if c.boxes_at_doors > 0:
         regions, at_doors, door_angle, door_normal, slide = _door_regions(sc, layout, usual, present, generator)
-    if max(c.ramp_at_wall, c.ramp_near_door, c.ramp_by_door, c.ramp_outside_door, c.hider_outside) > 0:
+    if max(c.ramp_at_wall, c.ramp_near_door, c.ramp_by_door, c.ramp_outside_door, c.hider_outside,
+           c.hider_by_door) > 0:
         regions, at_wall, ramp_place, ramp_angle, out = _ramp_regions(sc, layout, regions, generator)
     starts_exclude = exclude
     if out is not None:  # in those worlds hider 0 keeps out of what the seekers keep out of (the room)
-        hider, seeker = spec.num_bodies - a, spec.num_bodies - a + c.num_hiders  # columns in the largest-first order
+        hider, seeker = order.tolist().index(0), order.tolist().index(c.num_hiders)  # their columns in the order
         starts_exclude = exclude.clone()
         starts_exclude[:, hider] = torch.where(out.unsqueeze(1), exclude[:, seeker], exclude[:, hider])
     try:
@@ -113,9 +117,10 @@ def _ramp_regions(sc, layout: maps.Layout, regions: torch.Tensor,
     """``regions`` with ramp 0 of the worlds drawn for ``ramp_at_wall`` spawning just outside its spot at the room's
     wall, of those drawn for ``ramp_near_door`` in front of a door with hider 0 beside it, and of those drawn for
     ``ramp_by_door`` in front of a door with hider 0 in that doorway, and of those drawn for ``ramp_outside_door``
-    in front of a door with the hiders in the room, and of those drawn for ``hider_outside`` with hider 0 anywhere in
-    the arena; (B,) the worlds at the wall, the ramp's place against the wall (B, 2) and its heading (B,), and (B,)
-    the worlds whose hider 0 must start outside the room (None without ``hider_outside``)."""
+    in front of a door with the hiders in the room, of those drawn for ``hider_outside`` with hider 0 anywhere in
+    the arena, and of those drawn for ``hider_by_door`` with hider 0 in front of a door; (B,) the worlds at the wall,
+    the ramp's place against the wall (B, 2) and its heading (B,), and (B,) the worlds whose hider 0 must start
+    outside the room (None without ``hider_outside``)."""
     c, i = sc.config, sc.config.num_agents + sc.config.num_boxes
     draws = torch.rand(sc.num_envs, 2, generator=generator, device=sc.device)  # which start, where along the walls
     hx, hy = sc.ramp_half[0].tolist()  # one read from the device
@@ -150,6 +155,12 @@ def _ramp_regions(sc, layout: maps.Layout, regions: torch.Tensor,
         low = c.ramp_at_wall + c.ramp_near_door + c.ramp_by_door + c.ramp_outside_door
         out = (draws[:, 0] >= low) & (draws[:, 0] < low + c.hider_outside)
         regions[:, 0] = torch.where(out.unsqueeze(1), regions[:, c.num_hiders], regions[:, 0])
+    if c.hider_by_door > 0:  # past the five shares above; hider 0 in front of a door, the ramp as usual
+        low = c.ramp_at_wall + c.ramp_near_door + c.ramp_by_door + c.ramp_outside_door + c.hider_outside
+        by_door = (draws[:, 0] >= low) & (draws[:, 0] < low + c.hider_by_door)
+        agent_radius = float(sc.world.spec.bounding_radius[0])
+        has, band = ramp_starts.hider_by_door_regions(layout, room_doors(layout), agent_radius, draws[:, 1])
+        regions[:, 0] = torch.where((by_door & has).unsqueeze(1), band, regions[:, 0])
     return regions, chosen, place, angle, out
 
 

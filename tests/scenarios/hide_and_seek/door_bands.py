@@ -9,7 +9,7 @@ import torch
 
 from marl_envs.physics.geometry import perp
 from marl_envs.scenarios.hide_and_seek.behaviour import room_doors
-from marl_envs.scenarios.hide_and_seek.ramp_starts import DOORWAY_DEPTH, NEAR_ALONG
+from marl_envs.scenarios.hide_and_seek.ramp_starts import DOORWAY_DEPTH, HIDER_INSIDE_DEPTH, NEAR_ALONG
 
 IDLE = torch.tensor([5, 5, 5, 0, 0])  # no force, no turn, no grab, no lock
 
@@ -47,6 +47,19 @@ def hider_in_doorway(sc) -> torch.Tensor:
     column = ((rel * normal).sum(-1).abs() <= wall + agent_radius + DOORWAY_DEPTH + 1e-5) \
         & ((rel * perp(normal)).sum(-1).abs() <= sc.config.door_width / 2)
     return room_doors(sc.layout) & column
+
+
+def hider_by_door(sc) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, D) bool: hider 0's centre lies in the column of the door's width, from ``DOORWAY_DEPTH`` past the wall's
+    outer face to ``HIDER_INSIDE_DEPTH`` past its inner one (each plus the agent's radius); only for the room's own
+    doors. And (B, D) the centre's distance into the room from the wall's centre line (negative outside)."""
+    wall = sc.layout.walls.half_thickness + float(sc.world.spec.bounding_radius[0])
+    normal = sc.layout.door_normal  # into the room
+    rel = sc.world.state.pos[:, 0].unsqueeze(1) - sc.layout.doors
+    depth = (rel * normal).sum(-1)
+    column = (depth >= -(wall + DOORWAY_DEPTH) - 1e-5) & (depth <= wall + HIDER_INSIDE_DEPTH + 1e-5) \
+        & ((rel * perp(normal)).sum(-1).abs() <= sc.config.door_width / 2)
+    return room_doors(sc.layout) & column, depth
 
 
 def door_rank(sc, hit: torch.Tensor) -> torch.Tensor:

@@ -69,7 +69,8 @@ def test_hider_outside_is_training_only():
                                                "hider_outside=0.5 needs map='quadrant'"),
                                               ({"hider_outside": 0.5, "num_ramps": 0}, "num_ramps >= 1"),
                                               ({"hider_outside": 0.6, "ramp_at_wall": 0.5},
-                                               "ramp_outside_door \\+ hider_outside = 1.1 is over 1")])
+                                               "ramp_outside_door \\+ hider_outside \\+ "
+                                               "hider_by_door = 1.1 is over 1")])
 def test_bad_hider_outside_is_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_batched("hide_and_seek_v2", num_envs=2, **kwargs)

@@ -123,7 +123,8 @@ def test_ramp_by_door_is_training_only():
                                                "ramp_by_door=0.5 needs map='quadrant'"),
                                               ({"ramp_by_door": 0.5, "num_ramps": 0}, "num_ramps >= 1"),
                                               ({"ramp_by_door": 0.5, "ramp_near_door": 0.3, "ramp_at_wall": 0.3},
-                                               "ramp_by_door \\+ ramp_outside_door \\+ hider_outside = 1.1 is over 1")])
+                                               "ramp_by_door \\+ ramp_outside_door \\+ hider_outside \\+ "
+                                               "hider_by_door = 1.1 is over 1")])
 def test_bad_ramp_by_door_is_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_batched("hide_and_seek_v2", num_envs=2, **kwargs)

@@ -84,6 +84,20 @@ def test_the_games_are_split_by_how_far_the_ramp_starts_from_a_door(monkeypatch,
                                       "--env-kwargs", '{"lock_rule": "hold"}'])
     example.main()
     lines = capsys.readouterr().out.splitlines()
-    split = lines[lines.index("by the ramp's start distance from the nearest door of the room:") + 1:]
-    assert split and all(line.startswith("  ") and " m: " in line for line in split)
-    assert sum(int(line.split(": ")[1].split(" games")[0]) for line in split) == 64
+    ramp = lines.index("by the ramp's start distance from the nearest door of the room:")
+    hider = lines.index("by hider 0's start distance from the nearest door of the room:")
+    for split in (lines[ramp + 1:hider], lines[hider + 1:]):
+        assert split and all(line.startswith("  ") and " m: " in line for line in split)
+        assert sum(int(line.split(": ")[1].split(" games")[0]) for line in split) == 64
+
+
+@pytest.mark.one_compute_path
+def test_the_games_are_split_by_how_far_hider_0_starts_from_a_door():
+    example = _example()
+    by_door = example.trace("hide_and_seek_v3", press_lock_and_stand, 128, 3, {"hider_by_door": 1.0})
+    game = example.trace("hide_and_seek_v3", press_lock_and_stand, 128, 3, {})
+    # hider_by_door starts hider 0 at most about a metre and a quarter from a door; the game anywhere in the room.
+    assert bool((by_door["hider_distance"] < 1.3).all())
+    assert bool((by_door["hider_distance"] < example.HIDER_BANDS[1]).any())
+    assert bool((game["hider_distance"] >= example.HIDER_BANDS[2]).any())
+    assert by_door["hider_distance"].mean() < game["hider_distance"].mean()

@@ -90,9 +90,9 @@ def test_the_two_ramp_starts_share_one_draw():
     assert not (near & at_wall).any()
 
 
-DEFENSE_STARTS = ["ramp_near_door", "ramp_by_door", "ramp_outside_door", "hider_outside"]
+DEFENSE_STARTS = ["ramp_near_door", "ramp_by_door", "ramp_outside_door", "hider_outside", "hider_by_door"]
 """The ramp-defense starts (the others' own tests: test_ramp_by_door.py, test_ramp_outside_door.py,
-test_hider_outside.py)."""
+test_hider_outside.py, test_hider_by_door.py)."""
 
 
 @pytest.mark.parametrize("name", DEFENSE_STARTS)
@@ -133,7 +133,8 @@ def test_ramp_near_door_is_training_only():
                                                "num_ramps >= 1"),
                                               ({"ramp_near_door": 0.6, "ramp_at_wall": 0.5},
                                                "ramp_at_wall \\+ ramp_near_door \\+ ramp_by_door \\+ "
-                                               "ramp_outside_door \\+ hider_outside = 1.1 is over 1")])
+                                               "ramp_outside_door \\+ hider_outside \\+ "
+                                               "hider_by_door = 1.1 is over 1")])
 def test_bad_ramp_near_door_is_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_batched("hide_and_seek_v2", num_envs=2, **kwargs)

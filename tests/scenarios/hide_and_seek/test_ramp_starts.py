@@ -243,7 +243,8 @@ def test_ramp_at_wall_0_plays_the_game_without_it_step_for_step(env_id, extra):
 
 def test_ramp_at_wall_is_training_only():
     assert HideAndSeekV2Config.TRAINING_ONLY == HideAndSeekConfig.TRAINING_ONLY == (
-        "boxes_at_doors", "ramp_at_wall", "ramp_near_door", "ramp_by_door", "ramp_outside_door", "hider_outside")
+        "boxes_at_doors", "ramp_at_wall", "ramp_near_door", "ramp_by_door", "ramp_outside_door", "hider_outside",
+        "hider_by_door")
     kwargs = {"ramp_at_wall": 0.5, "boxes_at_doors": 0.5, "max_cycles": 10}
     for env_id in ENV_IDS:
         assert evaluation_kwargs(env_id, kwargs) == ({"max_cycles": 10}, ["boxes_at_doors", "ramp_at_wall"])

@@ -44,7 +44,8 @@ def test_v2_defaults_per_map_and_v1_defaults_unchanged():
     with pytest.raises(ValueError, match="map must be one of"):
         HideAndSeekV2Config(map="maze")
     assert HideAndSeekV2Config.TRAINING_ONLY == HideAndSeekConfig.TRAINING_ONLY == (
-        "boxes_at_doors", "ramp_at_wall", "ramp_near_door", "ramp_by_door", "ramp_outside_door", "hider_outside")
+        "boxes_at_doors", "ramp_at_wall", "ramp_near_door", "ramp_by_door", "ramp_outside_door", "hider_outside",
+        "hider_by_door")
 
 
 def _assert_same(a, b, what: str) -> None:
