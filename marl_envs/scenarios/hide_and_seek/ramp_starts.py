@@ -223,8 +223,8 @@ def by_door_regions(layout, doors: torch.Tensor, radius: float, agent_radius: fl
 
 HIDER_INSIDE_DEPTH = 1.0
 """How far (m) into the room, past the wall's inner face, hider 0's centre may start in a ``hider_by_door`` world: half
-the quadrant room's depth, where the policies that lock the ramp from a doorway start mostly stay in (docs: team
-self-play)."""
+the quadrant room's depth, so that the band reaches the starts from which the shipped policy seldom goes out for the
+ramp (over a metre from the door's centre)."""
 
 
 def hider_by_door_regions(layout, doors: torch.Tensor, agent_radius: float,
