@@ -124,17 +124,17 @@ def test_ramp_near_door_is_training_only():
         assert evaluation_kwargs(env_id, kwargs) == ({"max_cycles": 10}, ["ramp_at_wall", "ramp_near_door"])
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [({"ramp_near_door": 1.5}, "ramp_near_door=1.5 is out of range"),
-                                              ({"ramp_near_door": math.nan}, "ramp_near_door=nan is out of range"),
-                                              ({"ramp_near_door": True}, "ramp_near_door=True is out of range"),
-                                              ({"ramp_near_door": 0.5, "map": "open"},
-                                               "ramp_near_door=0.5 needs map='quadrant'"),
-                                              ({"ramp_near_door": 0.5, "num_ramps": 0},
-                                               "num_ramps >= 1"),
-                                              ({"ramp_near_door": 0.6, "ramp_at_wall": 0.5},
-                                               "ramp_at_wall \\+ ramp_near_door \\+ ramp_by_door \\+ "
-                                               "ramp_outside_door \\+ hider_outside \\+ "
-                                               "hider_by_door = 1.1 is over 1")])
-def test_bad_ramp_near_door_is_refused(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        make_batched("hide_and_seek_v2", num_envs=2, **kwargs)
+@pytest.mark.parametrize("name", DEFENSE_STARTS)
+@pytest.mark.parametrize(("value", "extra", "match"), [
+    (1.5, {}, "=1.5 is out of range"), (-0.1, {}, "=-0.1 is out of range"), (math.nan, {}, "=nan is out of range"),
+    (True, {}, "=True is out of range"), ("0.5", {}, "='0.5' is out of range"), (None, {}, "=None is out of range"),
+    (0.5, {"map": "open"}, "=0.5 needs map='quadrant'"), (0.5, {"num_ramps": 0}, "=0.5 needs .*num_ramps >= 1"),
+    (0.6, {"ramp_at_wall": 0.5}, "")])
+def test_a_bad_defense_start_is_refused(name, value, extra, match):
+    """Each start is a probability of a quadrant game with a ramp; all of them and ramp_at_wall share one draw, so
+    their sum over 1 is refused with every term named."""
+    shares = "ramp_at_wall \\+ ramp_near_door \\+ ramp_by_door \\+ ramp_outside_door \\+ hider_outside \\+ " \
+        "hider_by_door"
+    expected = f"{name}{match}" if match else f"{shares} = 1.1 is over 1"
+    with pytest.raises(ValueError, match=expected):
+        make_batched("hide_and_seek_v2", num_envs=2, **{name: value, **extra})

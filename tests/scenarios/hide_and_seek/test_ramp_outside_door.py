@@ -1,5 +1,6 @@
 """ramp_outside_door: the ramp outside a door of the room, the hiders anywhere in the room (the step of the
-ramp-defense curriculum where the hiders must find the way out to a ramp they may not see)."""
+ramp-defense curriculum where the hiders must find the way out to a ramp they may not see). Bad values are refused in
+test_ramp_near_door.py, with the other starts."""
 
 import pytest
 import torch
@@ -80,16 +81,3 @@ def test_ramp_outside_door_is_training_only():
     kwargs = {"ramp_outside_door": 0.5, "ramp_by_door": 0.2, "max_cycles": 10}
     for env_id in ("hide_and_seek_v1", "hide_and_seek_v2", "hide_and_seek_v3"):
         assert evaluation_kwargs(env_id, kwargs) == ({"max_cycles": 10}, ["ramp_by_door", "ramp_outside_door"])
-
-
-@pytest.mark.parametrize(("kwargs", "match"), [({"ramp_outside_door": 1.5}, "ramp_outside_door=1.5 is out of range"),
-                                              ({"ramp_outside_door": None}, "ramp_outside_door=None is out of range"),
-                                              ({"ramp_outside_door": 0.5, "map": "open"},
-                                               "ramp_outside_door=0.5 needs map='quadrant'"),
-                                              ({"ramp_outside_door": 0.5, "num_ramps": 0}, "num_ramps >= 1"),
-                                              ({"ramp_outside_door": 0.6, "ramp_by_door": 0.5},
-                                               "ramp_by_door \\+ ramp_outside_door \\+ hider_outside \\+ "
-                                               "hider_by_door = 1.1 is over 1")])
-def test_bad_ramp_outside_door_is_refused(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        make_batched("hide_and_seek_v2", num_envs=2, **kwargs)
