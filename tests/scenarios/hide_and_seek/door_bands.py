@@ -7,9 +7,11 @@ here, so a change of the documented bands is made once.
 
 import torch
 
+from marl_envs import make_batched
 from marl_envs.physics.geometry import perp
 from marl_envs.scenarios.hide_and_seek.behaviour import room_doors
-from marl_envs.scenarios.hide_and_seek.ramp_starts import DOORWAY_DEPTH, HIDER_INSIDE_DEPTH, NEAR_ALONG
+from marl_envs.scenarios.hide_and_seek.ramp_starts import BY_DOOR_DEPTH, DOORWAY_DEPTH, HIDER_INSIDE_DEPTH, NEAR_ALONG
+from tests.scenarios.hide_and_seek.spawn_rule import assert_spawned_apart
 
 IDLE = torch.tensor([5, 5, 5, 0, 0])  # no force, no turn, no grab, no lock
 
@@ -65,3 +67,17 @@ def hider_by_door(sc) -> tuple[torch.Tensor, torch.Tensor]:
 def door_rank(sc, hit: torch.Tensor) -> torch.Tensor:
     """(B,) the rank among the room's doors of the door ``hit`` (B, D) marks, -1 where none is marked."""
     return torch.where(hit, room_doors(sc.layout).long().cumsum(1) - 1, -1).amax(1)
+
+
+def assert_ramp_as_in_the_game_and_a_valid_start(env, env_id: str, seed: int) -> None:
+    """For a start that moves only hider 0 (``hider_outside``, ``hider_by_door``), reset with ``seed``: the ramp is
+    where the game puts it (by a door about as often as in a default game of the same seed), every body's disc is
+    apart from the others' and off the walls, and no world counts as a curriculum start."""
+    sc, b = env.scenario, env.num_envs
+    plain = make_batched(env_id, num_envs=b, seed=seed)
+    plain.reset(seed=seed)
+    near = [ramp_in_band(e.scenario, BY_DOOR_DEPTH).any(1).float().mean().item() for e in (env, plain)]
+    assert abs(near[0] - near[1]) < 0.05, near
+    agents = torch.ones(b, sc.config.num_agents, dtype=torch.bool)
+    assert_spawned_apart(sc, torch.cat((agents, sc.present), dim=1))
+    assert not sc.ramp_start.any() and not sc.door_start.any()

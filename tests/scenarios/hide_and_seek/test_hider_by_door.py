@@ -6,13 +6,16 @@ refused are checked with the other ramp-defense starts (test_ramp_near_door.py).
 import math
 
 import pytest
-import torch
 
 from marl_envs import evaluation_kwargs, make_batched
 from marl_envs.scenarios.hide_and_seek.behaviour import room_doors
-from marl_envs.scenarios.hide_and_seek.ramp_starts import BY_DOOR_DEPTH
-from tests.scenarios.hide_and_seek.door_bands import door_rank, hider_by_door, in_room, ramp_in_band, ramp_index
-from tests.scenarios.hide_and_seek.spawn_rule import assert_spawned_apart
+from tests.scenarios.hide_and_seek.door_bands import (
+    assert_ramp_as_in_the_game_and_a_valid_start,
+    door_rank,
+    hider_by_door,
+    in_room,
+    ramp_index,
+)
 
 
 @pytest.mark.parametrize("env_id", ["hide_and_seek_v1", "hide_and_seek_v2", "hide_and_seek_v3"])
@@ -36,14 +39,7 @@ def test_every_world_starts_with_hider_0_by_a_door_and_the_rest_as_in_the_game(e
     assert inside[:, 1:c.num_hiders].all() and not inside[:, c.num_hiders:c.num_agents].any()
     assert inside[:, c.num_agents:ramp_index(sc)][sc.present[:, :c.num_boxes]].all()
     assert not inside[:, ramp_index(sc)].any()
-    # The ramp is not moved: about as often by a door as in a default game.
-    plain = make_batched(env_id, num_envs=b, seed=4)
-    plain.reset(seed=4)
-    near = [ramp_in_band(e.scenario, BY_DOOR_DEPTH).any(1).float().mean().item() for e in (env, plain)]
-    assert abs(near[0] - near[1]) < 0.05, near
-    # A valid start: every body's disc apart from the others' and off the walls; nothing counts as a curriculum start.
-    assert_spawned_apart(sc, torch.cat((torch.ones(b, c.num_agents, dtype=torch.bool), sc.present), dim=1))
-    assert not sc.ramp_start.any() and not sc.door_start.any()
+    assert_ramp_as_in_the_game_and_a_valid_start(env, env_id, seed=4)
 
 
 def test_it_shares_the_ramp_starts_draw():

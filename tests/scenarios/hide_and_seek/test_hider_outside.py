@@ -5,12 +5,9 @@ figure is measured and that bad values are refused are checked with the other ra
 
 
 import pytest
-import torch
 
 from marl_envs import evaluation_kwargs, make_batched
-from marl_envs.scenarios.hide_and_seek.ramp_starts import BY_DOOR_DEPTH
-from tests.scenarios.hide_and_seek.door_bands import in_room, ramp_in_band, ramp_index
-from tests.scenarios.hide_and_seek.spawn_rule import assert_spawned_apart
+from tests.scenarios.hide_and_seek.door_bands import assert_ramp_as_in_the_game_and_a_valid_start, in_room, ramp_index
 
 
 @pytest.mark.parametrize("env_id", ["hide_and_seek_v1", "hide_and_seek_v2", "hide_and_seek_v3"])
@@ -34,14 +31,7 @@ def test_every_world_starts_with_hider_0_outside_and_the_rest_as_in_the_game(env
         assert quadrant.float().mean().item() > 0.15
     gap = (pos[:, 0] - pos[:, ramp_index(sc)]).norm(dim=-1)
     assert gap.min() < 1.0 and gap.max() > 3.0
-    # The ramp is not moved: where the game puts it, about as often by a door as in a default game.
-    plain = make_batched(env_id, num_envs=b, seed=4)
-    plain.reset(seed=4)
-    near = [ramp_in_band(e.scenario, BY_DOOR_DEPTH).any(1).float().mean().item() for e in (env, plain)]
-    assert abs(near[0] - near[1]) < 0.05, near
-    # A valid start: every body's disc apart from the others' and off the walls; nothing counts as a curriculum start.
-    assert_spawned_apart(sc, torch.cat((torch.ones(b, c.num_agents, dtype=torch.bool), sc.present), dim=1))
-    assert not sc.ramp_start.any() and not sc.door_start.any()
+    assert_ramp_as_in_the_game_and_a_valid_start(env, env_id, seed=4)
 
 
 def test_it_shares_the_ramp_starts_draw():
