@@ -213,12 +213,7 @@ def by_door_regions(layout, doors: torch.Tensor, radius: float, agent_radius: fl
     """
     has, door, normal, along = _door(layout, doors, u)
     ramp = _band(layout, door, normal, along, radius, BY_DOOR_DEPTH)
-    # Regions hold the bounding circle: along the door, its centre keeps clear of the jambs' faces (the spawn rule
-    # also keeps the spawn gap from them, and draws again where it does not).
-    half_along = layout.door_width / 2 - EPS
-    half_depth = layout.walls.half_thickness + agent_radius + DOORWAY_DEPTH
-    half = along * half_along + normal.abs() * (half_depth + agent_radius)
-    return has, ramp, torch.cat((door - half, door + half), dim=1)
+    return has, ramp, _door_column(layout, door, normal, along, agent_radius, DOORWAY_DEPTH, DOORWAY_DEPTH)
 
 
 HIDER_INSIDE_DEPTH = 1.0
@@ -242,11 +237,20 @@ def hider_by_door_regions(layout, doors: torch.Tensor, agent_radius: float,
         has (B,) bool, the room has a door; hider 0's spawn rectangles (B, 4), holding its bounding circle.
     """
     has, door, normal, along = _door(layout, doors, u)
-    wall = layout.walls.half_thickness + agent_radius  # centre to wall's centre line, touching its face
-    centre = door + normal * (HIDER_INSIDE_DEPTH - DOORWAY_DEPTH) / 2  # normal points into the room
-    half_depth = wall + agent_radius + (HIDER_INSIDE_DEPTH + DOORWAY_DEPTH) / 2
-    half = along * (layout.door_width / 2 - EPS) + normal.abs() * half_depth
-    return has, torch.cat((centre - half, centre + half), dim=1)
+    return has, _door_column(layout, door, normal, along, agent_radius, DOORWAY_DEPTH, HIDER_INSIDE_DEPTH)
+
+
+def _door_column(layout, door: torch.Tensor, normal: torch.Tensor, along: torch.Tensor, agent_radius: float,
+                 outside: float, inside: float) -> torch.Tensor:
+    """(B, 4) spawn rectangles for an agent in the column of the door's width, its centre from ``outside`` metres
+    past the wall's outer face to ``inside`` past its inner one (plus its radius: touching the face at 0)."""
+    # Regions hold the bounding circle: along the door, its centre keeps clear of the jambs' faces (the spawn rule
+    # also keeps the spawn gap from them, and draws again where it does not).
+    half_along = layout.door_width / 2 - EPS
+    half_depth = layout.walls.half_thickness + agent_radius + (inside + outside) / 2
+    centre = door + normal * (inside - outside) / 2  # normal points into the room
+    half = along * half_along + normal.abs() * (half_depth + agent_radius)
+    return torch.cat((centre - half, centre + half), dim=1)
 
 
 def _door(layout, doors: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, ...]:

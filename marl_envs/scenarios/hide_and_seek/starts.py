@@ -49,7 +49,8 @@ def draw(sc, layout: maps.Layout, present: torch.Tensor,
         regions, at_wall, ramp_place, ramp_angle, out = _ramp_regions(sc, layout, regions, generator)
     starts_exclude = exclude
     if out is not None:  # in those worlds hider 0 keeps out of what the seekers keep out of (the room)
-        hider, seeker = order.tolist().index(0), order.tolist().index(c.num_hiders)  # their columns in the order
+        columns = order.tolist()
+        hider, seeker = columns.index(0), columns.index(c.num_hiders)  # hider 0's and seeker 0's columns
         starts_exclude = exclude.clone()
         starts_exclude[:, hider] = torch.where(out.unsqueeze(1), exclude[:, seeker], exclude[:, hider])
     try:

@@ -42,24 +42,23 @@ def ramp_in_band(sc, depth: float) -> torch.Tensor:
 def hider_in_doorway(sc) -> torch.Tensor:
     """(B, D) bool: hider 0's centre lies in the column of the door's width, at most ``DOORWAY_DEPTH`` past either
     face of the wall; only for the room's own doors."""
-    wall = sc.layout.walls.half_thickness
-    agent_radius = float(sc.world.spec.bounding_radius[0])
-    normal = sc.layout.door_normal
-    rel = sc.world.state.pos[:, 0].unsqueeze(1) - sc.layout.doors
-    column = ((rel * normal).sum(-1).abs() <= wall + agent_radius + DOORWAY_DEPTH + 1e-5) \
-        & ((rel * perp(normal)).sum(-1).abs() <= sc.config.door_width / 2)
-    return room_doors(sc.layout) & column
+    return _hider_column(sc, DOORWAY_DEPTH)[0]
 
 
 def hider_by_door(sc) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, D) bool: hider 0's centre lies in the column of the door's width, from ``DOORWAY_DEPTH`` past the wall's
     outer face to ``HIDER_INSIDE_DEPTH`` past its inner one (each plus the agent's radius); only for the room's own
     doors. And (B, D) the centre's distance into the room from the wall's centre line (negative outside)."""
+    return _hider_column(sc, HIDER_INSIDE_DEPTH)
+
+
+def _hider_column(sc, inside: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``hider_by_door`` with ``inside`` metres past the wall's inner face in place of ``HIDER_INSIDE_DEPTH``."""
     wall = sc.layout.walls.half_thickness + float(sc.world.spec.bounding_radius[0])
     normal = sc.layout.door_normal  # into the room
     rel = sc.world.state.pos[:, 0].unsqueeze(1) - sc.layout.doors
     depth = (rel * normal).sum(-1)
-    column = (depth >= -(wall + DOORWAY_DEPTH) - 1e-5) & (depth <= wall + HIDER_INSIDE_DEPTH + 1e-5) \
+    column = (depth >= -(wall + DOORWAY_DEPTH) - 1e-5) & (depth <= wall + inside + 1e-5) \
         & ((rel * perp(normal)).sum(-1).abs() <= sc.config.door_width / 2)
     return room_doors(sc.layout) & column, depth
 
