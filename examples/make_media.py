@@ -42,6 +42,7 @@ ENVS = {  # env id -> (episodes, seed, env arguments) of the clip
     "hide_and_seek_v1": (1, 0, {"map": "quadrant"}),
     "hide_and_seek_v2": (1, 0, {"map": "quadrant"}),  # v2's defaults: two 0.5 m cubes, sight with heights
     "hide_and_seek_v3": (1, 0, {"map": "quadrant"}),  # v2 in 0.2 s steps
+    "hide_and_seek_v4": (1, 0, {"map": "quadrant"}),  # v3 under the released game's lock rule
 }
 
 

@@ -25,8 +25,8 @@ _LAZY = {
     "list_envs": ("marl_envs.registry", "list_envs"),
     "evaluation_kwargs": ("marl_envs.registry", "evaluation_kwargs"),
 }
-_ENV_MODULES = ("spread_v0", "hide_and_seek_v1", "hide_and_seek_v2", "hide_and_seek_v3", "transport_v0",
-                "hetero_transport_v0")
+_ENV_MODULES = ("spread_v0", "hide_and_seek_v1", "hide_and_seek_v2", "hide_and_seek_v3", "hide_and_seek_v4",
+                "transport_v0", "hetero_transport_v0")
 #: Retired versions -> the current one (PettingZoo's convention: the old name still imports, and making it
 #: raises ``DeprecatedEnv`` naming the new version; see ``registry.RETIRED`` for why each was retired).
 _RETIRED_MODULES = {"hide_and_seek_v0": "hide_and_seek_v1"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marl_envs.scenarios.base import Scenario
 from marl_envs.scenarios.hetero_transport import HeteroTransport
-from marl_envs.scenarios.hide_and_seek import HideAndSeek, HideAndSeekV2, HideAndSeekV3
+from marl_envs.scenarios.hide_and_seek import HideAndSeek, HideAndSeekV2, HideAndSeekV3, HideAndSeekV4
 from marl_envs.scenarios.spread import Spread
 from marl_envs.scenarios.transport import Transport
 
@@ -13,6 +13,7 @@ REGISTRY: dict[str, type[Scenario]] = {
     "hide_and_seek_v1": HideAndSeek,
     "hide_and_seek_v2": HideAndSeekV2,
     "hide_and_seek_v3": HideAndSeekV3,
+    "hide_and_seek_v4": HideAndSeekV4,
     "transport_v0": Transport,
     "hetero_transport_v0": HeteroTransport,
 }

@@ -12,9 +12,10 @@ from baselines.common.presets import PRESETS, parse_cli, preset_for, with_preset
 
 ARGS = {"mappo": mappo.Args, "ippo": ippo.Args, "trpo": trpo.Args, "npg": npg.Args, "happo": happo.Args,
         "hatrpo": hatrpo.Args}
-OURS = ("spread_v0", "transport_v0", "hide_and_seek_v1", "hide_and_seek_v2", "hide_and_seek_v3", "hetero_transport_v0")
+OURS = ("spread_v0", "transport_v0", "hide_and_seek_v1", "hide_and_seek_v2", "hide_and_seek_v3", "hide_and_seek_v4",
+        "hetero_transport_v0")
 HETEROGENEOUS = ("spread_v0", "transport_v0", "hetero_transport_v0", "hide_and_seek_v1", "hide_and_seek_v2",
-                 "hide_and_seek_v3")
+                 "hide_and_seek_v3", "hide_and_seek_v4")
 
 
 def test_every_env_and_algorithm_has_a_preset_of_real_arguments():
@@ -34,6 +35,26 @@ def test_hide_and_seek_v3_trains_on_v2s_presets():
     """v3 is v2's game in longer steps: every algorithm's v3 preset is its v2 preset until v3's own is measured."""
     for algo in ARGS:
         assert preset_for(algo, "hide_and_seek_v3") == preset_for(algo, "hide_and_seek_v2")
+
+
+def test_hide_and_seek_v4_chains_the_ramp_defense_starts_after_ramp_use():
+    """v4 (v3 under the hold lock) trains on v3's presets; where a preset chains start curricula, its ramp-use step
+    brings in the ramp-defense starts, and every step is a valid set of training-only arguments of v4."""
+    from marl_envs import evaluation_kwargs, make_batched
+
+    for algo in ARGS:
+        v3, v4 = preset_for(algo, "hide_and_seek_v3"), preset_for(algo, "hide_and_seek_v4")
+        assert {k: v for k, v in v4.items() if k != "curriculum"} == {k: v for k, v in v3.items() if k != "curriculum"}
+        if "curriculum" not in v3:
+            assert "curriculum" not in v4, algo
+            continue
+        steps = parse_curriculum(v4["curriculum"], ("chasing", "shelter", "ramp use", "ramp defense"))
+        assert [index for index, _ in steps] == [1, 2], algo
+        assert steps[1][1] == {"ramp_at_wall": 0.15, "ramp_by_door": 0.15, "ramp_outside_door": 0.35}, algo
+        merged = {**parse_env_kwargs(v4["env_kwargs"]), **steps[0][1], **steps[1][1]}
+        env = make_batched("hide_and_seek_v4", num_envs=2, **merged)
+        assert env.config.lock_rule == "hold" and env.config.ramp_outside_door == 0.35
+        assert evaluation_kwargs("hide_and_seek_v4", merged)[0] == {}  # all training-only: evaluation plays the game
 
 
 def test_the_cli_applies_the_preset_and_explicit_flags_win(capsys):

@@ -1,6 +1,6 @@
 """# Hide and seek
 
-| Import | `from marl_envs import hide_and_seek_v2` (`hide_and_seek_v1`: v1's defaults; `_v3`: 0.2 s steps) |
+| Import | `from marl_envs import hide_and_seek_v4` (or `_v1`, `_v2`, `_v3`: see the versions below) |
 |---|---|
 | Actions | MultiDiscrete([11, 11, 11, 2, 2]) per agent |
 | Agents | `hider_0 …`, then `seeker_0 …` (2 v 2 by default, 1-3 each) |
@@ -51,6 +51,16 @@ floor) it crosses the floor in about 10 steps. v3 keeps that pace relative to th
 drive. One v3 step moves every body as two v2 steps with the same drive do, and v3 with `dt=0.1, substeps=2` is
 v2 (`tests/scenarios/hide_and_seek/test_v3.py`). Under v3 the scripted door-locking hiders block every door in
 70.5% of 1000 games against the scripted seekers (v2: 44.6%) and win 64.3% (v2: 67.8%).
+
+## Version v4
+`hide_and_seek_v4` is v3 under the lock rule of the game OpenAI released (`HideAndSeekV4Config`: `lock_rule`
+"hold"): pressing lock locks, and an object stays locked until its locker stands within reach of it without
+pressing. Under v1-v3's toggle a second press undoes a lock, and hiders that press near the ramp unlock it about as
+often as they lock it, so the last stage of the paper, ramp defense, cannot hold. Every run that taught the
+hiders to lock the ramp played this rule, and a policy trained under one rule plays the other badly (a toggle-trained
+one lets its boxes go), so the rule is a new version. v4 with `lock_rule="toggle"` is v3, step for step
+(`tests/scenarios/hide_and_seek/test_v4.py`). Its training presets chain every stage's start curriculum, the
+ramp-defense starts too (`baselines.common.presets`).
 
 ## Maps (``map``)
 - `quadrant` (default): a room in the top-right quadrant with 1-2 random doors; 2 boxes
@@ -183,8 +193,8 @@ read; keeping them costs a few dozen small ops per step, which shows at B=4096 o
 `track_behaviour=False` turns them off (then there is no `info["behaviour"]`).
 
 ## Arguments
-See `HideAndSeekConfig` (v2: `HideAndSeekV2Config`, v3: `HideAndSeekV3Config`), v1's defaults and v2's where they
-differ: `num_hiders` (2),
+See `HideAndSeekConfig` (v2: `HideAndSeekV2Config`, v3: `HideAndSeekV3Config`, v4: `HideAndSeekV4Config`), v1's
+defaults and the later versions' where they differ: `num_hiders` (2),
 `num_seekers` (2), `map` ("quadrant"),
 `num_boxes`, `min_boxes`, `num_elongated_boxes` (v2: 0 on the quadrant map), `num_ramps`, `max_cycles` (map
 defaults), `box_size` (0.64; v2 0.5), `prep_fraction` (0.4), `reward_mode` ("joint_zero_sum"), `boundary_penalty`
@@ -200,7 +210,7 @@ starts a share of quadrant games with the ramp outside the room in front of a do
 to a metre in, the ramp where the game puts it; the six ramp starts' probabilities sum to <= 1),
 `quadrant_spawn` ("room": the hiders start in the room and the ramps outside it; "uniform": both anywhere, as in
 mae-envs' released quadrant game),
-`grab_reach` (0.3), `lock_rule` ("toggle"; "hold": the released game's lock, see the actions), `half_size` (2; 3 in
+`grab_reach` (0.3), `lock_rule` ("toggle"; v4 "hold": the released game's lock, see the actions), `half_size` (2; 3 in
 random_rooms), `door_width` (0.5), `substeps` (2; v3 4), `dt` (0.1 simulated seconds per step; v3 0.2),
 `track_behaviour` (True).
 
@@ -210,6 +220,7 @@ random_rooms), `door_width` (0.5), `substeps` (2; v3 4), `dt` (0.1 simulated sec
 unmasked, then the fraction of preparation and of the episode left.
 
 ## Version history
+- v4: v3 under the released game's lock rule (`lock_rule` "hold", see "Version v4"). v1-v3 stay as they are.
 - v3: v2 in 0.2 s steps (`dt` 0.2, `substeps` 4): the released quadrant game's pace (see "Version v3"). v1 and
   v2 stay as they are; hide-and-seek worlds without boxes or ramps (`num_boxes=0, num_ramps=0`) no longer fail.
 - v2: v1's game with the defaults of the door shelter: `box_size` 0.5, no elongated box on the quadrant map,
@@ -220,11 +231,16 @@ unmasked, then the fraction of preparation and of the episode left.
 - v0: initial release (retired: agents pushing hard could cross walls and the fence, boxes overlapped).
 """
 
-from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig, HideAndSeekV2Config, HideAndSeekV3Config
+from marl_envs.scenarios.hide_and_seek.config import (
+                                                      HideAndSeekConfig,
+                                                      HideAndSeekV2Config,
+                                                      HideAndSeekV3Config,
+                                                      HideAndSeekV4Config,
+)
 from marl_envs.scenarios.hide_and_seek.kernels import register_kernels
-from marl_envs.scenarios.hide_and_seek.scenario import HideAndSeek, HideAndSeekV2, HideAndSeekV3
+from marl_envs.scenarios.hide_and_seek.scenario import HideAndSeek, HideAndSeekV2, HideAndSeekV3, HideAndSeekV4
 
 register_kernels()  # the scenario's own CPU kernels, offered to physics.accel (loaded at first use)
 
 __all__ = ["HideAndSeek", "HideAndSeekConfig", "HideAndSeekV2", "HideAndSeekV2Config", "HideAndSeekV3",
-           "HideAndSeekV3Config"]
+           "HideAndSeekV3Config", "HideAndSeekV4", "HideAndSeekV4Config"]

@@ -1,6 +1,7 @@
 """Every knob of hide_and_seek_v1 (``HideAndSeekConfig``), hide_and_seek_v2 (``HideAndSeekV2Config``: four other
-defaults) and hide_and_seek_v3 (``HideAndSeekV3Config``: v2 with a longer step), typed and validated, with the
-map-dependent defaults.
+defaults), hide_and_seek_v3 (``HideAndSeekV3Config``: v2 with a longer step) and hide_and_seek_v4
+(``HideAndSeekV4Config``: v3 under the released game's lock rule), typed and validated, with the map-dependent
+defaults.
 
 Defaults follow Baker et al. (2019) where the paper fixes them (2 v 2, 40% preparation,
 30 lidar rays, a 135 degree vision cone, 80-step quadrant and 240-step full episodes,
@@ -320,3 +321,20 @@ class HideAndSeekV3Config(HideAndSeekV2Config):
     steps, as in OpenAI's quadrant game."""
     substeps: int = 4
     """Physics substeps per step; default 4, the 0.05 s substep of v1 and v2."""
+
+
+@dataclass(frozen=True)
+class HideAndSeekV4Config(HideAndSeekV3Config):
+    """Arguments of ``hide_and_seek_v4``: those of ``hide_and_seek_v3`` with ``lock_rule`` "hold".
+
+    Why. Ramp defense, the paper's last stage, is a lock that must last from the moment a hider reaches the ramp
+    to the end of the preparation. Under the toggle, v1-v3's default, a second press of lock undoes the first, and a
+    policy that presses near the ramp (what trained hiders do) unlocks it about as often as it locks it; under the
+    rule of the game OpenAI released, pressing locks and only the locker standing by without pressing unlocks.
+    Every run that trained the hiders to lock the ramp played under "hold" (given as an argument on v3), and a
+    toggle-trained policy lets its boxes go under it, so the rule is a different game: a new version, not a changed
+    default. v4 with ``lock_rule="toggle"`` is v3.
+    """
+
+    lock_rule: str = "hold"
+    """What the lock action means; default "hold" (v1-v3 "toggle"): see ``HideAndSeekConfig.lock_rule``."""

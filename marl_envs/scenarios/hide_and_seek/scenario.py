@@ -26,7 +26,12 @@ from marl_envs.scenarios.hide_and_seek import observations as obs
 from marl_envs.scenarios.hide_and_seek import overlays, starts
 from marl_envs.scenarios.hide_and_seek.behaviour import STAGES, make_tracker, room_doors
 from marl_envs.scenarios.hide_and_seek.behaviour import stage as stage_of
-from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig, HideAndSeekV2Config, HideAndSeekV3Config
+from marl_envs.scenarios.hide_and_seek.config import (
+    HideAndSeekConfig,
+    HideAndSeekV2Config,
+    HideAndSeekV3Config,
+    HideAndSeekV4Config,
+)
 from marl_envs.scenarios.hide_and_seek.rewards import rewards
 from marl_envs.scenarios.specs import ActionSpec
 from marl_envs.sensors.lidar import lidar
@@ -396,3 +401,9 @@ class HideAndSeekV3(HideAndSeekV2):
     """hide_and_seek_v3: v2's game in 0.2 s steps (``HideAndSeekV3Config``): the released quadrant game's pace."""
 
     config_cls = HideAndSeekV3Config
+
+
+class HideAndSeekV4(HideAndSeekV3):
+    """hide_and_seek_v4: v3 under the released game's lock rule (``HideAndSeekV4Config``: ``lock_rule`` "hold")."""
+
+    config_cls = HideAndSeekV4Config
