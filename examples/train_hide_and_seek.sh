@@ -5,18 +5,19 @@
 #   bash examples/train_hide_and_seek.sh                                   # 150 minutes, 2 CPU threads
 #   MINUTES=10 DEVICE=cuda NUM_ENVS=16384 bash examples/train_hide_and_seek.sh   # a GPU
 #   RUN=runs/hns_entity EXTRA="--policy entity" bash examples/train_hide_and_seek.sh
+#   ENV_ID=hide_and_seek_v2 bash examples/train_hide_and_seek.sh           # the door shelter's game, 0.1 s steps
 #   ENV_ID=hide_and_seek_v1 bash examples/train_hide_and_seek.sh           # v1's defaults
-#   ENV_ID=hide_and_seek_v3 bash examples/train_hide_and_seek.sh           # v2 in 0.2 s steps (the released game's pace)
 #
-# The env is hide_and_seek_v2 unless ENV_ID says otherwise: v1 with the door shelter's defaults (0.5 m cubes,
-# sight lines with heights, the rim sight rule), and MAPPO's preset for it adds that run's door-start curriculum
-# (--env-kwargs '{"boxes_at_doors": 0.5}', training only) and, as self-play shows the shelter and then ramp use, the
-# ramp curricula of the runs that reached the later stages (--curriculum). So the plain script has the settings of
-# the run that learned the door shelter (docs: team self-play) until a shelter shows, a v1 run given as
-#   ENV_ID=hide_and_seek_v1 RUN=runs/hns_shelter EXTRA='--seed 1 --env-kwargs {"see_over_reach":0.5,"sight_rim_points":8,"num_elongated_boxes":0,"box_size":0.5,"boxes_at_doors":0.5}' \
-#       bash examples/train_hide_and_seek.sh
-# The other runs of that page are v1 runs of this script (ENV_ID=hide_and_seek_v1). An --env-kwargs in EXTRA
-# replaces the preset's (one JSON object): repeat "boxes_at_doors": 0.5 in it to keep the curriculum on v2.
+# The env is hide_and_seek_v4 unless ENV_ID says otherwise: the paper's quadrant game with 0.5 m cubes, sight lines
+# with heights and the rim sight rule (v2), at the released game's pace (v3: 0.2 s steps) and under its lock rule
+# (v4: a lock lasts until its locker lets go). MAPPO's preset for it adds a chain of start curricula, training only:
+# the boxes in front of the doors in half the games from the start (--env-kwargs '{"boxes_at_doors": 0.5}'), then,
+# as self-play shows each stage (--curriculum), the ramp at the room's wall once the doors are shut, and the ramp by
+# a door (for the hiders to lock) once the seekers use it. One run of this script from scratch showed the shelter
+# after 33 minutes and ramp use after 57 (docs: team self-play). Each earlier version has its own preset:
+# v2's and v3's chain ends with the ramp and a hider by a door, v1's has no curriculum. The runs of the team
+# self-play page name their ENV_ID and EXTRA. An --env-kwargs in EXTRA replaces the preset's (one JSON object):
+# repeat "boxes_at_doors": 0.5 in it to keep the door starts.
 #
 # Everything else is the CLI's preset for the env (printed at start, stored in config.json). When the
 # budget is spent the trainer gets a Ctrl-C: the update in progress finishes and a checkpoint is saved.
@@ -28,7 +29,7 @@
 # crossplay/*.json (and *.csv: one line per game) and behaviour.png.
 set -euo pipefail
 
-ENV_ID=${ENV_ID:-hide_and_seek_v2}
+ENV_ID=${ENV_ID:-hide_and_seek_v4}
 RUN=${RUN:-runs/hide_and_seek_selfplay}
 MINUTES=${MINUTES:-150}
 BUDGET_S=${BUDGET_S:-$((MINUTES * 60))}
