@@ -37,7 +37,7 @@ import torch
 
 from baselines.common.rollout import agent_teams
 from baselines.crossplay import joint_actions, make_player, wilson_interval
-from marl_envs import make_batched
+from marl_envs import list_envs, make_batched
 from marl_envs.scenarios.hide_and_seek import heuristic
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
 
@@ -91,7 +91,8 @@ def rate(flags: torch.Tensor) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--env-id", default="hide_and_seek_v2", choices=[f"hide_and_seek_v{v}" for v in (1, 2, 3)])
+    parser.add_argument("--env-id", default="hide_and_seek_v2",
+                        choices=[e for e in list_envs() if e.startswith("hide_and_seek_")])
     parser.add_argument("--hiders", default="scripted", help="scripted, random, a run directory or a checkpoint")
     parser.add_argument("--seekers", default="scripted", help="scripted, random, a run directory or a checkpoint")
     parser.add_argument("--games", type=int, default=1000)

@@ -31,7 +31,7 @@ import torch
 
 from baselines.common.rollout import agent_teams
 from baselines.crossplay import make_player
-from marl_envs import make_batched
+from marl_envs import list_envs, make_batched
 from marl_envs.scenarios.hide_and_seek import manipulation as rules
 from marl_envs.scenarios.hide_and_seek.behaviour import room_doors
 
@@ -122,7 +122,8 @@ def _blocks_before(spec, name: str) -> list:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--env-id", default="hide_and_seek_v3", choices=[f"hide_and_seek_v{v}" for v in (1, 2, 3)])
+    parser.add_argument("--env-id", default="hide_and_seek_v3",
+                        choices=[e for e in list_envs() if e.startswith("hide_and_seek_")])
     parser.add_argument("--policy", default="scripted", help="a run directory, a checkpoint, scripted or random")
     parser.add_argument("--games", type=int, default=512)
     parser.add_argument("--seed", type=int, default=3)
