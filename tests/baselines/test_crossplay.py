@@ -180,6 +180,9 @@ HOLD = {"lock_rule": "hold"}
     ("hide_and_seek_v3", "hide_and_seek_v3_ramp_defense_start.pt", "seeker", 0.6, HOLD),  # 76.5%
     ("hide_and_seek_v3", "hide_and_seek_v3_ramp_defense_outside.pt", "hider", 0.6, HOLD),  # 74.7%
     ("hide_and_seek_v3", "hide_and_seek_v3_ramp_defense_outside.pt", "seeker", 0.6, HOLD),  # 79.8%
+    ("hide_and_seek_v4", "hide_and_seek_v4_ramp_use.pt", "seeker", 0.5, {}),  # 68.1%, over the shut doors
+    ("hide_and_seek_v4", "hide_and_seek_v4_selfplay.pt", "hider", 0.7, {}),  # 84.7%
+    ("hide_and_seek_v4", "hide_and_seek_v4_selfplay.pt", "seeker", 0.55, {}),  # 72.5%
 ])
 def test_the_shipped_self_play_policies_still_beat_the_scripted_team(env_id, name, team, at_least, kwargs):
     """The policy files in assets/ play without training (the docs' cross-play tables come from them); a change
