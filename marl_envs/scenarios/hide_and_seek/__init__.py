@@ -55,8 +55,8 @@ v2 (`tests/scenarios/hide_and_seek/test_v3.py`). Under v3 the scripted door-lock
 ## Version v4
 `hide_and_seek_v4` is v3 under the lock rule of the game OpenAI released (`HideAndSeekV4Config`: `lock_rule`
 "hold"): pressing lock locks, and an object stays locked until its locker stands within reach of it without
-pressing. Under v1-v3's toggle a second press undoes a lock, and hiders that press near the ramp unlock it about as
-often as they lock it, so the last stage of the paper, ramp defense, cannot hold. Every run that taught the
+pressing. Under v1-v3's toggle a second press undoes a lock, and hiders that press near the ramp undo two of every
+three of their locks, so the last stage of the paper, ramp defense, cannot hold. Every run that taught the
 hiders to lock the ramp played this rule, and a policy trained under one rule plays the other badly (a toggle-trained
 one lets its boxes go), so the rule is a new version. v4 with `lock_rule="toggle"` is v3, step for step
 (`tests/scenarios/hide_and_seek/test_v4.py`). Its training presets chain every stage's start curriculum, the

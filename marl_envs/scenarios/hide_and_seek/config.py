@@ -329,7 +329,7 @@ class HideAndSeekV4Config(HideAndSeekV3Config):
 
     Why. Ramp defense, the paper's last stage, is a lock that must last from the moment a hider reaches the ramp
     to the end of the preparation. Under the toggle, v1-v3's default, a second press of lock undoes the first, and a
-    policy that presses near the ramp (what trained hiders do) unlocks it about as often as it locks it; under the
+    policy that presses near the ramp (what trained hiders do) undoes two of every three of its locks; under the
     rule of the game OpenAI released, pressing locks and only the locker standing by without pressing unlocks.
     Every run that trained the hiders to lock the ramp played under "hold" (given as an argument on v3), and a
     toggle-trained policy lets its boxes go under it, so the rule is a different game: a new version, not a changed
