@@ -238,7 +238,8 @@ from marl_envs.scenarios.hide_and_seek.config import (
                                                       HideAndSeekV4Config,
 )
 from marl_envs.scenarios.hide_and_seek.kernels import register_kernels
-from marl_envs.scenarios.hide_and_seek.scenario import HideAndSeek, HideAndSeekV2, HideAndSeekV3, HideAndSeekV4
+from marl_envs.scenarios.hide_and_seek.scenario import HideAndSeek
+from marl_envs.scenarios.hide_and_seek.versions import HideAndSeekV2, HideAndSeekV3, HideAndSeekV4
 
 register_kernels()  # the scenario's own CPU kernels, offered to physics.accel (loaded at first use)
 

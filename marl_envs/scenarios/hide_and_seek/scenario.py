@@ -26,12 +26,7 @@ from marl_envs.scenarios.hide_and_seek import observations as obs
 from marl_envs.scenarios.hide_and_seek import overlays, starts
 from marl_envs.scenarios.hide_and_seek.behaviour import STAGES, make_tracker, room_doors
 from marl_envs.scenarios.hide_and_seek.behaviour import stage as stage_of
-from marl_envs.scenarios.hide_and_seek.config import (
-    HideAndSeekConfig,
-    HideAndSeekV2Config,
-    HideAndSeekV3Config,
-    HideAndSeekV4Config,
-)
+from marl_envs.scenarios.hide_and_seek.config import HideAndSeekConfig
 from marl_envs.scenarios.hide_and_seek.rewards import rewards
 from marl_envs.scenarios.specs import ActionSpec
 from marl_envs.sensors.lidar import lidar
@@ -390,20 +385,3 @@ class HideAndSeek(Scenario):
         """Vision cones, lidar rays, lock colours, grab links, ramp and elevation marks and a HUD line."""
         return overlays.render_extras(self, index)
 
-
-class HideAndSeekV2(HideAndSeek):
-    """hide_and_seek_v2: the same game and rules as v1, with v2's defaults (``HideAndSeekV2Config``)."""
-
-    config_cls = HideAndSeekV2Config
-
-
-class HideAndSeekV3(HideAndSeekV2):
-    """hide_and_seek_v3: v2's game in 0.2 s steps (``HideAndSeekV3Config``): the released quadrant game's pace."""
-
-    config_cls = HideAndSeekV3Config
-
-
-class HideAndSeekV4(HideAndSeekV3):
-    """hide_and_seek_v4: v3 under the released game's lock rule (``HideAndSeekV4Config``: ``lock_rule`` "hold")."""
-
-    config_cls = HideAndSeekV4Config
